@@ -1,0 +1,46 @@
+// Module boundaries (DESIGN.md §1): libraries depend inward. The domain imports no framework or
+// driver; the container runtime is the agent's alone; apps compose libraries and never each other.
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+const drivers = ['@nestjs/*', 'typeorm', 'mysql2', 'bullmq', 'ioredis', 'dockerode', '@aws-sdk/*', 'pino', 'pino-*', 'nestjs-*', 'express', 'prom-client', '@opentelemetry/*'];
+
+export default [
+  { ignores: ['**/dist', '**/node_modules', '**/.stack', '**/.nx', 'docker/**', 'tools/**/*.js', '*.js'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read settings through @sandbox/config.' }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          banTransitiveDependencies: true,
+          depConstraints: [
+            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain'], bannedExternalImports: drivers },
+            { sourceTag: 'type:config', onlyDependOnLibsWithTags: ['type:domain'] },
+            { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:domain', 'type:config', 'type:infra'] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:domain', 'type:config', 'type:infra'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:config', 'type:infra', 'type:testing'] },
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:control-plane', onlyDependOnLibsWithTags: ['scope:shared', 'scope:control-plane'] },
+            { sourceTag: 'scope:agent', onlyDependOnLibsWithTags: ['scope:shared', 'scope:agent'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['libs/config/**/*.ts'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+  {
+    files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', 'libs/testing/**/*.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+];

@@ -1,0 +1,101 @@
+-- Schema of record (DESIGN.md §2). The tables of seed 000 (§9.1) column for column, plus what the
+-- design needs; every addition is marked "added". TypeORM entities in libs/persistence map onto this
+-- file with synchronize off, and test persistence/schema.integration-spec.ts proves they agree.
+-- Idempotent: safe to load again on an existing database.
+
+CREATE DATABASE IF NOT EXISTS sandbox CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+USE sandbox;
+
+CREATE TABLE IF NOT EXISTS sessions (
+    id VARCHAR(64) PRIMARY KEY,
+    template_id VARCHAR(64) NOT NULL,
+    status ENUM('creating', 'running', 'completed', 'failed', 'timeout', 'terminated') NOT NULL,
+    runtime_type ENUM('docker', 'kubernetes') NOT NULL,
+    runtime_node VARCHAR(128),           -- node it is bound to; NULL while unplaced (I1: set once, conditionally)
+    container_id VARCHAR(128),
+    pod_name VARCHAR(128),
+    workspace_path VARCHAR(256),         -- s3://bucket/sessions/{session_id}/
+    resources_cpu VARCHAR(16),
+    resources_memory VARCHAR(16),
+    resources_disk VARCHAR(16),
+    env_vars JSON,
+    timeout INT NOT NULL DEFAULT 300,    -- idle timeout, seconds
+    error VARCHAR(1024) NULL,            -- added: why the session failed
+    last_activity_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+    completed_at TIMESTAMP NULL,
+    INDEX idx_status (status),
+    INDEX idx_template (template_id),
+    INDEX idx_created (created_at),
+    INDEX idx_runtime_node (runtime_node),
+    INDEX idx_last_activity (last_activity_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS executions (
+    id VARCHAR(64) PRIMARY KEY,          -- time-ordered (ULID): a session runs its executions in id order (I2)
+    session_id VARCHAR(64) NOT NULL,
+    code TEXT NOT NULL,                  -- 65 535 bytes at most: the API answers 413 above that
+    language VARCHAR(16) NOT NULL,
+    status ENUM('pending', 'running', 'completed', 'failed', 'timeout', 'crashed') NOT NULL,
+    stdin MEDIUMTEXT NULL,               -- added: jobs carry ids only, the input lives here
+    timeout INT NOT NULL DEFAULT 30,     -- added: wall-time limit, seconds
+    stdout MEDIUMTEXT,
+    stderr MEDIUMTEXT,
+    stdout_truncated BOOLEAN NOT NULL DEFAULT FALSE,  -- added: output is capped before it is stored
+    stderr_truncated BOOLEAN NOT NULL DEFAULT FALSE,  -- added
+    exit_code INT,
+    execution_time FLOAT,                -- seconds the program ran (wall)
+    error TEXT NULL,                     -- added: readable reason of failed/timeout/crashed
+    artifacts JSON,
+    retry_count INT DEFAULT 0,
+    attempt INT NOT NULL DEFAULT 1,      -- added: fences every agent write (status='running' AND attempt=?)
+    runtime_node VARCHAR(128) NULL,      -- added: node running the current attempt
+    started_at TIMESTAMP(3) NULL,        -- added
+    last_heartbeat_at TIMESTAMP NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    completed_at TIMESTAMP NULL,
+    CONSTRAINT fk_executions_session FOREIGN KEY (session_id) REFERENCES sessions(id) ON DELETE CASCADE,
+    INDEX idx_session (session_id),
+    INDEX idx_status (status),
+    INDEX idx_created (created_at),
+    INDEX idx_last_heartbeat (last_heartbeat_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS templates (
+    id VARCHAR(64) PRIMARY KEY,
+    name VARCHAR(128) NOT NULL UNIQUE,
+    image VARCHAR(256) NOT NULL,
+    base_image VARCHAR(256),
+    language VARCHAR(16) NOT NULL DEFAULT 'python',  -- added: language of executions that name none
+    pre_installed_packages JSON,
+    default_resources_cpu VARCHAR(16),
+    default_resources_memory VARCHAR(16),
+    default_resources_disk VARCHAR(16),
+    security_context JSON,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+    INDEX idx_name (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- added: one row per runtime agent; staleness is judged on this database's clock (NOW()).
+CREATE TABLE IF NOT EXISTS runtime_nodes (
+    id VARCHAR(128) PRIMARY KEY,
+    hostname VARCHAR(255) NOT NULL,
+    version VARCHAR(64) NOT NULL,
+    status ENUM('online', 'draining', 'offline') NOT NULL,
+    capacity INT NOT NULL,
+    running INT NOT NULL DEFAULT 0,
+    labels JSON,
+    last_heartbeat_at TIMESTAMP NULL,
+    started_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    INDEX idx_status (status),
+    INDEX idx_last_heartbeat (last_heartbeat_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+INSERT INTO templates (id, name, image, base_image, language, pre_installed_packages, default_resources_cpu, default_resources_memory, default_resources_disk) VALUES
+('python-basic', 'Python Basic', 'sandbox-python:3.11-basic', 'python:3.11-slim', 'python', JSON_ARRAY(), '1', '512Mi', '1Gi'),
+('python-datascience', 'Python Data Science', 'sandbox-python:3.11-datascience', 'python:3.11-slim', 'python', JSON_ARRAY('numpy', 'pandas', 'matplotlib'), '2', '2Gi', '5Gi'),
+('nodejs-basic', 'Node.js Basic', 'sandbox-nodejs:20-basic', 'node:20-alpine', 'javascript', JSON_ARRAY(), '1', '512Mi', '1Gi')
+ON DUPLICATE KEY UPDATE name=VALUES(name);

@@ -1,0 +1,94 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const url = (protocols: readonly string[], example: string) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL like ${example}`);
+
+/** "python-basic=2,nodejs-basic=1" → { 'python-basic': 2, 'nodejs-basic': 1 } */
+const warmPool = z
+  .string()
+  .transform((value, ctx) => {
+    const pool: Record<string, number> = {};
+    for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const m = /^([a-z0-9][a-z0-9-]{0,63})=(\d{1,3})$/.exec(part);
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: `'${part}' is not <template-id>=<count>` });
+        return z.NEVER;
+      }
+      pool[m[1]!] = Number(m[2]);
+    }
+    return pool;
+  });
+
+const common = {
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: url(['mysql:', 'mariadb:'], 'mysql://user:password@127.0.0.1:3306/sandbox'),
+  REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
+  /** Namespace of every BullMQ key, so several platforms (or test runs) can share one Redis. */
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('sandbox'),
+  RUNTIME_MODE: z.enum(['docker', 'kubernetes']).default('docker'),
+};
+
+export const controlPlaneConfigSchema = z
+  .object({
+    ...common,
+    HOST: z.string().default('0.0.0.0'),
+    PORT: int(1, 65535).default(8000),
+    /** Whole JSON body; the code, stdin and env var limits inside it are checked field by field. */
+    BODY_LIMIT_BYTES: int(64 << 10, 64 << 20).default(4 << 20),
+    EXECUTION_TIMEOUT_DEFAULT_SECONDS: int(1, 86_400).default(30),
+    EXECUTION_TIMEOUT_MAX_SECONDS: int(1, 86_400).default(300),
+    /** Longest a `?wait=true` request is held before it answers 202 with the execution as it is. */
+    WAIT_MAX_SECONDS: int(1, 3600).default(300),
+    /** DB re-read while waiting, in case the completion event was missed. */
+    WAIT_POLL_MS: int(50, 60_000).default(1000),
+    /** Server socket timeouts: a slow client cannot hold a connection forever. */
+    HTTP_HEADERS_TIMEOUT_MS: int(1000, 600_000).default(20_000),
+    HTTP_REQUEST_TIMEOUT_MS: int(1000, 3_600_000).default(330_000),
+  })
+  .superRefine((c, ctx) => {
+    if (c.EXECUTION_TIMEOUT_DEFAULT_SECONDS > c.EXECUTION_TIMEOUT_MAX_SECONDS) {
+      ctx.addIssue({ code: 'custom', path: ['EXECUTION_TIMEOUT_DEFAULT_SECONDS'], message: 'must not exceed EXECUTION_TIMEOUT_MAX_SECONDS' });
+    }
+  });
+export type ControlPlaneConfig = Readonly<z.output<typeof controlPlaneConfigSchema>>;
+
+export const agentConfigSchema = z
+  .object({
+    ...common,
+    NODE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, "_", "." and "-" only')
+      .default(hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64)),
+    /** Executions this node runs at once (different sessions; one session runs one at a time). */
+    AGENT_CAPACITY: int(1, 1024).default(4),
+    /** Sessions this node holds a container for. */
+    AGENT_MAX_SESSIONS: int(1, 10_000).default(32),
+    WARM_POOL: warmPool.default({ 'python-basic': 2, 'nodejs-basic': 1, 'python-datascience': 1 }),
+    DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
+    HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(2000),
+    /** Graceful shutdown: running executions get this long to finish (below k8s' 30 s grace period). */
+    DRAIN_TIMEOUT_MS: int(0, 3_600_000).default(25_000),
+    /** Kept per stream; the program is stopped when it writes more. */
+    OUTPUT_LIMIT_BYTES: int(1024, 16 << 20).default(1 << 20),
+    /** Time given to the executor beyond the wall-time limit before the container is declared lost. */
+    EXECUTOR_GRACE_MS: int(100, 600_000).default(5000),
+    SANDBOX_PIDS_LIMIT: int(8, 65_536).default(128),
+    SANDBOX_NOFILE: int(16, 65_536).default(256),
+    SANDBOX_FSIZE_BYTES: int(1 << 20, 64 * 2 ** 30).default(1 << 30),
+    SANDBOX_TMP_BYTES: int(1 << 20, 16 * 2 ** 30).default(64 << 20),
+  })
+  .superRefine((c, ctx) => {
+    if (c.AGENT_MAX_SESSIONS < c.AGENT_CAPACITY) {
+      ctx.addIssue({ code: 'custom', path: ['AGENT_MAX_SESSIONS'], message: 'must be at least AGENT_CAPACITY' });
+    }
+  });
+export type AgentConfig = Readonly<z.output<typeof agentConfigSchema>>;

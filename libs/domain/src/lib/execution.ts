@@ -1,0 +1,56 @@
+import { transition } from './transition';
+
+export const EXECUTION_STATUSES = ['pending', 'running', 'completed', 'failed', 'timeout', 'crashed'] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export type TerminalExecutionStatus = Exclude<ExecutionStatus, 'pending' | 'running'>;
+
+/** pending → running: an agent took the execution (its attempt fences every later write). */
+export const startExecution = transition<ExecutionStatus>('start execution', ['pending'], 'running');
+/** running → completed: the program exited by itself, whatever its exit code. */
+export const completeExecution = transition<ExecutionStatus>('complete execution', ['running'], 'completed');
+/** running → timeout: killed at its wall-time limit. */
+export const timeOutExecution = transition<ExecutionStatus>('time out execution', ['running'], 'timeout');
+/** pending|running → failed: the platform could not run it, or a limit stopped it. */
+export const failExecution = transition<ExecutionStatus>('fail execution', ['pending', 'running'], 'failed');
+/** running → crashed: its agent vanished and retries are exhausted. */
+export const crashExecution = transition<ExecutionStatus>('crash execution', ['running'], 'crashed');
+/** running → pending: the reaper re-queues the next attempt after its agent was lost. */
+export const retryExecution = transition<ExecutionStatus>('retry execution', ['running'], 'pending');
+
+export function isExecutionTerminal(status: ExecutionStatus): status is TerminalExecutionStatus {
+  return status !== 'pending' && status !== 'running';
+}
+
+export interface Artifact {
+  readonly path: string;
+  readonly size: number;
+  readonly mime_type: string;
+  readonly sha256?: string;
+}
+
+export interface Execution {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly code: string;
+  readonly language: string;
+  readonly status: ExecutionStatus;
+  readonly stdin: string | null;
+  /** Wall-time limit, seconds. */
+  readonly timeout: number;
+  readonly stdout: string | null;
+  readonly stderr: string | null;
+  readonly stdoutTruncated: boolean;
+  readonly stderrTruncated: boolean;
+  readonly exitCode: number | null;
+  /** Seconds the program ran. */
+  readonly executionTime: number | null;
+  readonly error: string | null;
+  readonly artifacts: readonly Artifact[] | null;
+  readonly retryCount: number;
+  readonly attempt: number;
+  readonly runtimeNode: string | null;
+  readonly startedAt: Date | null;
+  readonly lastHeartbeatAt: Date | null;
+  readonly createdAt: Date;
+  readonly completedAt: Date | null;
+}

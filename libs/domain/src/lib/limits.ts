@@ -1,0 +1,20 @@
+/** Bounds every input is checked against before it reaches MariaDB (strict mode would reject more). */
+export const LIMITS = Object.freeze({
+  /** executions.code is TEXT: 65 535 bytes. */
+  codeBytes: 65_535,
+  stdinBytes: 1 << 20,
+  /** Output kept per stream; stdout/stderr are MEDIUMTEXT (16 MiB), decoding may triple invalid bytes. */
+  outputBytes: 1 << 20,
+  envVarCount: 100,
+  envVarNameLength: 128,
+  envVarValueBytes: 8192,
+  envVarsTotalBytes: 64 << 10,
+  sessionTimeoutSeconds: { min: 10, max: 86_400, default: 300 },
+  executionTimeoutSeconds: { min: 1, default: 30 },
+  cpuNanos: { max: 16e9 },
+  memoryBytes: { min: 32 << 20, max: 64 * 2 ** 30 },
+  diskBytes: { min: 1 << 20, max: 64 * 2 ** 30 },
+  pageSize: { default: 20, max: 100 },
+});
+
+export const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

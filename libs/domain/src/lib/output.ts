@@ -1,0 +1,24 @@
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+/**
+ * Program output as it may be stored: valid UTF-8 (invalid sequences become U+FFFD, since MariaDB's
+ * strict mode rejects them and would strand the row), at most `capBytes` of the original bytes.
+ */
+export function storableOutput(bytes: Uint8Array, capBytes: number): { text: string; truncated: boolean } {
+  const truncated = bytes.length > capBytes;
+  let kept = truncated ? bytes.subarray(0, capBytes) : bytes;
+  if (truncated) {
+    // do not cut a multi-byte character in half: drop a trailing partial sequence
+    let i = kept.length - 1;
+    let back = 0;
+    while (i >= 0 && back < 3 && (kept[i]! & 0xc0) === 0x80) {
+      i--;
+      back++;
+    }
+    if (i >= 0 && kept[i]! >= 0xc0) {
+      const need = kept[i]! >= 0xf0 ? 4 : kept[i]! >= 0xe0 ? 3 : 2;
+      if (back + 1 < need) kept = kept.subarray(0, i);
+    }
+  }
+  return { text: decoder.decode(kept), truncated };
+}

@@ -1,0 +1,48 @@
+import { transition } from './transition';
+
+export const SESSION_STATUSES = ['creating', 'running', 'completed', 'failed', 'timeout', 'terminated'] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+export const RUNTIME_TYPES = ['docker', 'kubernetes'] as const;
+export type RuntimeType = (typeof RUNTIME_TYPES)[number];
+
+const LIVE: readonly SessionStatus[] = ['creating', 'running'];
+
+/** creating → running: an agent bound the session to its node and a container (I1). */
+export const bindSession = transition<SessionStatus>('bind session', ['creating'], 'running');
+/** creating|running → terminated: the client ended it. */
+export const terminateSession = transition<SessionStatus>('terminate session', LIVE, 'terminated');
+/** creating|running → timeout: idle past its timeout. */
+export const expireSession = transition<SessionStatus>('expire session', LIVE, 'timeout');
+/** creating|running → failed: the platform could not give it a container. */
+export const failSession = transition<SessionStatus>('fail session', LIVE, 'failed');
+
+export function isSessionLive(status: SessionStatus): boolean {
+  return LIVE.includes(status);
+}
+
+export interface SessionResources {
+  readonly cpu: string | null;
+  readonly memory: string | null;
+  readonly disk: string | null;
+}
+
+export interface Session {
+  readonly id: string;
+  readonly templateId: string;
+  readonly status: SessionStatus;
+  readonly runtimeType: RuntimeType;
+  readonly runtimeNode: string | null;
+  readonly containerId: string | null;
+  readonly podName: string | null;
+  readonly workspacePath: string | null;
+  readonly resources: SessionResources;
+  readonly envVars: Readonly<Record<string, string>>;
+  /** Idle timeout, seconds. */
+  readonly timeout: number;
+  readonly error: string | null;
+  readonly lastActivityAt: Date;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly completedAt: Date | null;
+}

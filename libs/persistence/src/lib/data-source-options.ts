@@ -1,0 +1,30 @@
+import { type DataSourceOptions } from 'typeorm';
+import { ExecutionEntity } from './entities/execution.entity';
+import { RuntimeNodeEntity } from './entities/runtime-node.entity';
+import { SessionEntity } from './entities/session.entity';
+import { TemplateEntity } from './entities/template.entity';
+
+export const ENTITIES = [SessionEntity, ExecutionEntity, TemplateEntity, RuntimeNodeEntity];
+
+/** TypeORM options for the schema of record in init.sql: never synchronised, only mapped. */
+export function dataSourceOptions(databaseUrl: string, extra: { poolSize?: number } = {}): DataSourceOptions {
+  const url = new URL(databaseUrl);
+  return {
+    type: 'mariadb',
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    username: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: url.pathname.replace(/^\//, ''),
+    entities: ENTITIES,
+    synchronize: false,
+    migrationsRun: false,
+    charset: 'utf8mb4_unicode_ci',
+    // TIMESTAMP columns are read and written as UTC whatever the host's time zone.
+    timezone: 'Z',
+    poolSize: extra.poolSize ?? 10,
+    // a dead server must not hang a request: fail the connect, let the caller answer 503
+    connectTimeout: 5000,
+    logging: false,
+  };
+}

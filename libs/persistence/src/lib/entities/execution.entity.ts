@@ -1,0 +1,80 @@
+import { EXECUTION_STATUSES, type Artifact, type ExecutionStatus } from '@sandbox/domain';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { SessionEntity } from './session.entity';
+
+@Entity({ name: 'executions' })
+@Index('idx_session', ['sessionId'])
+@Index('idx_status', ['status'])
+@Index('idx_created', ['createdAt'])
+@Index('idx_last_heartbeat', ['lastHeartbeatAt'])
+export class ExecutionEntity {
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  id!: string;
+
+  @Column({ name: 'session_id', type: 'varchar', length: 64 })
+  sessionId!: string;
+
+  @ManyToOne(() => SessionEntity, { onDelete: 'CASCADE', onUpdate: 'RESTRICT' })
+  @JoinColumn({ name: 'session_id', foreignKeyConstraintName: 'fk_executions_session' })
+  session?: SessionEntity;
+
+  @Column({ type: 'text' })
+  code!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  language!: string;
+
+  @Column({ type: 'enum', enum: EXECUTION_STATUSES })
+  status!: ExecutionStatus;
+
+  @Column({ type: 'mediumtext', nullable: true })
+  stdin!: string | null;
+
+  @Column({ type: 'int', default: 30 })
+  timeout!: number;
+
+  @Column({ type: 'mediumtext', nullable: true })
+  stdout!: string | null;
+
+  @Column({ type: 'mediumtext', nullable: true })
+  stderr!: string | null;
+
+  @Column({ name: 'stdout_truncated', type: 'boolean', default: false })
+  stdoutTruncated!: boolean;
+
+  @Column({ name: 'stderr_truncated', type: 'boolean', default: false })
+  stderrTruncated!: boolean;
+
+  @Column({ name: 'exit_code', type: 'int', nullable: true })
+  exitCode!: number | null;
+
+  @Column({ name: 'execution_time', type: 'float', nullable: true })
+  executionTime!: number | null;
+
+  @Column({ type: 'text', nullable: true })
+  error!: string | null;
+
+  @Column({ type: 'json', nullable: true })
+  artifacts!: Artifact[] | null;
+
+  @Column({ name: 'retry_count', type: 'int', nullable: true, default: 0 })
+  retryCount!: number | null;
+
+  @Column({ type: 'int', default: 1 })
+  attempt!: number;
+
+  @Column({ name: 'runtime_node', type: 'varchar', length: 128, nullable: true })
+  runtimeNode!: string | null;
+
+  @Column({ name: 'started_at', type: 'timestamp', precision: 3, nullable: true })
+  startedAt!: Date | null;
+
+  @Column({ name: 'last_heartbeat_at', type: 'timestamp', nullable: true })
+  lastHeartbeatAt!: Date | null;
+
+  @Column({ name: 'created_at', type: 'timestamp', default: () => 'CURRENT_TIMESTAMP' })
+  createdAt!: Date;
+
+  @Column({ name: 'completed_at', type: 'timestamp', nullable: true })
+  completedAt!: Date | null;
+}

@@ -1,0 +1,83 @@
+import { type Execution, type RuntimeNode, type Session, type Template } from '@sandbox/domain';
+import { type ExecutionEntity } from './entities/execution.entity';
+import { type RuntimeNodeEntity } from './entities/runtime-node.entity';
+import { type SessionEntity } from './entities/session.entity';
+import { type TemplateEntity } from './entities/template.entity';
+
+/** Entities are persistence types; everything above this library sees the domain types. */
+export function toSession(e: SessionEntity): Session {
+  return {
+    id: e.id,
+    templateId: e.templateId,
+    status: e.status,
+    runtimeType: e.runtimeType,
+    runtimeNode: e.runtimeNode,
+    containerId: e.containerId,
+    podName: e.podName,
+    workspacePath: e.workspacePath,
+    resources: { cpu: e.resourcesCpu, memory: e.resourcesMemory, disk: e.resourcesDisk },
+    envVars: e.envVars ?? {},
+    timeout: e.timeout,
+    error: e.error,
+    lastActivityAt: e.lastActivityAt,
+    createdAt: e.createdAt,
+    updatedAt: e.updatedAt,
+    completedAt: e.completedAt,
+  };
+}
+
+export function toExecution(e: ExecutionEntity): Execution {
+  return {
+    id: e.id,
+    sessionId: e.sessionId,
+    code: e.code,
+    language: e.language,
+    status: e.status,
+    stdin: e.stdin,
+    timeout: e.timeout,
+    stdout: e.stdout,
+    stderr: e.stderr,
+    stdoutTruncated: Boolean(e.stdoutTruncated),
+    stderrTruncated: Boolean(e.stderrTruncated),
+    exitCode: e.exitCode,
+    executionTime: e.executionTime,
+    error: e.error,
+    artifacts: e.artifacts,
+    retryCount: e.retryCount ?? 0,
+    attempt: e.attempt,
+    runtimeNode: e.runtimeNode,
+    startedAt: e.startedAt,
+    lastHeartbeatAt: e.lastHeartbeatAt,
+    createdAt: e.createdAt,
+    completedAt: e.completedAt,
+  };
+}
+
+export function toTemplate(e: TemplateEntity): Template {
+  return {
+    id: e.id,
+    name: e.name,
+    image: e.image,
+    baseImage: e.baseImage,
+    language: e.language,
+    preInstalledPackages: e.preInstalledPackages ?? [],
+    defaultResources: { cpu: e.defaultResourcesCpu, memory: e.defaultResourcesMemory, disk: e.defaultResourcesDisk },
+    securityContext: e.securityContext,
+    createdAt: e.createdAt,
+    updatedAt: e.updatedAt,
+  };
+}
+
+export function toRuntimeNode(e: RuntimeNodeEntity): RuntimeNode {
+  return {
+    id: e.id,
+    hostname: e.hostname,
+    version: e.version,
+    status: e.status,
+    capacity: e.capacity,
+    running: e.running,
+    labels: e.labels ?? {},
+    lastHeartbeatAt: e.lastHeartbeatAt,
+    startedAt: e.startedAt,
+  };
+}

@@ -1,0 +1,24 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from './data-source-options';
+import { ExecutionRepository } from './repositories/execution.repository';
+import { RuntimeNodeRepository } from './repositories/runtime-node.repository';
+import { SessionRepository } from './repositories/session.repository';
+import { TemplateRepository } from './repositories/template.repository';
+
+const REPOSITORIES = [SessionRepository, ExecutionRepository, TemplateRepository, RuntimeNodeRepository] as const;
+
+/** The DataSource and the repositories, for the apps; the repositories also work without Nest. */
+@Module({})
+export class PersistenceModule {
+  static forRoot(databaseUrl: string): DynamicModule {
+    return {
+      module: PersistenceModule,
+      global: true,
+      imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl), retryAttempts: 3, retryDelay: 1000 })],
+      providers: REPOSITORIES.map((Repo) => ({ provide: Repo, useFactory: (ds: DataSource) => new Repo(ds), inject: [DataSource] })),
+      exports: [...REPOSITORIES],
+    };
+  }
+}

@@ -1,0 +1,99 @@
+import { type Session, type SessionStatus, type Transition } from '@sandbox/domain';
+import { Brackets, type DataSource, type Repository } from 'typeorm';
+import { SessionEntity } from '../entities/session.entity';
+import { toSession } from '../mappers';
+import { type Page, type PageQuery } from '../page';
+
+export type NewSession = Pick<Session, 'id' | 'templateId' | 'runtimeType' | 'envVars' | 'timeout' | 'resources'> & {
+  readonly workspacePath: string | null;
+};
+
+/** Every status change here is one conditional UPDATE checked by affected rows (DESIGN.md §7). */
+export class SessionRepository {
+  private readonly repo: Repository<SessionEntity>;
+
+  constructor(ds: DataSource) {
+    this.repo = ds.getRepository(SessionEntity);
+  }
+
+  async insert(s: NewSession): Promise<void> {
+    await this.repo.insert({
+      id: s.id,
+      templateId: s.templateId,
+      status: 'creating',
+      runtimeType: s.runtimeType,
+      envVars: s.envVars,
+      timeout: s.timeout,
+      resourcesCpu: s.resources.cpu,
+      resourcesMemory: s.resources.memory,
+      resourcesDisk: s.resources.disk,
+      workspacePath: s.workspacePath,
+    });
+  }
+
+  async findById(id: string): Promise<Session | null> {
+    const e = await this.repo.findOneBy({ id });
+    return e ? toSession(e) : null;
+  }
+
+  async list(query: PageQuery & { status?: SessionStatus }): Promise<Page<Session>> {
+    const qb = this.repo.createQueryBuilder('s').orderBy('s.id', 'DESC').take(query.limit + 1);
+    if (query.status) qb.andWhere('s.status = :status', { status: query.status });
+    if (query.cursor) qb.andWhere('s.id < :cursor', { cursor: query.cursor });
+    const rows = await qb.getMany();
+    const items = rows.slice(0, query.limit).map(toSession);
+    return { items, nextCursor: rows.length > query.limit ? items[items.length - 1]!.id : null };
+  }
+
+  /** I1: binds the session to a node only if no node holds it yet; true for the one winner. */
+  async bind(id: string, node: string, containerId: string, transition: Transition<SessionStatus>): Promise<boolean> {
+    const r = await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ runtimeNode: node, containerId, status: transition.to, lastActivityAt: () => 'CURRENT_TIMESTAMP' })
+      .where('id = :id AND runtime_node IS NULL AND status IN (:...from)', { id, from: transition.from })
+      .execute();
+    return r.affected === 1;
+  }
+
+  /** Records the container that replaced a lost one, only while this node still holds the session. */
+  async replaceContainer(id: string, node: string, oldContainerId: string | null, newContainerId: string): Promise<boolean> {
+    const qb = this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ containerId: newContainerId })
+      .where("id = :id AND runtime_node = :node AND status = 'running'", { id, node });
+    qb.andWhere(oldContainerId === null ? 'container_id IS NULL' : 'container_id = :old', { old: oldContainerId });
+    return (await qb.execute()).affected === 1;
+  }
+
+  async transition(id: string, t: Transition<SessionStatus>, fields: { error?: string | null } = {}): Promise<boolean> {
+    const ends = t.to !== 'running' && t.to !== 'creating';
+    const r = await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ status: t.to, ...(fields.error !== undefined ? { error: fields.error } : {}), ...(ends ? { completedAt: () => 'CURRENT_TIMESTAMP' } : {}) })
+      .where('id = :id AND status IN (:...from)', { id, from: t.from })
+      .execute();
+    return r.affected === 1;
+  }
+
+  async touch(id: string): Promise<void> {
+    await this.repo.update({ id }, { lastActivityAt: () => 'CURRENT_TIMESTAMP' });
+  }
+
+  /** Live sessions this node holds a container for. */
+  async boundTo(node: string): Promise<Session[]> {
+    const rows = await this.repo
+      .createQueryBuilder('s')
+      .where('s.runtime_node = :node', { node })
+      .andWhere(new Brackets((w) => w.where("s.status = 'running'").orWhere("s.status = 'creating'")))
+      .getMany();
+    return rows.map(toSession);
+  }
+
+  /** Undoes an insert whose follow-up (the queue) failed, so no half-made session is left behind. */
+  async delete(id: string): Promise<void> {
+    await this.repo.delete({ id });
+  }
+}

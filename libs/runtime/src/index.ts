@@ -1,0 +1,4 @@
+export * from './lib/container-options';
+export * from './lib/container-runtime';
+export * from './lib/docker-runtime';
+export * from './lib/executor-protocol';

@@ -1,0 +1,97 @@
+import { type Language } from '@sandbox/domain';
+
+/** Everything the runtime needs to start one hardened sandbox (DESIGN.md §4). */
+export interface SandboxSpec {
+  readonly image: string;
+  readonly templateId: string;
+  readonly nodeId: string;
+  /** Set when the container is made for one session (cold start); warm pool containers have none. */
+  readonly sessionId?: string;
+  readonly nanoCpus: number;
+  readonly memoryBytes: number;
+  /** Size of the workspace tmpfs. */
+  readonly diskBytes: number;
+  readonly tmpBytes: number;
+  readonly pidsLimit: number;
+  readonly nofile: number;
+  readonly fsizeBytes: number;
+}
+
+export interface RunRequest {
+  /** Unique per run; the executor echoes it. */
+  readonly id: string;
+  readonly language: Language;
+  readonly code: string;
+  readonly stdin?: string | null;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly maxOutputBytes: number;
+}
+
+/** What the executor reported, parsed and bounded; untrusted beyond that. */
+export interface RunReport {
+  readonly exitCode: number | null;
+  readonly signal: number | null;
+  readonly timedOut: boolean;
+  readonly cancelled: boolean;
+  readonly outputLimited: boolean;
+  readonly stdout: Buffer;
+  readonly stderr: Buffer;
+  readonly stdoutBytes: number;
+  readonly stderrBytes: number;
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  readonly maxRssKb: number;
+}
+
+/** A running sandbox container with its executor attached. */
+export interface Sandbox {
+  readonly containerId: string;
+  readonly templateId: string;
+  /** False once the container or its executor is gone; a dead sandbox never runs anything again. */
+  readonly alive: boolean;
+  /** Runs one program; rejects with SandboxLostError when the container dies or stops answering. */
+  run(request: RunRequest): Promise<RunReport>;
+  /** Asks the executor to stop the run with this id (it then reports `cancelled`). */
+  cancel(runId: string): void;
+  /** Resolves when the executor answers; rejects when it does not within the time. */
+  ping(timeoutMs: number): Promise<void>;
+  /** Called once, when the sandbox dies (not when it is detached). */
+  onLost(listener: (reason: string) => void): void;
+  /** Stops talking to the container without touching it (agent shutdown: it may be re-attached). */
+  detach(): void;
+}
+
+export interface SandboxInfo {
+  readonly containerId: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly running: boolean;
+}
+
+/** The container engine behind the agent: Docker now, Kubernetes later (DESIGN.md §1). */
+export interface ContainerRuntime {
+  create(spec: SandboxSpec): Promise<Sandbox>;
+  /** Attaches to a sandbox that outlived an agent restart; rejects when its executor does not answer. */
+  reattach(containerId: string, templateId: string): Promise<Sandbox>;
+  /** Sandboxes of one node, found by their labels. */
+  list(nodeId: string): Promise<SandboxInfo[]>;
+  /** Marks a pool container as belonging to a session (best effort, for operators and reconciling). */
+  assign(containerId: string, sessionId: string): Promise<void>;
+  /** Removes the container and everything in it; a missing container is not an error. */
+  remove(containerId: string): Promise<void>;
+}
+
+export class SandboxLostError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'SandboxLostError';
+  }
+}
+
+export const LABELS = {
+  managed: 'sandbox.managed',
+  node: 'sandbox.node',
+  template: 'sandbox.template',
+  session: 'sandbox.session',
+} as const;

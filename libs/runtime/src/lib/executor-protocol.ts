@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { type RunReport, type RunRequest } from './container-runtime';
+
+/**
+ * The JSON-lines protocol of the in-sandbox executor (docker/sandbox/executor/executor.py).
+ * Replies come from a process user code can reach, so every one is parsed and bounded here.
+ */
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
+
+const ready = z.object({ op: z.literal('ready'), version: z.number().int(), pid: z.number().int() });
+const pong = z.object({ op: z.literal('pong'), id: z.string().nullable() });
+const result = z.object({
+  op: z.literal('result'),
+  id: z.string(),
+  exit_code: z.number().int().min(0).max(255).nullable(),
+  signal: z.number().int().min(1).max(64).nullable(),
+  timed_out: z.boolean(),
+  cancelled: z.boolean(),
+  output_limited: z.boolean(),
+  stdout: b64,
+  stderr: b64,
+  stdout_bytes: count,
+  stderr_bytes: count,
+  wall_ms: z.number().min(0),
+  cpu_ms: z.number().min(0),
+  max_rss_kb: count,
+  error: z.null(),
+});
+const failure = z.object({ op: z.enum(['result', 'error']), id: z.string().nullable().optional(), error: z.string().max(4096) });
+
+export const executorReply = z.union([ready, pong, result, failure]);
+export type ExecutorReply = z.infer<typeof executorReply>;
+
+export class ExecutorFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExecutorFailure';
+  }
+}
+
+/** Longest reply line accepted for a given output cap: two base64 streams plus the envelope. */
+export function maxReplyBytes(maxOutputBytes: number): number {
+  return Math.ceil((maxOutputBytes * 2 * 4) / 3) + 64 * 1024;
+}
+
+export function encodeRun(req: RunRequest): string {
+  return `${JSON.stringify({
+    op: 'run',
+    id: req.id,
+    language: req.language,
+    code: req.code,
+    stdin: req.stdin ?? '',
+    env: req.env ?? {},
+    timeout_ms: req.timeoutMs,
+    max_output_bytes: req.maxOutputBytes,
+    cwd: '/workspace',
+  })}\n`;
+}
+
+export function toRunReport(reply: z.infer<typeof result>, maxOutputBytes: number): RunReport {
+  const stdout = Buffer.from(reply.stdout, 'base64').subarray(0, maxOutputBytes);
+  const stderr = Buffer.from(reply.stderr, 'base64').subarray(0, maxOutputBytes);
+  return {
+    exitCode: reply.exit_code,
+    signal: reply.signal,
+    timedOut: reply.timed_out,
+    cancelled: reply.cancelled,
+    outputLimited: reply.output_limited,
+    stdout,
+    stderr,
+    stdoutBytes: Math.max(reply.stdout_bytes, stdout.length),
+    stderrBytes: Math.max(reply.stderr_bytes, stderr.length),
+    wallMs: reply.wall_ms,
+    cpuMs: reply.cpu_ms,
+    maxRssKb: reply.max_rss_kb,
+  };
+}
+
+export function isResult(reply: ExecutorReply): reply is z.infer<typeof result> {
+  return reply.op === 'result' && 'timed_out' in reply;
+}
+
+/**
+ * Splits a byte stream into lines without ever holding more than `maxLine` bytes of one line:
+ * a longer line is a protocol violation (the callback gets null) rather than unbounded memory.
+ */
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private maxLine: number,
+    private readonly onLine: (line: string | null) => void,
+  ) {}
+
+  setMaxLine(maxLine: number): void {
+    this.maxLine = maxLine;
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+      const piece = chunk.subarray(start, nl);
+      if (this.size + piece.length > this.maxLine) return this.overflow();
+      this.parts.push(piece);
+      const line = Buffer.concat(this.parts).toString('utf8');
+      this.parts = [];
+      this.size = 0;
+      start = nl + 1;
+      this.onLine(line);
+    }
+    const rest = chunk.subarray(start);
+    if (this.size + rest.length > this.maxLine) return this.overflow();
+    if (rest.length) {
+      this.parts.push(Buffer.from(rest));
+      this.size += rest.length;
+    }
+  }
+
+  private overflow(): void {
+    this.parts = [];
+    this.size = 0;
+    this.onLine(null);
+  }
+}

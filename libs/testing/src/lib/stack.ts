@@ -1,0 +1,26 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(__dirname, '../../../..');
+
+export interface StackEnv {
+  readonly DATABASE_URL: string;
+  readonly REDIS_URL: string;
+}
+
+/** Connection settings written by tools/stack-up.sh; a missing stack fails the run, never skips it. */
+export function stackEnv(): StackEnv {
+  const file = join(REPO_ROOT, '.stack', 'env');
+  if (!existsSync(file)) {
+    throw new Error(`${file} is missing: the local stack is not up. Run 'bash tools/stack-up.sh' (npm test does it).`);
+  }
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m) env[m[1]!] = m[2]!;
+  }
+  for (const key of ['DATABASE_URL', 'REDIS_URL'] as const) {
+    if (!env[key]) throw new Error(`${file} has no ${key}: rerun 'bash tools/stack-up.sh'`);
+  }
+  return env as unknown as StackEnv;
+}

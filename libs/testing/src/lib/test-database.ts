@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createConnection } from 'mysql2/promise';
+import { REPO_ROOT, stackEnv } from './stack';
+
+export interface TestDatabase {
+  readonly name: string;
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+/** init.sql with its database name replaced, so every suite loads the schema of record into its own database. */
+export function initSqlFor(database: string): string {
+  const sql = readFileSync(join(REPO_ROOT, 'init.sql'), 'utf8');
+  return sql
+    .replace(/^CREATE DATABASE IF NOT EXISTS sandbox /m, `CREATE DATABASE IF NOT EXISTS \`${database}\` `)
+    .replace(/^USE sandbox;/m, `USE \`${database}\`;`);
+}
+
+/** A fresh database holding exactly init.sql, on the real MariaDB of the local stack. */
+export async function createTestDatabase(label: string): Promise<TestDatabase> {
+  const base = new URL(stackEnv().DATABASE_URL);
+  const name = `t_${label.replace(/[^a-z0-9]/gi, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  const admin = await connect(base);
+  try {
+    await admin.query(initSqlFor(name));
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      const conn = await connect(base);
+      try {
+        await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      } finally {
+        await conn.end();
+      }
+    },
+  };
+}
+
+function connect(url: URL) {
+  return createConnection({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    multipleStatements: true,
+  });
+}
