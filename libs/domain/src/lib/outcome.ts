@@ -1,4 +1,3 @@
-import type { TerminalExecutionStatus } from './execution';
 
 /** What the sandbox reported about one run (already parsed and bounded by the runtime). */
 export interface RunReport {
@@ -11,7 +10,8 @@ export interface RunReport {
 }
 
 export interface Outcome {
-  readonly status: TerminalExecutionStatus;
+  /** `crashed` is the reaper's verdict, never a run's. */
+  readonly status: 'completed' | 'timeout' | 'failed';
   readonly exitCode: number | null;
   readonly error: string | null;
 }

@@ -39,6 +39,20 @@ export class QueueProducer {
     return q;
   }
 
+  /** Rejects unless Redis answers PING within the time (readiness probe). */
+  async ping(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const client = await this.queue(queueName('shared')).getBackend().client;
+      await Promise.race([
+        client.runCommand('ping', []),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();

@@ -4,7 +4,9 @@ import { QUEUES, type JobData, type JobName, type QueueKind, parseJob } from './
 import { redisOptions } from './connection';
 import { type QueueSettings } from './queue-producer';
 
-export type JobHandlers<K extends QueueKind> = { [N in JobName<K>]: (data: JobData<K, N>, job: Job) => Promise<unknown> };
+export type JobHandlers<K extends QueueKind> = {
+  [N in JobName<K>]: (data: JobData<K, N>, job: Job, token: string | undefined) => Promise<unknown>;
+};
 
 /**
  * A BullMQ worker for one queue of the catalog: its knobs come from the catalog, every payload is
@@ -20,8 +22,8 @@ export function createWorker<K extends QueueKind>(
   const knobs = QUEUES[kind].worker;
   const worker = new Worker(
     name,
-    async (job: Job) => {
-      const handler = (handlers as Record<string, (data: unknown, job: Job) => Promise<unknown>>)[job.name];
+    async (job: Job, token?: string) => {
+      const handler = (handlers as Record<string, (data: unknown, job: Job, token: string | undefined) => Promise<unknown>>)[job.name];
       if (!handler) throw new UnrecoverableError(`queue '${name}' has no handler for job '${job.name}'`);
       let data: unknown;
       try {
@@ -29,7 +31,7 @@ export function createWorker<K extends QueueKind>(
       } catch (e) {
         throw new UnrecoverableError(e instanceof ZodError ? `invalid '${job.name}' payload: ${e.message}` : String(e));
       }
-      return handler(data, job);
+      return handler(data, job, token);
     },
     {
       connection: redisOptions(settings.redisUrl, 'worker'),

@@ -1,0 +1,50 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { PersistenceModule } from '@sandbox/persistence';
+import { QueueProducer } from '@sandbox/queue';
+import { loggerOptions } from '@sandbox/telemetry';
+import { LoggerModule } from 'nestjs-pino';
+import { ZodValidationPipe } from 'nestjs-zod';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from './control-plane-config';
+import { ExecutionWaiterService } from './executions/execution-waiter.service';
+import { ExecutionsController } from './executions/executions.controller';
+import { ExecutionsService } from './executions/executions.service';
+import { HealthController } from './health/health.controller';
+import { ApiExceptionFilter } from './http/api-exception.filter';
+import { SessionsController } from './sessions/sessions.controller';
+import { SessionsService } from './sessions/sessions.service';
+import { TemplatesController } from './templates/templates.controller';
+
+@Module({})
+export class AppModule {
+  static register(config: ControlPlaneConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            ...loggerOptions('control-plane', config.LOG_LEVEL),
+            // probes every few seconds would drown the request log
+            autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/ready' },
+          },
+        }),
+        PersistenceModule.forRoot(config.DATABASE_URL),
+        TerminusModule.forRoot({ errorLogStyle: 'json' }),
+      ],
+      controllers: [TemplatesController, SessionsController, ExecutionsController, HealthController],
+      providers: [
+        { provide: CONTROL_PLANE_CONFIG, useValue: config },
+        {
+          provide: QueueProducer,
+          useFactory: () => new QueueProducer({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX }),
+        },
+        { provide: APP_PIPE, useClass: ZodValidationPipe },
+        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+        SessionsService,
+        ExecutionsService,
+        ExecutionWaiterService,
+      ],
+    };
+  }
+}

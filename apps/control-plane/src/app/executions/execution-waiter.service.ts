@@ -1,0 +1,78 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { type Execution, isExecutionTerminal } from '@sandbox/domain';
+import { ExecutionRepository } from '@sandbox/persistence';
+import { ExecutionEventsListener } from '@sandbox/queue';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-config';
+
+/**
+ * `?wait=true`: resolves when an execution is terminal. Agents announce terminal writes through a
+ * BullMQ QueueEvents stream; the database is re-read on every event for that execution and every
+ * WAIT_POLL_MS anyway, so a missed event (Redis restarted, stream trimmed) costs latency, never an
+ * answer.
+ */
+@Injectable()
+export class ExecutionWaiterService implements OnModuleInit, OnModuleDestroy {
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private listener: ExecutionEventsListener | null = null;
+
+  constructor(
+    @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
+    private readonly executions: ExecutionRepository,
+  ) {}
+
+  onModuleInit(): void {
+    this.listener = new ExecutionEventsListener({ redisUrl: this.config.REDIS_URL, prefix: this.config.QUEUE_PREFIX }, (e) =>
+      this.notify(e.execution_id),
+    );
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.listener?.close();
+  }
+
+  /** The execution once terminal, or as it is when `waitMs` runs out or `signal` aborts (client gone). */
+  async waitForTerminal(id: string, waitMs: number, signal?: AbortSignal): Promise<Execution> {
+    const deadline = Date.now() + waitMs;
+    const gone = aborted(signal);
+    for (;;) {
+      // listen before reading, so an event between the read and the wait is not lost
+      const woken = this.nextEvent(id);
+      try {
+        const execution = await this.executions.findById(id);
+        if (!execution) throw new Error(`execution ${id} vanished`);
+        const left = deadline - Date.now();
+        if (isExecutionTerminal(execution.status) || left <= 0 || signal?.aborted) return execution;
+        await Promise.race([woken.promise, sleep(Math.min(left, this.config.WAIT_POLL_MS)), gone]);
+      } finally {
+        woken.cancel();
+      }
+    }
+  }
+
+  private notify(id: string): void {
+    for (const wake of this.waiters.get(id) ?? []) wake();
+  }
+
+  private nextEvent(id: string): { promise: Promise<void>; cancel(): void } {
+    let wake!: () => void;
+    const promise = new Promise<void>((resolve) => (wake = resolve));
+    const set = this.waiters.get(id) ?? new Set();
+    set.add(wake);
+    this.waiters.set(id, set);
+    return {
+      promise,
+      cancel: () => {
+        set.delete(wake);
+        if (!set.size) this.waiters.delete(id);
+      },
+    };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function aborted(signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+}

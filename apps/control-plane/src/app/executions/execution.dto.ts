@@ -1,0 +1,93 @@
+import { EXECUTION_STATUSES, type Execution } from '@sandbox/domain';
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
+import { pageQuery } from '../sessions/session.dto';
+
+export const createExecutionBody = z
+  .object({
+    code: z.string().min(1, 'code is empty').describe('program text; at most 65 535 bytes (413 above)'),
+    language: z.string().max(16).optional().describe("one of the template's languages; default: the template's"),
+    stdin: z.string().optional().describe('standard input; at most 1 MiB'),
+    timeout: z.number().int().min(1).optional().describe('wall-time limit in seconds'),
+  })
+  .strict();
+export class CreateExecutionDto extends createZodDto(createExecutionBody) {}
+
+const booleanFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+export const createExecutionQuery = z
+  .object({
+    wait: booleanFlag.optional().describe('answer when the execution is terminal (or the wait bound passes: then 202)'),
+    wait_ms: z.coerce.number().int().min(0).optional().describe('longest wait in milliseconds; implies wait'),
+  })
+  .strict();
+export class CreateExecutionQueryDto extends createZodDto(createExecutionQuery) {}
+
+export const listExecutionsQuery = z.object(pageQuery).strict();
+export class ListExecutionsQueryDto extends createZodDto(listExecutionsQuery) {}
+
+const artifact = z.object({ path: z.string(), size: z.number(), mime_type: z.string(), sha256: z.string().optional() });
+const summary = {
+  id: z.string(),
+  session_id: z.string(),
+  language: z.string(),
+  status: z.enum(EXECUTION_STATUSES),
+  timeout: z.number().describe('wall-time limit, seconds'),
+  exit_code: z.number().nullable(),
+  execution_time: z.number().nullable().describe('seconds the program ran'),
+  error: z.string().nullable(),
+  stdout_truncated: z.boolean(),
+  stderr_truncated: z.boolean(),
+  retry_count: z.number(),
+  attempt: z.number(),
+  runtime_node: z.string().nullable(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  completed_at: z.string().nullable(),
+  last_heartbeat_at: z.string().nullable(),
+};
+export const executionSummary = z.object(summary);
+export const executionResponse = z.object({
+  ...summary,
+  code: z.string(),
+  stdin: z.string().nullable(),
+  stdout: z.string().nullable(),
+  stderr: z.string().nullable(),
+  artifacts: z.array(artifact).nullable(),
+});
+export class ExecutionResponseDto extends createZodDto(executionResponse) {}
+export class ExecutionPageDto extends createZodDto(
+  z.object({ items: z.array(executionSummary).describe('without code, input and output: GET the execution for those'), next_cursor: z.string().nullable() }),
+) {}
+
+export function executionToSummary(e: Execution): z.infer<typeof executionSummary> {
+  return {
+    id: e.id,
+    session_id: e.sessionId,
+    language: e.language,
+    status: e.status,
+    timeout: e.timeout,
+    exit_code: e.exitCode,
+    execution_time: e.executionTime,
+    error: e.error,
+    stdout_truncated: e.stdoutTruncated,
+    stderr_truncated: e.stderrTruncated,
+    retry_count: e.retryCount,
+    attempt: e.attempt,
+    runtime_node: e.runtimeNode,
+    created_at: e.createdAt.toISOString(),
+    started_at: e.startedAt?.toISOString() ?? null,
+    completed_at: e.completedAt?.toISOString() ?? null,
+    last_heartbeat_at: e.lastHeartbeatAt?.toISOString() ?? null,
+  };
+}
+
+export function executionToResponse(e: Execution): z.infer<typeof executionResponse> {
+  return {
+    ...executionToSummary(e),
+    code: e.code,
+    stdin: e.stdin,
+    stdout: e.stdout,
+    stderr: e.stderr,
+    artifacts: e.artifacts ? [...e.artifacts] : null,
+  };
+}

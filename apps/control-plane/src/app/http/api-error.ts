@@ -1,0 +1,36 @@
+import { HttpException } from '@nestjs/common';
+
+export interface ErrorDetail {
+  readonly field?: string;
+  readonly message: string;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * Every error the API answers, as `{"error": {"code", "message", "details"}}` with the right status.
+ * `code` is stable and machine-readable; `message` says what to fix.
+ */
+export class ApiError extends HttpException {
+  constructor(
+    status: number,
+    readonly code: string,
+    message: string,
+    readonly details: readonly ErrorDetail[] = [],
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super({ error: { code, message, details } }, status);
+  }
+
+  static notFound(what: string, id: string): ApiError {
+    return new ApiError(404, 'not_found', `${what} '${id}' does not exist`);
+  }
+
+  static validation(details: readonly ErrorDetail[]): ApiError {
+    const fields = details.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message));
+    return new ApiError(422, 'validation_failed', `invalid request: ${fields.join('; ')}`, details);
+  }
+
+  static unavailable(code: string, message: string, retryAfterSeconds = 5): ApiError {
+    return new ApiError(503, code, message, [], { 'Retry-After': String(retryAfterSeconds) });
+  }
+}

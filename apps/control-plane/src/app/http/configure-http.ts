@@ -1,0 +1,16 @@
+import { type INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { cleanupOpenApiDoc } from 'nestjs-zod';
+import { type ControlPlaneConfig } from '../control-plane-config';
+import { useJsonBodies } from './body-parsing';
+
+/** Body parsing, OpenAPI at /docs: shared by main.ts and the tests that boot the app. */
+export function configureHttp(app: INestApplication, config: ControlPlaneConfig): void {
+  useJsonBodies(app, config.BODY_LIMIT_BYTES);
+  const doc = new DocumentBuilder()
+    .setTitle('Sandbox platform API')
+    .setDescription('Sessions from templates, code executions in hardened containers. Errors are {"error": {"code", "message", "details"}}.')
+    .setVersion('1')
+    .build();
+  SwaggerModule.setup('docs', app, cleanupOpenApiDoc(SwaggerModule.createDocument(app, doc)), { jsonDocumentUrl: 'docs/openapi.json' });
+}

@@ -1,0 +1,8 @@
+import { monotonicFactory } from 'ulid';
+
+const ulid = monotonicFactory();
+
+/** Time-ordered ids: pages sort by id, and a session's executions run in id order (I2). */
+export function newId(prefix: 'sess' | 'exec'): string {
+  return `${prefix}_${ulid()}`;
+}

@@ -1,0 +1,82 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { isSessionLive, LIMITS, type Session, terminateSession } from '@sandbox/domain';
+import { ExecutionRepository, type Page, SessionRepository, TemplateRepository } from '@sandbox/persistence';
+import { QueueProducer } from '@sandbox/queue';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-config';
+import { ApiError } from '../http/api-error';
+import { newId } from '../ids';
+import { type CreateSessionDto, type ListSessionsQueryDto } from './session.dto';
+
+@Injectable()
+export class SessionsService {
+  constructor(
+    @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
+    private readonly sessions: SessionRepository,
+    private readonly executions: ExecutionRepository,
+    private readonly templates: TemplateRepository,
+    private readonly producer: QueueProducer,
+    @InjectPinoLogger(SessionsService.name) private readonly log: PinoLogger,
+  ) {}
+
+  /** Stores the session `creating` and asks any node with room to place it. */
+  async create(dto: CreateSessionDto): Promise<Session> {
+    const template = await this.templates.findById(dto.template_id);
+    if (!template) {
+      const known = (await this.templates.findAll()).map((t) => t.id);
+      throw new ApiError(422, 'unknown_template', `template '${dto.template_id}' does not exist; available: ${known.join(', ')}`, [
+        { field: 'template_id', message: 'unknown template' },
+      ]);
+    }
+    const id = newId('sess');
+    await this.sessions.insert({
+      id,
+      templateId: template.id,
+      runtimeType: this.config.RUNTIME_MODE,
+      envVars: dto.env_vars ?? {},
+      timeout: dto.timeout ?? LIMITS.sessionTimeoutSeconds.default,
+      resources: {
+        cpu: dto.resources?.cpu ?? template.defaultResources.cpu,
+        memory: dto.resources?.memory ?? template.defaultResources.memory,
+        disk: dto.resources?.disk ?? template.defaultResources.disk,
+      },
+      workspacePath: null,
+    });
+    try {
+      await this.producer.add('shared', 'place-session', { session_id: id }, { jobId: `place-${id}` });
+    } catch (e) {
+      // nothing was promised yet: take the row back rather than leave a session nobody will place
+      await this.sessions.delete(id);
+      this.log.error({ session_id: id, err: e }, 'cannot enqueue placement');
+      throw ApiError.unavailable('queue_unavailable', 'the work queue is not reachable; retry shortly');
+    }
+    this.log.info({ session_id: id, template_id: template.id }, 'session created');
+    return (await this.sessions.findById(id))!;
+  }
+
+  async get(id: string): Promise<Session> {
+    const s = id.length <= 64 ? await this.sessions.findById(id) : null;
+    if (!s) throw ApiError.notFound('session', id);
+    return s;
+  }
+
+  list(query: ListSessionsQueryDto): Promise<Page<Session>> {
+    return this.sessions.list(query);
+  }
+
+  /** Ends the session; its node stops what runs and removes the container. Idempotent. */
+  async terminate(id: string): Promise<Session> {
+    const before = await this.get(id);
+    if (isSessionLive(before.status)) await this.sessions.transition(id, terminateSession);
+    await this.executions.failPending(id, 'the session was terminated before the execution started');
+    const after = await this.get(id);
+    if (after.runtimeNode && isSessionLive(before.status)) {
+      await this.producer
+        .add('node', 'terminate-session', { session_id: id }, { nodeId: after.runtimeNode, jobId: `terminate-${id}` })
+        // the session is ended either way; its container is then removed by the orphan sweep
+        .catch((e) => this.log.error({ session_id: id, err: e }, 'cannot enqueue container removal'));
+    }
+    this.log.info({ session_id: id, runtime_node: after.runtimeNode }, 'session terminated');
+    return after;
+  }
+}

@@ -1,0 +1,25 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { TemplateRepository } from '@sandbox/persistence';
+import { ApiError } from '../http/api-error';
+import { TemplateListResponseDto, templateToResponse, TemplateResponseDto } from './template.response';
+
+@ApiTags('templates')
+@Controller('v1/templates')
+export class TemplatesController {
+  constructor(private readonly templates: TemplateRepository) {}
+
+  @Get()
+  @ApiOkResponse({ type: TemplateListResponseDto })
+  async list() {
+    return { items: (await this.templates.findAll()).map(templateToResponse) };
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: TemplateResponseDto })
+  async get(@Param('id') id: string) {
+    const t = await this.templates.findById(id);
+    if (!t) throw ApiError.notFound('template', id);
+    return templateToResponse(t);
+  }
+}

@@ -1,0 +1,25 @@
+import 'reflect-metadata';
+import { controlPlaneConfigSchema, loadConfig } from '@sandbox/config';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app/app.module';
+import { configureHttp } from './app/http/configure-http';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfig(controlPlaneConfigSchema);
+  const app = await NestFactory.create(AppModule.register(config), { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  configureHttp(app, config);
+  // without shutdown hooks SIGTERM skips closing queues and connections (twenty PR #22514)
+  app.enableShutdownHooks();
+  const server = await app.listen(config.PORT, config.HOST);
+  // a slow or silent client cannot hold a socket forever (slowloris)
+  server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS;
+  server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
+  app.get(Logger).log(`control plane listening on http://${config.HOST}:${config.PORT} (OpenAPI at /docs)`);
+}
+
+bootstrap().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

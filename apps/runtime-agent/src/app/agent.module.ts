@@ -1,0 +1,41 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { PersistenceModule } from '@sandbox/persistence';
+import { ExecutionEventsPublisher, QueueProducer } from '@sandbox/queue';
+import { loggerOptions } from '@sandbox/telemetry';
+import { LoggerModule } from 'nestjs-pino';
+import { AGENT_CONFIG, type AgentConfig } from './agent-config';
+import { AgentLifecycleService } from './agent-lifecycle.service';
+import { containerRuntimeProvider } from './container-runtime.provider';
+import { ExecutionRunnerService } from './executions/execution-runner.service';
+import { NodeRegistryService } from './node/node-registry.service';
+import { WarmPoolService } from './pool/warm-pool.service';
+import { QueueConsumersService } from './queue/queue-consumers.service';
+import { SessionHostService } from './sessions/session-host.service';
+import { TemplateCatalogService } from './template-catalog.service';
+
+@Module({})
+export class AgentModule {
+  static register(config: AgentConfig): DynamicModule {
+    const queueSettings = { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX };
+    return {
+      module: AgentModule,
+      imports: [
+        LoggerModule.forRoot({ pinoHttp: loggerOptions('runtime-agent', config.LOG_LEVEL) }),
+        PersistenceModule.forRoot(config.DATABASE_URL),
+      ],
+      providers: [
+        { provide: AGENT_CONFIG, useValue: config },
+        { provide: QueueProducer, useFactory: () => new QueueProducer(queueSettings) },
+        { provide: ExecutionEventsPublisher, useFactory: () => new ExecutionEventsPublisher(queueSettings) },
+        containerRuntimeProvider,
+        TemplateCatalogService,
+        WarmPoolService,
+        SessionHostService,
+        ExecutionRunnerService,
+        NodeRegistryService,
+        QueueConsumersService,
+        AgentLifecycleService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,207 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  completeExecution,
+  type Execution,
+  type ExecutionStatus,
+  failExecution,
+  isLanguage,
+  isSessionLive,
+  outcomeOf,
+  type Outcome,
+  storableOutput,
+  timeOutExecution,
+  type Transition,
+} from '@sandbox/domain';
+import { type AttemptFence, ExecutionRepository, type ExecutionResult, SessionRepository } from '@sandbox/persistence';
+import { ExecutionEventsPublisher } from '@sandbox/queue';
+import { type RunReport, SandboxLostError } from '@sandbox/runtime';
+import { Semaphore } from 'async-mutex';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
+import { SessionHostService } from '../sessions/session-host.service';
+import { retrying } from '../util/retry';
+
+const TRANSITIONS: Record<Outcome['status'], Transition<ExecutionStatus>> = {
+  completed: completeExecution,
+  timeout: timeOutExecution,
+  failed: failExecution,
+};
+// a terminal write keeps being retried through a database outage this long (I3)
+const WRITE_DEADLINE_MS = 10 * 60_000;
+
+interface Loop {
+  /** set by a doorbell while the loop runs: look for pending executions once more before stopping */
+  dirty: boolean;
+  done?: Promise<void>;
+}
+
+interface Active {
+  readonly fence: AttemptFence;
+  readonly sessionId: string;
+  readonly runId: string;
+  cancelReason: string | null;
+}
+
+/**
+ * Runs the executions of the sessions held here: one loop per session takes its pending executions
+ * in id order and runs them one at a time (I2); loops of different sessions run in parallel up to
+ * AGENT_CAPACITY. Queue jobs are doorbells for these loops, so a doorbell that arrives twice or
+ * late changes nothing.
+ */
+@Injectable()
+export class ExecutionRunnerService {
+  private readonly loops = new Map<string, Loop>();
+  private readonly active = new Map<string, Active>();
+  private readonly slots: Semaphore;
+  private stopping = false;
+
+  constructor(
+    @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
+    private readonly executions: ExecutionRepository,
+    private readonly sessions: SessionRepository,
+    private readonly host: SessionHostService,
+    private readonly events: ExecutionEventsPublisher,
+    @InjectPinoLogger(ExecutionRunnerService.name) private readonly log: PinoLogger,
+  ) {
+    this.slots = new Semaphore(config.AGENT_CAPACITY);
+  }
+
+  get running(): number {
+    return this.active.size;
+  }
+
+  /** Fences of the attempts running now, for the batched heartbeat. */
+  fences(): AttemptFence[] {
+    return [...this.active.values()].map((a) => a.fence);
+  }
+
+  /** Wakes the session's loop (starting it if needed). */
+  kick(sessionId: string): void {
+    if (this.stopping) return;
+    const loop = this.loops.get(sessionId);
+    if (loop) {
+      loop.dirty = true;
+      return;
+    }
+    const fresh: Loop = { dirty: true };
+    this.loops.set(sessionId, fresh);
+    fresh.done = this.loop(sessionId, fresh)
+      .catch((e) => this.log.error({ session_id: sessionId, err: e }, 'session run loop failed'))
+      .finally(() => this.loops.delete(sessionId));
+  }
+
+  /** Stops the session's running execution, which then ends `failed` with this reason. */
+  cancel(sessionId: string, reason: string): void {
+    for (const a of this.active.values()) {
+      if (a.sessionId !== sessionId) continue;
+      a.cancelReason = reason;
+      this.host.sandboxIfHeld(sessionId)?.cancel(a.runId);
+    }
+  }
+
+  /** Waits for the loop of one session to finish (its container may then be removed). */
+  async settle(sessionId: string): Promise<void> {
+    await this.loops.get(sessionId)?.done;
+  }
+
+  /** Shutdown: no new executions; running ones get `timeoutMs` to finish, then are cancelled. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    const all = Promise.allSettled([...this.loops.values()].map((l) => l.done));
+    const timer = new Promise<'late'>((r) => setTimeout(() => r('late'), timeoutMs).unref());
+    if ((await Promise.race([all, timer])) === 'late') {
+      for (const a of this.active.values()) this.cancel(a.sessionId, 'the runtime agent shut down before the execution finished');
+      await all;
+    }
+  }
+
+  private async loop(sessionId: string, loop: Loop): Promise<void> {
+    while (loop.dirty && !this.stopping) {
+      loop.dirty = false;
+      for (;;) {
+        const release = (await this.slots.acquire())[1];
+        try {
+          if (this.stopping) return;
+          const execution = await this.executions.claimNext(sessionId, this.config.NODE_ID);
+          if (!execution) break;
+          await this.runOne(execution);
+        } finally {
+          release();
+        }
+      }
+    }
+  }
+
+  private async runOne(execution: Execution): Promise<void> {
+    const fence: AttemptFence = { id: execution.id, attempt: execution.attempt, node: this.config.NODE_ID };
+    const active: Active = { fence, sessionId: execution.sessionId, runId: `${execution.id}-${execution.attempt}`, cancelReason: null };
+    this.active.set(execution.id, active);
+    const fields = { session_id: execution.sessionId, execution_id: execution.id, attempt: execution.attempt, runtime_node: fence.node };
+    const t0 = Date.now();
+    let outcome: { status: Outcome['status']; result: ExecutionResult };
+    try {
+      outcome = await this.execute(execution, active);
+    } finally {
+      this.active.delete(execution.id);
+    }
+    const written = await retrying(() => this.executions.finish(fence, TRANSITIONS[outcome.status], outcome.result), {
+      deadlineMs: WRITE_DEADLINE_MS,
+      onRetry: (e, n) => this.log.warn({ ...fields, err: e, retry: n }, 'cannot record the result yet, retrying'),
+    });
+    if (!written) {
+      // retried elsewhere or ended while we ran: the fence keeps this late result out (I4)
+      this.log.warn(fields, 'result fenced out: the attempt no longer owns the execution');
+      return;
+    }
+    this.log.info({ ...fields, status: outcome.status, exit_code: outcome.result.exitCode, duration_ms: Date.now() - t0 }, 'execution finished');
+    await this.sessions.touch(execution.sessionId).catch(() => undefined);
+    // best effort: a waiter that misses this re-reads the database
+    await this.events.finished({ execution_id: execution.id, status: TRANSITIONS[outcome.status].to }).catch(() => undefined);
+  }
+
+  private async execute(execution: Execution, active: Active): Promise<{ status: Outcome['status']; result: ExecutionResult }> {
+    const cap = this.config.OUTPUT_LIMIT_BYTES;
+    const failed = (error: string) => ({
+      status: 'failed' as const,
+      result: { stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, exitCode: null, executionTime: null, error },
+    });
+    const session = await this.sessions.findById(execution.sessionId);
+    if (!session || !isSessionLive(session.status) || session.runtimeNode !== this.config.NODE_ID) {
+      return failed('the session ended before the execution started');
+    }
+    if (!isLanguage(execution.language)) return failed(`language '${execution.language}' is not supported`);
+    let report: RunReport;
+    try {
+      const sandbox = await this.host.sandboxFor(session);
+      report = await sandbox.run({
+        id: active.runId,
+        language: execution.language,
+        code: execution.code,
+        stdin: execution.stdin,
+        env: session.envVars,
+        timeoutMs: execution.timeout * 1000,
+        maxOutputBytes: cap,
+      });
+    } catch (e) {
+      if (e instanceof SandboxLostError) {
+        return failed(`sandbox lost: ${e.message}; the session gets a new container for its next execution`);
+      }
+      return failed(`the platform could not run the execution: ${(e as Error).message}`);
+    }
+    const outcome = outcomeOf(report, { timeoutSeconds: execution.timeout, outputBytes: cap }, active.cancelReason ?? 'cancelled');
+    const stdout = storableOutput(report.stdout, cap);
+    const stderr = storableOutput(report.stderr, cap);
+    return {
+      status: outcome.status,
+      result: {
+        stdout: stdout.text,
+        stderr: stderr.text,
+        stdoutTruncated: stdout.truncated || report.stdoutBytes > report.stdout.length,
+        stderrTruncated: stderr.truncated || report.stderrBytes > report.stderr.length,
+        exitCode: outcome.exitCode,
+        executionTime: report.wallMs / 1000,
+        error: outcome.error,
+      },
+    };
+  }
+}

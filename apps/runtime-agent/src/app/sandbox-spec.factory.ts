@@ -1,0 +1,30 @@
+import { parseBytes, parseCpu, type Session, type Template } from '@sandbox/domain';
+import { type SandboxSpec } from '@sandbox/runtime';
+import { type AgentConfig } from './agent-config';
+
+/** The container a session (or, without one, a warm pool slot) of this template gets. */
+export function sandboxSpec(config: AgentConfig, template: Template, session?: Session): SandboxSpec {
+  const cpu = session?.resources.cpu ?? template.defaultResources.cpu ?? '1';
+  const memory = session?.resources.memory ?? template.defaultResources.memory ?? '512Mi';
+  const disk = session?.resources.disk ?? template.defaultResources.disk ?? '1Gi';
+  return {
+    image: template.image,
+    templateId: template.id,
+    nodeId: config.NODE_ID,
+    ...(session ? { sessionId: session.id } : {}),
+    nanoCpus: parseCpu(cpu),
+    memoryBytes: parseBytes(memory),
+    diskBytes: parseBytes(disk),
+    tmpBytes: config.SANDBOX_TMP_BYTES,
+    pidsLimit: config.SANDBOX_PIDS_LIMIT,
+    nofile: config.SANDBOX_NOFILE,
+    fsizeBytes: config.SANDBOX_FSIZE_BYTES,
+  };
+}
+
+/** A warm container fits a session only when the session asks for the template's own resources. */
+export function fitsWarmPool(template: Template, session: Session): boolean {
+  const r = session.resources;
+  const d = template.defaultResources;
+  return (r.cpu ?? d.cpu) === d.cpu && (r.memory ?? d.memory) === d.memory && (r.disk ?? d.disk) === d.disk;
+}

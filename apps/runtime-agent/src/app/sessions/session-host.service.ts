@@ -1,0 +1,149 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { bindSession, failSession, isSessionLive, type Session, type Template } from '@sandbox/domain';
+import { ExecutionRepository, SessionRepository } from '@sandbox/persistence';
+import { type ContainerRuntime, type Sandbox } from '@sandbox/runtime';
+import { Mutex } from 'async-mutex';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
+import { CONTAINER_RUNTIME } from '../container-runtime.provider';
+import { WarmPoolService } from '../pool/warm-pool.service';
+import { fitsWarmPool, sandboxSpec } from '../sandbox-spec.factory';
+import { TemplateCatalogService } from '../template-catalog.service';
+
+export type Placement = { readonly kind: 'here' } | { readonly kind: 'elsewhere'; readonly node: string } | { readonly kind: 'ended' };
+
+interface Hosted {
+  sandbox: Sandbox;
+  readonly template: Template;
+}
+
+/**
+ * The sessions this node holds, each with its one container. Placement binds a session with the
+ * conditional UPDATE of I1 (only the winner keeps it); a lost container is replaced before the
+ * session's next execution.
+ */
+@Injectable()
+export class SessionHostService {
+  private readonly hosted = new Map<string, Hosted>();
+  private readonly locks = new Map<string, Mutex>();
+
+  constructor(
+    @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
+    @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
+    private readonly sessions: SessionRepository,
+    private readonly executions: ExecutionRepository,
+    private readonly pool: WarmPoolService,
+    private readonly templates: TemplateCatalogService,
+    @InjectPinoLogger(SessionHostService.name) private readonly log: PinoLogger,
+  ) {}
+
+  get count(): number {
+    return this.hosted.size;
+  }
+
+  get full(): boolean {
+    return this.hosted.size >= this.config.AGENT_MAX_SESSIONS;
+  }
+
+  /** Places the session here if no node holds it, and says where it is. */
+  place(sessionId: string): Promise<Placement> {
+    return this.lock(sessionId).runExclusive(async () => {
+      const session = await this.sessions.findById(sessionId);
+      if (!session || !isSessionLive(session.status)) return { kind: 'ended' };
+      if (session.runtimeNode && session.runtimeNode !== this.config.NODE_ID) return { kind: 'elsewhere', node: session.runtimeNode };
+      if (session.runtimeNode === this.config.NODE_ID) return { kind: 'here' };
+      return this.bind(session);
+    });
+  }
+
+  /**
+   * The live sandbox of a session bound here, replacing a lost container first (a new container
+   * for the same session; its workspace starts empty until workspaces are restored from storage).
+   */
+  sandboxFor(session: Session): Promise<Sandbox> {
+    return this.lock(session.id).runExclusive(async () => {
+      const hosted = this.hosted.get(session.id);
+      if (hosted?.sandbox.alive) return hosted.sandbox;
+      const template = hosted?.template ?? (await this.templates.get(session.templateId));
+      if (!template) throw new Error(`template '${session.templateId}' no longer exists`);
+      const sandbox = await this.runtime.create(sandboxSpec(this.config, template, session));
+      if (!(await this.sessions.replaceContainer(session.id, this.config.NODE_ID, session.containerId, sandbox.containerId))) {
+        await this.discard(sandbox);
+        throw new Error('the session is no longer held by this node');
+      }
+      if (hosted) await this.runtime.remove(hosted.sandbox.containerId).catch(() => undefined);
+      this.hosted.set(session.id, { sandbox, template });
+      this.log.info({ session_id: session.id, container_id: sandbox.containerId }, 'session container replaced');
+      return sandbox;
+    });
+  }
+
+  /** The session's sandbox if this node holds a live one. */
+  sandboxIfHeld(sessionId: string): Sandbox | undefined {
+    const sandbox = this.hosted.get(sessionId)?.sandbox;
+    return sandbox?.alive ? sandbox : undefined;
+  }
+
+  /** Adopts a container that survived an agent restart, for a session bound here. */
+  adopt(session: Session, sandbox: Sandbox, template: Template): void {
+    this.hosted.set(session.id, { sandbox, template });
+  }
+
+  /** Removes the session's container (it ended); safe to call for a session not held here. */
+  release(sessionId: string): Promise<void> {
+    return this.lock(sessionId).runExclusive(async () => {
+      const hosted = this.hosted.get(sessionId);
+      this.hosted.delete(sessionId);
+      this.locks.delete(sessionId);
+      if (hosted) await this.discard(hosted.sandbox);
+    });
+  }
+
+  /** Stops talking to every session container without touching it (shutdown: a restart re-attaches). */
+  detachAll(): void {
+    for (const { sandbox } of this.hosted.values()) sandbox.detach();
+    this.hosted.clear();
+  }
+
+  private async bind(session: Session): Promise<Placement> {
+    const template = await this.templates.get(session.templateId);
+    if (!template) return this.fail(session, `template '${session.templateId}' does not exist`);
+    let sandbox: Sandbox;
+    let warm = false;
+    try {
+      if (fitsWarmPool(template, session)) ({ sandbox, warm } = await this.pool.claim(template));
+      else sandbox = await this.runtime.create(sandboxSpec(this.config, template, session));
+    } catch (e) {
+      return this.fail(session, `cannot start a container from image '${template.image}': ${(e as Error).message}`);
+    }
+    if (!(await this.sessions.bind(session.id, this.config.NODE_ID, sandbox.containerId, bindSession))) {
+      // another node won the race (I1): the container goes back unused
+      await this.pool.release(sandbox);
+      const now = await this.sessions.findById(session.id);
+      if (!now || !isSessionLive(now.status) || !now.runtimeNode) return { kind: 'ended' };
+      return now.runtimeNode === this.config.NODE_ID ? { kind: 'here' } : { kind: 'elsewhere', node: now.runtimeNode };
+    }
+    this.hosted.set(session.id, { sandbox, template });
+    this.runtime.assign(sandbox.containerId, session.id).catch(() => undefined);
+    this.log.info({ session_id: session.id, template_id: template.id, container_id: sandbox.containerId, warm }, 'session placed');
+    return { kind: 'here' };
+  }
+
+  private async fail(session: Session, error: string): Promise<Placement> {
+    this.log.error({ session_id: session.id, template_id: session.templateId, error }, 'session placement failed');
+    await this.sessions.transition(session.id, failSession, { error: error.slice(0, 1024) });
+    await this.executions.failPending(session.id, `session failed: ${error}`);
+    return { kind: 'ended' };
+  }
+
+  private async discard(sandbox: Sandbox): Promise<void> {
+    sandbox.detach();
+    await this.runtime.remove(sandbox.containerId);
+  }
+
+  private lock(sessionId: string): Mutex {
+    let m = this.locks.get(sessionId);
+    if (!m) this.locks.set(sessionId, (m = new Mutex()));
+    return m;
+  }
+}

@@ -1,0 +1,19 @@
+import 'reflect-metadata';
+import { agentConfigSchema, loadConfig } from '@sandbox/config';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { AgentModule } from './app/agent.module';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfig(agentConfigSchema);
+  const app = await NestFactory.createApplicationContext(AgentModule.register(config), { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  // without shutdown hooks SIGTERM skips the drain (twenty PR #22514)
+  app.enableShutdownHooks();
+  await app.init();
+}
+
+bootstrap().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Compiles every app and library into dist/ in one TypeScript program, then rewrites the @sandbox/*
+# path aliases into relative requires so `node dist/apps/<app>/src/main.js` runs without a loader.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT_DIR"
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npx tsc -p tsconfig.build.json
+npx tsc-alias -p tsconfig.build.json
