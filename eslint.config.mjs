@@ -5,34 +5,33 @@ import tseslint from 'typescript-eslint';
 
 const drivers = ['@nestjs/*', 'typeorm', 'mysql2', 'bullmq', 'ioredis', 'dockerode', '@aws-sdk/*', 'pino', 'pino-*', 'nestjs-*', 'express', 'prom-client', '@opentelemetry/*'];
 
+const depConstraints = [
+  { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain'], bannedExternalImports: drivers },
+  { sourceTag: 'type:config', onlyDependOnLibsWithTags: ['type:domain'] },
+  { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:domain', 'type:config', 'type:infra'] },
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:domain', 'type:config', 'type:infra'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:config', 'type:infra'] },
+  { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+  { sourceTag: 'scope:control-plane', onlyDependOnLibsWithTags: ['scope:shared', 'scope:control-plane'] },
+  { sourceTag: 'scope:agent', onlyDependOnLibsWithTags: ['scope:shared', 'scope:agent'] },
+];
+const boundaries = (allow) => ['error', { enforceBuildableLibDependency: false, allow, banTransitiveDependencies: true, depConstraints }];
+const testFiles = ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts'];
+
 export default [
   { ignores: ['**/dist', '**/node_modules', '**/.stack', '**/.nx', 'docker/**', 'tools/**/*.js', '*.js'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
     plugins: { '@nx': nx },
+    // Nest injects by the constructor's parameter types: with decorator metadata on, the type-import
+    // rule keeps those imports as values instead of breaking dependency injection.
+    languageOptions: { parserOptions: { emitDecoratorMetadata: true, experimentalDecorators: true } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read settings through @sandbox/config.' }],
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          banTransitiveDependencies: true,
-          depConstraints: [
-            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain'], bannedExternalImports: drivers },
-            { sourceTag: 'type:config', onlyDependOnLibsWithTags: ['type:domain'] },
-            { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:domain', 'type:config', 'type:infra'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:domain', 'type:config', 'type:infra'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:config', 'type:infra', 'type:testing'] },
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:control-plane', onlyDependOnLibsWithTags: ['scope:shared', 'scope:control-plane'] },
-            { sourceTag: 'scope:agent', onlyDependOnLibsWithTags: ['scope:shared', 'scope:agent'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries([]),
     },
   },
   {
@@ -40,7 +39,12 @@ export default [
     rules: { 'no-restricted-properties': 'off' },
   },
   {
-    files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', 'libs/testing/**/*.ts'],
+    // tests, and only tests, may use the test helpers (real-service fixtures)
+    files: testFiles,
+    rules: { '@nx/enforce-module-boundaries': boundaries(['@sandbox/testing']) },
+  },
+  {
+    files: [...testFiles, 'libs/testing/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
 ];

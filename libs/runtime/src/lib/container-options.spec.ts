@@ -1,0 +1,131 @@
+import { type HostConfig } from 'dockerode';
+import { containerCreateOptions, SANDBOX_UID } from './container-options';
+import { LABELS, type SandboxSpec } from './container-runtime';
+
+const spec: SandboxSpec = {
+  image: 'sandbox/python-basic:1',
+  templateId: 'python-basic',
+  nodeId: 'node-1',
+  sessionId: 'sess-1',
+  nanoCpus: 5e8,
+  memoryBytes: 512 << 20,
+  diskBytes: 256 << 20,
+  tmpBytes: 64 << 20,
+  pidsLimit: 128,
+  nofile: 256,
+  fsizeBytes: 1 << 30,
+};
+
+describe('containerCreateOptions', () => {
+  const options = containerCreateOptions(spec, 'sandbox-abc');
+  const host = options.HostConfig as HostConfig & { CgroupnsMode?: string };
+
+  it('names the container and uses the spec image with /workspace as working directory', () => {
+    expect(options.name).toBe('sandbox-abc');
+    expect(options.Image).toBe('sandbox/python-basic:1');
+    expect(options.WorkingDir).toBe('/workspace');
+  });
+
+  it('runs as the unprivileged sandbox user 1000:1000', () => {
+    expect(SANDBOX_UID).toBe(1000);
+    expect(options.User).toBe('1000:1000');
+    expect(host.Privileged).toBe(false);
+  });
+
+  it('drops every capability and forbids new privileges', () => {
+    expect(host.CapDrop).toEqual(['ALL']);
+    expect(host.CapAdd).toBeUndefined();
+    expect(host.SecurityOpt).toContain('no-new-privileges:true');
+  });
+
+  it('has no network', () => {
+    expect(host.NetworkMode).toBe('none');
+    expect(options.NetworkDisabled).toBe(true);
+    expect(options.ExposedPorts).toBeUndefined();
+    expect(host.PortBindings).toBeUndefined();
+  });
+
+  it('has a read-only root with size-capped tmpfs for /workspace and /tmp only', () => {
+    expect(host.ReadonlyRootfs).toBe(true);
+    expect(Object.keys(host.Tmpfs ?? {}).sort()).toEqual(['/tmp', '/workspace']);
+    expect(host.Tmpfs!['/workspace']).toContain(`size=${spec.diskBytes}`);
+    expect(host.Tmpfs!['/tmp']).toContain(`size=${spec.tmpBytes}`);
+  });
+
+  it('mounts both tmpfs nosuid and nodev, owned by the sandbox user, /tmp noexec', () => {
+    for (const mount of Object.values(host.Tmpfs!)) {
+      const flags = mount.split(',');
+      expect(flags).toEqual(expect.arrayContaining(['rw', 'nosuid', 'nodev', 'uid=1000', 'gid=1000']));
+    }
+    expect(host.Tmpfs!['/tmp']!.split(',')).toEqual(expect.arrayContaining(['noexec', 'mode=1777']));
+    expect(host.Tmpfs!['/workspace']!.split(',')).not.toContain('noexec');
+  });
+
+  it('mounts nothing from the host', () => {
+    expect(host.Binds).toBeUndefined();
+    expect(host.Mounts).toBeUndefined();
+    expect(host.Devices).toBeUndefined();
+    expect(host.VolumesFrom).toBeUndefined();
+    expect(options.Volumes).toBeUndefined();
+  });
+
+  it('limits pids, memory (without swap) and CPU from the spec', () => {
+    expect(host.PidsLimit).toBe(128);
+    expect(host.Memory).toBe(512 << 20);
+    expect(host.MemorySwap).toBe(host.Memory);
+    expect(host.NanoCpus).toBe(5e8);
+  });
+
+  it('sets nofile and fsize ulimits from the spec and disables core dumps', () => {
+    expect(host.Ulimits).toEqual(
+      expect.arrayContaining([
+        { Name: 'nofile', Soft: 256, Hard: 256 },
+        { Name: 'fsize', Soft: 1 << 30, Hard: 1 << 30 },
+        { Name: 'core', Soft: 0, Hard: 0 },
+      ]),
+    );
+    expect(host.Ulimits).toHaveLength(3);
+  });
+
+  it('runs an init, in private IPC and cgroup namespaces, without logs or restarts', () => {
+    expect(host.Init).toBe(true);
+    expect(host.IpcMode).toBe('private');
+    expect(host.CgroupnsMode).toBe('private');
+    expect(host.PidMode).toBeUndefined();
+    expect(host.LogConfig).toEqual({ Type: 'none', Config: {} });
+    expect(host.RestartPolicy).toEqual({ Name: 'no' });
+  });
+
+  it('labels the container with its node, template and session', () => {
+    expect(options.Labels).toEqual({
+      [LABELS.managed]: 'true',
+      'sandbox.node': 'node-1',
+      'sandbox.template': 'python-basic',
+      'sandbox.session': 'sess-1',
+    });
+  });
+
+  it('labels a warm pool container with an empty session', () => {
+    const { sessionId: _sessionId, ...pool } = spec;
+    expect(containerCreateOptions(pool, 'pool-1').Labels).toMatchObject({ 'sandbox.session': '' });
+  });
+
+  it('passes only LANG, HOME, PATH and TMPDIR into the environment', () => {
+    expect(options.Env).toEqual(['LANG=C.UTF-8', 'HOME=/workspace', 'PATH=/usr/local/bin:/usr/bin:/bin', 'TMPDIR=/tmp']);
+    expect(options.Env!.map((v) => v.split('=')[0]).sort()).toEqual(['HOME', 'LANG', 'PATH', 'TMPDIR']);
+  });
+
+  it('attaches stdin without a TTY and keeps it open across re-attaches', () => {
+    expect(options).toMatchObject({ AttachStdin: true, OpenStdin: true, StdinOnce: false, Tty: false });
+  });
+
+  it('follows a different spec', () => {
+    const other = containerCreateOptions({ ...spec, nanoCpus: 2e9, memoryBytes: 1 << 30, pidsLimit: 64, diskBytes: 1 << 20 }, 'x');
+    const otherHost = other.HostConfig!;
+    expect(otherHost.NanoCpus).toBe(2e9);
+    expect(otherHost.Memory).toBe(1 << 30);
+    expect(otherHost.MemorySwap).toBe(1 << 30);
+    expect(otherHost.PidsLimit).toBe(64);
+    expect(otherHost.Tmpfs!['/workspace']).toContain(`size=${1 << 20},`);
+  });
+});

@@ -1,0 +1,255 @@
+import { encodeRun, executorReply, isResult, LineSplitter, maxReplyBytes, toRunReport } from './executor-protocol';
+
+function splitter(maxLine: number) {
+  const lines: (string | null)[] = [];
+  return { lines, split: new LineSplitter(maxLine, (line) => lines.push(line)) };
+}
+
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+const validResult = {
+  op: 'result',
+  id: 'run-1',
+  exit_code: 0,
+  signal: null,
+  timed_out: false,
+  cancelled: false,
+  output_limited: false,
+  stdout: b64('hello\n'),
+  stderr: '',
+  stdout_bytes: 6,
+  stderr_bytes: 0,
+  wall_ms: 12.5,
+  cpu_ms: 3,
+  max_rss_kb: 9000,
+  error: null,
+} as const;
+
+type ResultReply = Parameters<typeof toRunReport>[0];
+
+describe('LineSplitter', () => {
+  it('joins a line split across chunks', () => {
+    const { lines, split } = splitter(100);
+    split.push(Buffer.from('{"op":'));
+    split.push(Buffer.from('"pong"'));
+    expect(lines).toEqual([]);
+    split.push(Buffer.from('}\n'));
+    expect(lines).toEqual(['{"op":"pong"}']);
+  });
+
+  it('reports every line of one chunk in order', () => {
+    const { lines, split } = splitter(100);
+    split.push(Buffer.from('one\ntwo\nthree\nfour'));
+    expect(lines).toEqual(['one', 'two', 'three']);
+    split.push(Buffer.from('\n'));
+    expect(lines).toEqual(['one', 'two', 'three', 'four']);
+  });
+
+  it('reports empty lines', () => {
+    const { lines, split } = splitter(100);
+    split.push(Buffer.from('\n\na\n'));
+    expect(lines).toEqual(['', '', 'a']);
+  });
+
+  it('decodes a multi-byte character split across chunks', () => {
+    const { lines, split } = splitter(100);
+    const bytes = Buffer.from('€\n');
+    split.push(bytes.subarray(0, 1));
+    split.push(bytes.subarray(1, 2));
+    split.push(bytes.subarray(2));
+    expect(lines).toEqual(['€']);
+  });
+
+  it('accepts a line of exactly maxLine bytes', () => {
+    const { lines, split } = splitter(4);
+    split.push(Buffer.from('ab'));
+    split.push(Buffer.from('cd\n'));
+    expect(lines).toEqual(['abcd']);
+  });
+
+  it('reports null for a line longer than maxLine within one chunk', () => {
+    const { lines, split } = splitter(4);
+    split.push(Buffer.from('abcde\n'));
+    expect(lines).toEqual([null]);
+  });
+
+  it('reports null as soon as an unfinished line passes maxLine, and drops its bytes', () => {
+    const { lines, split } = splitter(4);
+    split.push(Buffer.from('abc'));
+    split.push(Buffer.from('de'));
+    expect(lines).toEqual([null]);
+    split.push(Buffer.from('\nok\n'));
+    expect(lines).toEqual([null, '', 'ok']);
+  });
+
+  it('drops the bytes of an over-long line instead of joining them to what follows', () => {
+    const { lines, split } = splitter(4);
+    split.push(Buffer.from('xxxxxxxx'));
+    split.push(Buffer.from('ab\n'));
+    expect(lines).toEqual([null, 'ab']);
+  });
+
+  it('does not hold on to the chunk it was given', () => {
+    const { lines, split } = splitter(100);
+    const chunk = Buffer.from('abc');
+    split.push(chunk);
+    chunk.fill(0x7a);
+    split.push(Buffer.from('\n'));
+    expect(lines).toEqual(['abc']);
+  });
+
+  it('applies a raised maxLine to the next bytes', () => {
+    const { lines, split } = splitter(4);
+    split.setMaxLine(10);
+    split.push(Buffer.from('abcdefghij\n'));
+    expect(lines).toEqual(['abcdefghij']);
+  });
+
+  it('applies a lowered maxLine to a line already buffered', () => {
+    const { lines, split } = splitter(10);
+    split.push(Buffer.from('abcdef'));
+    split.setMaxLine(4);
+    split.push(Buffer.from('\n'));
+    expect(lines).toEqual([null]);
+  });
+});
+
+describe('executorReply', () => {
+  it.each([
+    ['a result', validResult],
+    ['a result with a signal', { ...validResult, exit_code: null, signal: 9, timed_out: true }],
+    ['a ready', { op: 'ready', version: 1, pid: 7 }],
+    ['a pong', { op: 'pong', id: 'p-1' }],
+    ['a pong without an id', { op: 'pong', id: null }],
+    ['an error', { op: 'error', id: 'run-1', error: 'bad request' }],
+    ['an error without an id', { op: 'error', error: 'bad json' }],
+    ['a failed result', { op: 'result', id: 'run-1', error: 'language not installed' }],
+  ])('accepts %s', (_what, reply) => {
+    expect(executorReply.safeParse(reply).success).toBe(true);
+  });
+
+  it.each([
+    ['exit_code 300', { ...validResult, exit_code: 300 }],
+    ['a negative exit_code', { ...validResult, exit_code: -1 }],
+    ['a fractional exit_code', { ...validResult, exit_code: 1.5 }],
+    ['signal 0', { ...validResult, signal: 0 }],
+    ['signal 65', { ...validResult, signal: 65 }],
+    ['non-base64 stdout', { ...validResult, stdout: 'not base64!' }],
+    ['non-base64 stderr', { ...validResult, stderr: 'é' }],
+    ['a negative byte count', { ...validResult, stdout_bytes: -1 }],
+    ['an unsafe byte count', { ...validResult, stderr_bytes: Number.MAX_SAFE_INTEGER + 2 }],
+    ['a negative wall time', { ...validResult, wall_ms: -1 }],
+    ['a string timed_out', { ...validResult, timed_out: 'false' }],
+    ['a result missing stdout', (({ stdout: _stdout, ...rest }) => rest)(validResult)],
+    ['a ready without a pid', { op: 'ready', version: 1 }],
+    ['a pong without its id key', { op: 'pong' }],
+    ['an error without a message', { op: 'error', id: 'x' }],
+    ['an error message over 4096 characters', { op: 'error', error: 'x'.repeat(4097) }],
+    ['an unknown op', { op: 'run', id: 'x' }],
+    ['a non-object', 'result'],
+    ['null', null],
+  ])('rejects %s', (_what, reply) => {
+    expect(executorReply.safeParse(reply).success).toBe(false);
+  });
+});
+
+describe('isResult', () => {
+  it('tells a full result from a failed result and other replies', () => {
+    expect(isResult(executorReply.parse(validResult))).toBe(true);
+    expect(isResult(executorReply.parse({ op: 'result', id: 'run-1', error: 'boom' }))).toBe(false);
+    expect(isResult(executorReply.parse({ op: 'pong', id: null }))).toBe(false);
+  });
+});
+
+describe('toRunReport', () => {
+  it('decodes base64 output and carries every field over', () => {
+    const report = toRunReport({ ...validResult, stderr: b64('warn'), stderr_bytes: 4 }, 1024);
+    expect(report.stdout.toString()).toBe('hello\n');
+    expect(report.stderr.toString()).toBe('warn');
+    expect(report).toMatchObject({
+      exitCode: 0,
+      signal: null,
+      timedOut: false,
+      cancelled: false,
+      outputLimited: false,
+      stdoutBytes: 6,
+      stderrBytes: 4,
+      wallMs: 12.5,
+      cpuMs: 3,
+      maxRssKb: 9000,
+    });
+  });
+
+  it('caps each stream at maxOutputBytes', () => {
+    const reply: ResultReply = { ...validResult, stdout: b64('a'.repeat(100)), stderr: b64('b'.repeat(50)), stdout_bytes: 100, stderr_bytes: 50 };
+    const report = toRunReport(reply, 10);
+    expect(report.stdout).toEqual(Buffer.from('a'.repeat(10)));
+    expect(report.stderr).toEqual(Buffer.from('b'.repeat(10)));
+    expect(report.stdoutBytes).toBe(100);
+    expect(report.stderrBytes).toBe(50);
+  });
+
+  it('never reports fewer bytes than it kept', () => {
+    const report = toRunReport({ ...validResult, stdout: b64('abcdef'), stdout_bytes: 0 }, 4);
+    expect(report.stdout.toString()).toBe('abcd');
+    expect(report.stdoutBytes).toBe(4);
+  });
+
+  it('keeps binary output byte for byte', () => {
+    const binary = Buffer.from([0x00, 0xff, 0x80, 0x0a]);
+    const report = toRunReport({ ...validResult, stdout: binary.toString('base64'), stdout_bytes: 4 }, 1024);
+    expect(report.stdout).toEqual(binary);
+  });
+});
+
+describe('maxReplyBytes', () => {
+  it('fits two full base64 streams plus a 64 KiB envelope', () => {
+    expect(maxReplyBytes(0)).toBe(64 * 1024);
+    expect(maxReplyBytes(3)).toBe(8 + 64 * 1024);
+    expect(maxReplyBytes(1 << 20)).toBe(Math.ceil(((1 << 20) * 8) / 3) + 64 * 1024);
+  });
+
+  it('is at least the length of a reply carrying two full streams', () => {
+    for (const max of [1, 2, 1000, 1 << 16]) {
+      const reply = JSON.stringify({ ...validResult, stdout: b64('x'.repeat(max)), stderr: b64('y'.repeat(max)) });
+      expect(maxReplyBytes(max)).toBeGreaterThanOrEqual(Buffer.byteLength(reply));
+    }
+  });
+});
+
+describe('encodeRun', () => {
+  const request = { id: 'run-1', language: 'python', code: 'print("a")\nprint("b")\n', timeoutMs: 30_000, maxOutputBytes: 1024 } as const;
+
+  it('produces one JSON line ending in a newline', () => {
+    const line = encodeRun(request);
+    expect(line.endsWith('\n')).toBe(true);
+    expect(line.indexOf('\n')).toBe(line.length - 1);
+    expect(line).not.toContain('\r');
+  });
+
+  it('carries the request with empty stdin and env by default, in /workspace', () => {
+    expect(JSON.parse(encodeRun(request))).toEqual({
+      op: 'run',
+      id: 'run-1',
+      language: 'python',
+      code: 'print("a")\nprint("b")\n',
+      stdin: '',
+      env: {},
+      timeout_ms: 30_000,
+      max_output_bytes: 1024,
+      cwd: '/workspace',
+    });
+  });
+
+  it('carries stdin and env when given, and null stdin as empty', () => {
+    expect(JSON.parse(encodeRun({ ...request, stdin: 'in\n', env: { A: '1\n2' } }))).toMatchObject({ stdin: 'in\n', env: { A: '1\n2' } });
+    expect(JSON.parse(encodeRun({ ...request, stdin: null })).stdin).toBe('');
+  });
+
+  it('survives the LineSplitter as one line', () => {
+    const { lines, split } = splitter(1 << 16);
+    split.push(Buffer.from(encodeRun({ ...request, code: 'a\nb\r\nc\u2028d', stdin: '\n\n' })));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!).code).toBe('a\nb\r\nc\u2028d');
+  });
+});
