@@ -3,6 +3,6 @@
 # path aliases into relative requires so `node dist/apps/<app>/src/main.js` runs without a loader.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT_DIR"
-[ -d node_modules ] || npm ci --no-audit --no-fund
+ensure_node_modules
 npx tsc -p tsconfig.build.json
 npx tsc-alias -p tsconfig.build.json

@@ -5,7 +5,8 @@
 #   sandbox-python:3.11-basic, sandbox-nodejs:20-basic, sandbox-python:3.11-datascience
 #                             per-template Dockerfiles FROM the base, each ending with the in-sandbox executor
 # The legacy builder caches by layer, so a rerun with nothing changed takes a few seconds.
-# On machines that can pull public images, docker/sandbox/public/*.Dockerfile build the same images.
+# On machines that can pull public images, docker/sandbox/public/*.Dockerfile build the same images
+# (e.g. `docker build -f docker/sandbox/public/python-basic.Dockerfile -t sandbox-python:3.11-basic docker/sandbox`).
 source "$(dirname "$0")/lib.sh"
 require_root
 CTX="$ROOT_DIR/docker/sandbox"

@@ -15,6 +15,10 @@ DB_NAME=${DB_NAME:-sandbox}
 DB_USER=${DB_USER:-sandbox}
 DB_PASSWORD=${DB_PASSWORD:-sandbox-dev-password}
 
+MDB_SOCK="$STACK_DIR/mariadb.sock"
+# mdb_root ARGS...: the mariadb client as root over the stack's own socket.
+mdb_root() { mariadb --no-defaults --socket="$MDB_SOCK" -uroot "$@"; }
+
 log() { printf '\033[1m[%s]\033[0m %s\n' "$(basename "$0" .sh)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -29,6 +33,16 @@ ensure_packages() {
   log "installing Debian packages: ${missing[*]}"
   apt-get update -qq || die "apt-get update failed: the Debian mirror must be reachable"
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
+}
+
+# ensure_node_modules: install the npm dependencies when they are missing or older than the lock file.
+# `npm install`, not `npm ci`: this registry serves only this platform's optional binaries, so the lock
+# file cannot list the others and `npm ci` would refuse it; with a lock in sync install changes nothing.
+ensure_node_modules() {
+  if [ ! -f "$ROOT_DIR/node_modules/.package-lock.json" ] || [ "$ROOT_DIR/package-lock.json" -nt "$ROOT_DIR/node_modules/.package-lock.json" ]; then
+    log "installing npm dependencies"
+    (cd "$ROOT_DIR" && npm install --no-audit --no-fund --loglevel=error) || die "npm install failed"
+  fi
 }
 
 # pid_alive FILE: true when FILE names a running process.

@@ -36,8 +36,6 @@ else
 fi
 
 # --- MariaDB: own datadir and socket; root only over the socket, the app user with a password -------
-MDB_SOCK="$STACK_DIR/mariadb.sock"
-mdb_root() { mariadb --no-defaults --socket="$MDB_SOCK" -uroot "$@"; }
 if pid_alive "$STACK_DIR/mariadb.pid"; then
   log "mariadb: running (pid $(cat "$STACK_DIR/mariadb.pid"))"
 else

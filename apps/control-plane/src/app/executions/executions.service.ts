@@ -63,6 +63,8 @@ export class ExecutionsService {
       stdin: dto.stdin ?? null,
       timeout: dto.timeout ?? this.config.EXECUTION_TIMEOUT_DEFAULT_SECONDS,
     });
+    // read before the job goes out: the answer is the accepted row, not whatever an agent made of it since
+    const accepted = (await this.executions.findById(id))!;
     const job = { execution_id: id, session_id: sessionId, attempt: 1 };
     try {
       if (session.runtimeNode) {
@@ -78,7 +80,7 @@ export class ExecutionsService {
     }
     await this.sessions.touch(sessionId);
     this.log.info({ session_id: sessionId, execution_id: id, template_id: session.templateId, runtime_node: session.runtimeNode }, 'execution accepted');
-    return (await this.executions.findById(id))!;
+    return accepted;
   }
 
   async get(id: string): Promise<Execution> {

@@ -42,6 +42,8 @@ export class SessionsService {
       },
       workspacePath: null,
     });
+    // read before the job goes out: the answer is the `creating` row, not whatever a node made of it since
+    const accepted = (await this.sessions.findById(id))!;
     try {
       await this.producer.add('shared', 'place-session', { session_id: id }, { jobId: `place-${id}` });
     } catch (e) {
@@ -51,7 +53,7 @@ export class SessionsService {
       throw ApiError.unavailable('queue_unavailable', 'the work queue is not reachable; retry shortly');
     }
     this.log.info({ session_id: id, template_id: template.id }, 'session created');
-    return (await this.sessions.findById(id))!;
+    return accepted;
   }
 
   async get(id: string): Promise<Session> {

@@ -28,7 +28,7 @@ export interface AttemptFence {
 export class ExecutionRepository {
   private readonly repo: Repository<ExecutionEntity>;
 
-  constructor(ds: DataSource) {
+  constructor(private readonly ds: DataSource) {
     this.repo = ds.getRepository(ExecutionEntity);
   }
 
@@ -56,7 +56,9 @@ export class ExecutionRepository {
 
   /**
    * Takes the session's oldest pending execution for this node (I2: one at a time, in id order).
-   * The SELECT only proposes; the conditional UPDATE decides, so a racing claimer gets null.
+   * The SELECT only proposes; one conditional UPDATE decides, and it also requires the session to be
+   * live and bound to this node, so a node that lost the session (declared dead, then woke up) can
+   * never start its work. A racing claimer gets null.
    */
   async claimNext(sessionId: string, node: string): Promise<Execution | null> {
     const next = await this.repo.findOne({
@@ -65,18 +67,14 @@ export class ExecutionRepository {
       select: { id: true, attempt: true },
     });
     if (!next) return null;
-    const r = await this.repo
-      .createQueryBuilder()
-      .update()
-      .set({
-        status: startExecution.to,
-        runtimeNode: node,
-        startedAt: () => 'CURRENT_TIMESTAMP(3)',
-        lastHeartbeatAt: () => 'CURRENT_TIMESTAMP',
-      })
-      .where('id = :id AND attempt = :attempt AND status IN (:...from)', { id: next.id, attempt: next.attempt, from: startExecution.from })
-      .execute();
-    if (r.affected !== 1) return null;
+    const [from] = startExecution.from;
+    const r: { affectedRows: number } = await this.ds.query(
+      `UPDATE executions e JOIN sessions s ON s.id = e.session_id
+       SET e.status = ?, e.runtime_node = ?, e.started_at = CURRENT_TIMESTAMP(3), e.last_heartbeat_at = CURRENT_TIMESTAMP
+       WHERE e.id = ? AND e.attempt = ? AND e.status = ? AND s.runtime_node = ? AND s.status = 'running'`,
+      [startExecution.to, node, next.id, next.attempt, from, node],
+    );
+    if (r.affectedRows !== 1) return null;
     return this.findById(next.id);
   }
 

@@ -1,0 +1,235 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createConnection, type Connection } from 'mysql2/promise';
+import { REPO_ROOT, stackEnv } from './stack';
+import { createTestDatabase, type TestDatabase } from './test-database';
+import { deleteQueueKeys, testQueuePrefix } from './test-redis';
+
+export interface PlatformOptions {
+  /** Runtime agents to start (each its own node id and process). */
+  readonly agents?: number;
+  /** WARM_POOL of every agent. */
+  readonly warmPool?: string;
+  readonly agentEnv?: Readonly<Record<string, string>>;
+  readonly controlPlaneEnv?: Readonly<Record<string, string>>;
+}
+
+export interface ApiResponse<T = any> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: T;
+}
+
+const LOG_DIR = join(REPO_ROOT, '.stack', 'test-logs');
+const DIST = join(REPO_ROOT, 'dist', 'apps');
+
+/**
+ * The built control plane and runtime agents as real processes, on the real stack, isolated from
+ * everything else: a database of their own loaded from init.sql, a BullMQ prefix of their own, node
+ * ids of their own (so container labels too). Logs go to .stack/test-logs/.
+ */
+export class TestPlatform {
+  readonly agents = new Map<string, ChildProcess>();
+  /** Every node id ever started here, stopped or not: their containers go at the end. */
+  readonly nodeIds: string[] = [];
+  private controlPlane: ChildProcess | null = null;
+  private sql: Connection | null = null;
+
+  private constructor(
+    readonly label: string,
+    readonly db: TestDatabase,
+    readonly prefix: string,
+    readonly port: number,
+    private readonly options: PlatformOptions,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async start(label: string, options: PlatformOptions = {}): Promise<TestPlatform> {
+    const db = await createTestDatabase(label);
+    const platform = new TestPlatform(label, db, testQueuePrefix(label), await freePort(), options);
+    try {
+      platform.sql = await createConnection({ uri: db.url, timezone: 'Z' });
+      for (let i = 0; i < (options.agents ?? 1); i++) platform.startAgent();
+      platform.startControlPlane();
+      await platform.ready();
+      return platform;
+    } catch (e) {
+      await platform.stop();
+      throw e;
+    }
+  }
+
+  /** Starts one more agent; its node id is returned. */
+  startAgent(nodeId = `${this.label.slice(0, 12)}-${randomBytes(3).toString('hex')}`): string {
+    const env = {
+      NODE_ID: nodeId,
+      WARM_POOL: this.options.warmPool ?? 'python-basic=1',
+      HEARTBEAT_INTERVAL_MS: '500',
+      DRAIN_TIMEOUT_MS: '5000',
+      ...this.options.agentEnv,
+    };
+    this.nodeIds.push(nodeId);
+    this.agents.set(nodeId, this.spawn(`agent-${nodeId}`, join(DIST, 'runtime-agent/src/main.js'), env));
+    return nodeId;
+  }
+
+  /** Sends a signal to an agent process and waits for it to exit; says how it ended. */
+  async stopAgent(nodeId: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<ProcessEnd> {
+    const child = this.agents.get(nodeId);
+    if (!child) throw new Error(`no agent ${nodeId}`);
+    this.agents.delete(nodeId);
+    return stopProcess(child, signal);
+  }
+
+  async api<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    const raw = typeof body === 'string' || body === undefined ? body : JSON.stringify(body);
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      headers: raw !== undefined ? { 'content-type': 'application/json', ...headers } : headers,
+      ...(raw !== undefined ? { body: raw } : {}),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON (e.g. /docs HTML): the text as it is
+    }
+    return { status: res.status, headers: res.headers, body: parsed as T };
+  }
+
+  /** Creates a session and waits until a node holds it (status running). */
+  async session(templateId = 'python-basic', extra: Record<string, unknown> = {}): Promise<any> {
+    const created = await this.api('POST', '/v1/sessions', { template_id: templateId, ...extra });
+    if (created.status !== 201) throw new Error(`session not created: ${created.status} ${JSON.stringify(created.body)}`);
+    return this.until(`session ${created.body.id} running`, async () => {
+      const s = (await this.api('GET', `/v1/sessions/${created.body.id}`)).body;
+      if (s.status !== 'creating' && s.status !== 'running') throw new Error(`session ended as ${s.status}: ${s.error}`);
+      return s.status === 'running' ? s : null;
+    });
+  }
+
+  /** Posts an execution with ?wait=true and returns the terminal execution. */
+  async execute(sessionId: string, body: Record<string, unknown>): Promise<any> {
+    const r = await this.api('POST', `/v1/sessions/${sessionId}/executions?wait=true`, body);
+    if (r.status !== 200) throw new Error(`execution not terminal: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  }
+
+  /** Rows straight from this platform's database. */
+  async query<T = any>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const [rows] = await this.sql!.query(sql, params);
+    return rows as T[];
+  }
+
+  /** Polls `probe` until it returns a value other than null/undefined/false, or fails after `ms`. */
+  async until<T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
+    const deadline = Date.now() + ms;
+    let last: unknown;
+    for (;;) {
+      try {
+        const v = await probe();
+        if (v !== null && v !== undefined && v !== false) return v;
+      } catch (e) {
+        last = e;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Ids of the containers carrying a label, e.g. `sandbox.node=<id>` (running or not). */
+  containers(label: string): string[] {
+    return execFileSync('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=${label}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.agents.values()].map((a) => stopProcess(a, 'SIGTERM')));
+    if (this.controlPlane) await stopProcess(this.controlPlane, 'SIGTERM');
+    this.agents.clear();
+    for (const nodeId of this.nodeIds) {
+      const ids = this.containers(`sandbox.node=${nodeId}`);
+      if (ids.length) execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
+    }
+    await this.sql?.end().catch(() => undefined);
+    await this.db.drop();
+    await deleteQueueKeys(this.prefix);
+  }
+
+  private startControlPlane(): void {
+    const env = { PORT: String(this.port), HOST: '127.0.0.1', WAIT_POLL_MS: '500', ...this.options.controlPlaneEnv };
+    this.controlPlane = this.spawn('control-plane', join(DIST, 'control-plane/src/main.js'), env);
+  }
+
+  private spawn(name: string, main: string, env: Record<string, string>): ChildProcess {
+    mkdirSync(LOG_DIR, { recursive: true });
+    const log = openSync(join(LOG_DIR, `${this.label}-${name}.log`), 'w');
+    const child = spawn(process.execPath, [main], {
+      env: {
+        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+        DATABASE_URL: this.db.url,
+        REDIS_URL: stackEnv().REDIS_URL,
+        QUEUE_PREFIX: this.prefix,
+        LOG_LEVEL: 'debug',
+        NODE_ENV: 'test',
+        ...env,
+      },
+      stdio: ['ignore', log, log],
+    });
+    child.on('exit', (code, signal) => {
+      (child as ChildProcess & { exitInfo?: string }).exitInfo = `${name} exited (code ${code}, signal ${signal})`;
+    });
+    return child;
+  }
+
+  private async ready(): Promise<void> {
+    await this.until(
+      'control plane /ready and every agent online',
+      async () => {
+        for (const child of [this.controlPlane!, ...this.agents.values()]) {
+          const exited = (child as ChildProcess & { exitInfo?: string }).exitInfo;
+          if (exited) throw new Error(`${exited}; see ${LOG_DIR}/${this.label}-*.log`);
+        }
+        if ((await this.api('GET', '/ready')).status !== 200) return false;
+        const online = await this.query("SELECT id FROM runtime_nodes WHERE status = 'online'");
+        return [...this.agents.keys()].every((id) => online.some((n) => n.id === id));
+      },
+      60_000,
+    );
+  }
+}
+
+export interface ProcessEnd {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** Signals the process and waits for its exit; SIGKILL after 30 s (then `signal` says so). */
+function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<ProcessEnd> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('exit', (code, sig) => {
+      clearTimeout(kill);
+      resolve({ code, signal: sig });
+    });
+    child.kill(signal);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: `npm test` (and .ci/run) run exactly this.
+#   1. the local stack (tools/stack-up.sh: installs and starts MariaDB, Redis, Docker, builds the images)
+#   2. dependencies, lint (module boundaries) and type checks of every project
+#   3. unit tests, then integration tests on the real services, then the HTTP end-to-end suite with
+#      real control plane and agent processes on Docker
+# A service that cannot be started fails the run here, loudly; no suite is ever skipped.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT_DIR"
+export NX_DAEMON=false NX_TUI=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE=${NX_SKIP_NX_CACHE:-false}
+
+step() { log "── $* ──"; }
+
+step "stack"
+bash tools/stack-up.sh
+step "dependencies"
+ensure_node_modules
+step "lint and typecheck"
+npx nx run-many -t lint typecheck --outputStyle=static
+step "unit tests"
+npx jest -c jest.unit.config.js
+step "integration tests (real MariaDB, Redis, Docker)"
+npx jest -c jest.integration.config.js --runInBand
+step "end-to-end tests (built control plane and agent processes, HTTP API, Docker)"
+npx jest -c jest.e2e.config.js --runInBand
+log "all suites passed"
