@@ -1,7 +1,7 @@
-import { outcomeOf, type RunReport, signalName } from './outcome';
+import { outcomeOf, type RunEnd, signalName } from './outcome';
 
 const limits = { timeoutSeconds: 30, outputBytes: 1 << 20 };
-const report = (overrides: Partial<RunReport> = {}): RunReport => ({
+const report = (overrides: Partial<RunEnd> = {}): RunEnd => ({
   exitCode: 0,
   signal: null,
   timedOut: false,

@@ -1,6 +1,5 @@
-
-/** What the sandbox reported about one run (already parsed and bounded by the runtime). */
-export interface RunReport {
+/** How one run ended, as the sandbox reported it (already parsed and bounded by the runtime). */
+export interface RunEnd {
   readonly exitCode: number | null;
   readonly signal: number | null;
   readonly timedOut: boolean;
@@ -31,7 +30,7 @@ export function signalName(signal: number): string {
  * exit code, a signal shows as 128 + n like a shell), `timeout` at the wall-time limit, `failed` when
  * a platform limit or a cancellation stopped it.
  */
-export function outcomeOf(report: RunReport, limits: { timeoutSeconds: number; outputBytes: number }, cancelReason = 'cancelled'): Outcome {
+export function outcomeOf(report: RunEnd, limits: { timeoutSeconds: number; outputBytes: number }, cancelReason = 'cancelled'): Outcome {
   const exitCode = report.exitCode ?? (report.signal !== null ? 128 + report.signal : null);
   if (report.timedOut) {
     return { status: 'timeout', exitCode, error: `wall-time limit of ${limits.timeoutSeconds}s exceeded: the program was killed` };

@@ -54,20 +54,20 @@ describe('queue catalog on real Redis', () => {
 
   it('delivers execution-finished events from an agent to a listener', async () => {
     const events: ExecutionFinished[] = [];
-    let heard!: () => void;
-    const got = new Promise<void>((resolve) => (heard = resolve));
-    const listener = new ExecutionEventsListener(settings, (e) => {
-      events.push(e);
-      heard();
-    });
+    const listener = new ExecutionEventsListener(settings, (e) => events.push(e));
     const publisher = new ExecutionEventsPublisher(settings);
     try {
       await listener.waitUntilReady();
-      await publisher.finished({ execution_id: 'exec_9', status: 'completed' });
-      await got;
+      // the listener reads from "now" once its first blocking read is issued, a moment after it is
+      // ready: events of that moment are missed by design (waiters re-read MariaDB), so publish until heard
+      for (let i = 0; i < 100 && !events.length; i++) {
+        await publisher.finished({ execution_id: 'exec_9', status: 'completed' });
+        await new Promise((r) => setTimeout(r, 50));
+      }
     } finally {
       await Promise.all([publisher.close(), listener.close()]);
     }
-    expect(events).toEqual([{ execution_id: 'exec_9', status: 'completed' }]);
+    expect(events.length).toBeGreaterThan(0);
+    expect(new Set(events.map((e) => JSON.stringify(e)))).toEqual(new Set([JSON.stringify({ execution_id: 'exec_9', status: 'completed' })]));
   });
 });

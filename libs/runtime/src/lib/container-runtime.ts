@@ -1,4 +1,4 @@
-import { type Language } from '@sandbox/domain';
+import { type Language, type RunEnd } from '@sandbox/domain';
 
 /** Everything the runtime needs to start one hardened sandbox (DESIGN.md §4). */
 export interface SandboxSpec {
@@ -29,17 +29,11 @@ export interface RunRequest {
 }
 
 /** What the executor reported, parsed and bounded; untrusted beyond that. */
-export interface RunReport {
-  readonly exitCode: number | null;
-  readonly signal: number | null;
-  readonly timedOut: boolean;
-  readonly cancelled: boolean;
-  readonly outputLimited: boolean;
+export interface RunReport extends RunEnd {
   readonly stdout: Buffer;
   readonly stderr: Buffer;
   readonly stdoutBytes: number;
   readonly stderrBytes: number;
-  readonly wallMs: number;
   readonly cpuMs: number;
   readonly maxRssKb: number;
 }
