@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     runtime_node VARCHAR(128),           -- node it is bound to; NULL while unplaced (I1: set once, conditionally)
     container_id VARCHAR(128),
     pod_name VARCHAR(128),
-    workspace_path VARCHAR(256),         -- s3://bucket/sessions/{session_id}/
+    workspace_path VARCHAR(256),         -- s3://bucket/sessions/{session_id}/; NULL once retention deleted it
+    workspace_version INT NOT NULL DEFAULT 0,  -- added: bumped by every change of the stored workspace; 0 = nothing stored yet
     resources_cpu VARCHAR(16),
     resources_memory VARCHAR(16),
     resources_disk VARCHAR(16),
@@ -40,6 +41,7 @@ CREATE TABLE IF NOT EXISTS executions (
     language VARCHAR(16) NOT NULL,
     status ENUM('pending', 'running', 'completed', 'failed', 'timeout', 'crashed') NOT NULL,
     stdin MEDIUMTEXT NULL,               -- added: jobs carry ids only, the input lives here
+    collect JSON NULL,                   -- added: glob patterns of workspace files to return with the result
     timeout INT NOT NULL DEFAULT 30,     -- added: wall-time limit, seconds
     stdout MEDIUMTEXT,
     stderr MEDIUMTEXT,
@@ -48,7 +50,9 @@ CREATE TABLE IF NOT EXISTS executions (
     exit_code INT,
     execution_time FLOAT,                -- seconds the program ran (wall)
     error TEXT NULL,                     -- added: readable reason of failed/timeout/crashed
-    artifacts JSON,
+    artifacts JSON,                      -- [{path, size, mime_type, sha256, etag}] created or modified by this execution
+    collected JSON NULL,                 -- added: the files matching `collect` after the run, same shape
+    skipped_artifacts JSON NULL,         -- added: {count, items: [{path, size, reason}]} not stored (limits, symlinks)
     retry_count INT DEFAULT 0,
     attempt INT NOT NULL DEFAULT 1,      -- added: fences every agent write (status='running' AND attempt=?)
     runtime_node VARCHAR(128) NULL,      -- added: node running the current attempt
@@ -74,6 +78,7 @@ CREATE TABLE IF NOT EXISTS templates (
     default_resources_memory VARCHAR(16),
     default_resources_disk VARCHAR(16),
     security_context JSON,
+    limits JSON NULL,                    -- added: per-template limits, e.g. {"max_file_bytes", "max_workspace_bytes", "max_files", "inline_max_bytes"}
     created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
     INDEX idx_name (name)

@@ -10,6 +10,9 @@ export DEBIAN_FRONTEND=noninteractive
 MARIADB_PORT=${MARIADB_PORT:-3306}
 REDIS_PORT=${REDIS_PORT:-6379}
 S3_PORT=${S3_PORT:-4569}
+S3_BUCKET=${S3_BUCKET:-sandbox}
+# s3rver's fixed access key and secret (it refuses any other)
+S3_KEY=S3RVER
 API_PORT=${API_PORT:-8000}
 DB_NAME=${DB_NAME:-sandbox}
 DB_USER=${DB_USER:-sandbox}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings the whole platform up on this machine and runs one real execution through the REST API:
-# the local stack (tools/stack-up.sh installs what is missing), the build, then the control plane and
-# one runtime agent as background processes (pid files and logs under .stack/). Rerunning restarts the
+# the local stack (tools/stack-up.sh installs what is missing), the build, then the control plane, one
+# runtime agent and the reaper as background processes (pid files and logs under .stack/). Rerunning restarts the
 # two apps on the fresh build. tools/platform-down.sh stops everything this started.
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -26,11 +26,12 @@ start_app() {
   echo $! >"$STACK_DIR/$name.pid"
 }
 start_app runtime-agent dist/apps/runtime-agent/src/main.js
+start_app reaper dist/apps/reaper/src/main.js
 start_app control-plane dist/apps/control-plane/src/main.js
 
 API="http://127.0.0.1:$API_PORT"
 app_up() { pid_alive "$STACK_DIR/$1.pid" || { tail -n 20 "$STACK_DIR/$1.log" >&2; die "$1 exited, see $STACK_DIR/$1.log"; }; }
-ready() { app_up control-plane && app_up runtime-agent && curl -fsS "$API/ready" >/dev/null && agent_online; }
+ready() { app_up control-plane && app_up runtime-agent && app_up reaper && curl -fsS "$API/ready" >/dev/null && agent_online; }
 agent_online() {
   [ "$(mdb_root -N -e "SELECT COUNT(*) FROM \`$DB_NAME\`.runtime_nodes WHERE status = 'online' AND last_heartbeat_at > NOW() - INTERVAL 10 SECOND")" -gt 0 ]
 }
@@ -38,4 +39,4 @@ wait_for "the control plane and the runtime agent" 60 ready
 log "control plane on $API (OpenAPI at $API/docs), runtime agent online ($((SECONDS - t0))s since start)"
 
 node tools/demo.mjs "$API"
-log "platform up in $((SECONDS - t0))s. Logs: $STACK_DIR/control-plane.log, $STACK_DIR/runtime-agent.log. Stop it all: npm stop"
+log "platform up in $((SECONDS - t0))s. Logs: $STACK_DIR/{control-plane,runtime-agent,reaper}.log. Stop it all: npm stop"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings up what the platform depends on, on this machine, as plain processes bound to loopback:
-# MariaDB (schema from init.sql), Redis (AOF, noeviction), the Docker engine, and the sandbox images.
+# MariaDB (schema from init.sql), Redis (AOF, noeviction), an S3-compatible server (s3rver, from npm),
+# the Docker engine, and the sandbox images.
 # Idempotent: what already runs is reused, what is missing is installed and started. Every process it
 # starts has its pid file and data under .stack/; tools/stack-down.sh stops exactly those.
 # Writes .stack/env with the settings the apps and tests read.
@@ -8,7 +9,8 @@ source "$(dirname "$0")/lib.sh"
 require_root
 mkdir -p "$STACK_DIR"
 
-ensure_packages mariadb-server mariadb-client redis-server docker.io tini debootstrap iptables zstd ca-certificates
+ensure_packages mariadb-server mariadb-client redis-server docker.io tini debootstrap iptables zstd ca-certificates curl
+ensure_node_modules
 
 # --- Docker engine: use a daemon that answers, else start one and own it ---------------------------
 if docker info >/dev/null 2>&1; then
@@ -56,6 +58,13 @@ else
   wait_for "mariadb pid file" 10 test -s "$STACK_DIR/mariadb.pid"
   log "mariadb: started on 127.0.0.1:$MARIADB_PORT (pid $(cat "$STACK_DIR/mariadb.pid"), data $STACK_DIR/mariadb)"
 fi
+# init.sql is loaded into a new database; when it changed since (a development machine), the
+# database is made again from it: nothing has been released, so there is nothing to migrate.
+SCHEMA_SUM=$(sha256sum "$ROOT_DIR/init.sql" | cut -d' ' -f1)
+if [ -s "$STACK_DIR/init.sql.sha256" ] && [ "$(cat "$STACK_DIR/init.sql.sha256")" != "$SCHEMA_SUM" ]; then
+  log "mariadb: init.sql changed since database '$DB_NAME' was made: making it again (its rows are dropped)"
+  mdb_root -e "DROP DATABASE IF EXISTS \`$DB_NAME\`"
+fi
 mdb_root <<SQL
 CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASSWORD';
@@ -68,7 +77,22 @@ GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'127.0.0.1';
 SQL
 sed -e "s/^CREATE DATABASE IF NOT EXISTS sandbox /CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` /" \
     -e "s/^USE sandbox;/USE \`$DB_NAME\`;/" "$ROOT_DIR/init.sql" | mdb_root || die "loading init.sql failed"
+echo "$SCHEMA_SUM" >"$STACK_DIR/init.sql.sha256"
 log "mariadb: database '$DB_NAME' ready (user '$DB_USER', init.sql loaded)"
+
+# --- S3: s3rver (npm) with its bucket, access keys checked ------------------------------------------
+if pid_alive "$STACK_DIR/s3rver.pid"; then
+  log "s3rver: running (pid $(cat "$STACK_DIR/s3rver.pid"))"
+else
+  curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && die "port $S3_PORT is taken by another server: stop it or set S3_PORT"
+  mkdir -p "$STACK_DIR/s3"
+  # s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 keeps in its legacy provider
+  setsid node --openssl-legacy-provider "$ROOT_DIR/node_modules/s3rver/bin/s3rver.js" --directory "$STACK_DIR/s3" --address 127.0.0.1 --port "$S3_PORT" \
+    --configure-bucket "$S3_BUCKET" --silent >"$STACK_DIR/s3rver.log" 2>&1 </dev/null &
+  echo $! >"$STACK_DIR/s3rver.pid"
+  wait_for s3rver 30 curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/"
+  log "s3rver: started on 127.0.0.1:$S3_PORT (pid $(cat "$STACK_DIR/s3rver.pid"), bucket '$S3_BUCKET', data $STACK_DIR/s3)"
+fi
 
 # --- Sandbox images ----------------------------------------------------------------------------------
 bash "$ROOT_DIR/tools/images-build.sh"
@@ -77,5 +101,10 @@ cat >"$STACK_DIR/env" <<ENV
 DATABASE_URL=mysql://$DB_USER:$DB_PASSWORD@127.0.0.1:$MARIADB_PORT/$DB_NAME
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 MARIADB_ROOT_SOCKET=$MDB_SOCK
+STORAGE_DRIVER=s3
+S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+S3_BUCKET=$S3_BUCKET
+S3_ACCESS_KEY_ID=$S3_KEY
+S3_SECRET_ACCESS_KEY=$S3_KEY
 ENV
-log "ready: MariaDB 127.0.0.1:$MARIADB_PORT, Redis 127.0.0.1:$REDIS_PORT, Docker $(docker version -f '{{.Server.Version}}'); settings in $STACK_DIR/env"
+log "ready: MariaDB 127.0.0.1:$MARIADB_PORT, Redis 127.0.0.1:$REDIS_PORT, S3 http://127.0.0.1:$S3_PORT, Docker $(docker version -f '{{.Server.Version}}'); settings in $STACK_DIR/env"

@@ -9,16 +9,33 @@ Requests (one JSON object per line on stdin):
    "timeout_ms", "max_output_bytes", "cwd"?}
   {"op": "cancel", "id"}          stop the run with this id
   {"op": "ping", "id"}            answered with {"op": "pong", "id"}
+  Workspace files, between runs (paths relative to /workspace, '/'-separated):
+  {"op": "scan", "id", "limit"}   every entry, never following symlinks, at most `limit` of them
+  {"op": "read", "id", "files": [{"path", "offset", "length"}]}      at most MAX_IO_BYTES in all
+  {"op": "write", "id", "files": [{"path", "offset", "data", "last"}]} (offset 0 truncates)
+  {"op": "remove", "id", "paths"}  {"op": "wipe", "id"}  (wipe: empty the workspace)
 Replies (one JSON object per line on stdout):
   {"op": "ready", "version", "pid"} once, at start
   {"op": "result", "id", "exit_code", "signal", "timed_out", "cancelled", "output_limited",
    "stdout", "stderr" (base64, at most max_output_bytes each), "stdout_bytes", "stderr_bytes",
    "wall_ms", "cpu_ms", "max_rss_kb", "error"}
+  {"op": "scanned", "id", "entries": [[path, kind, size, token]], "truncated", "unlisted_files", "counted"}
+     past `limit` entries only regular files are counted (unlisted_files), while `counted` says the
+     walk saw everything (it stops after COUNT_CAP entries)
+     kind: f file, d directory, l symlink, o other, n a name that is not UTF-8; token changes with
+     every write or metadata change (mtime, ctime, inode)
+  {"op": "data", "id", "files": [{"path", "data" (base64), "size", "token", "eof"} | {"path", "error"}]}
+  {"op": "wrote", "id", "files": [{"path", "size", "token"} | {"path", "error"}]}
+  {"op": "removed", "id", "errors": [{"path", "error"}]}
 
 Every run gets its own process group; when it ends (exit, wall-time limit, output limit, cancel) every
 process it left behind is killed: the executor is a child subreaper, so even double-forked daemons stay
 its descendants and none survives into the next execution. Python runs in a child forked from this
 already-initialised interpreter; other languages are spawned.
+
+File operations run only between runs, when no process of the sandbox user but this one is alive.
+Every path is resolved below /workspace one component at a time with O_NOFOLLOW, so a symlink left
+by user code is never followed, and nothing outside the workspace can be read or written through it.
 
 The agent treats every reply as untrusted: user code runs with the same uid and could kill this
 process, so the agent caps what it reads and reports a dead executor as a lost sandbox.
@@ -33,14 +50,21 @@ import json
 import os
 import resource
 import selectors
+import shutil
 import signal
+import stat
 import sys
 import time
 import traceback
 import types
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 MAX_REQUEST_BYTES = 16 << 20
+# data moved by one read or write request: bounds both sides' memory, and each reply line
+MAX_IO_BYTES = 4 << 20
+WORKSPACE = "/workspace"
+# entries a scan walks at most (counting past its limit): bounds the time a huge workspace costs
+COUNT_CAP = 1_000_000
 READ_CHUNK = 65536
 RUN_DIR = "/tmp/.sandbox"
 PR_SET_DUMPABLE = 4
@@ -367,6 +391,192 @@ def execute(req, inbox):
     }
 
 
+# ---- workspace files ----------------------------------------------------------------------------
+
+
+def rel_parts(path):
+    if not isinstance(path, str) or not path or path.startswith("/") or "\\" in path or "\0" in path:
+        raise ValueError("invalid path")
+    parts = path.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise ValueError("invalid path")
+    return parts
+
+
+def open_parent(parts, create):
+    """An fd of the directory that holds the last component, no symlink followed on the way."""
+    fd = os.open(WORKSPACE, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in parts[:-1]:
+            if create:
+                try:
+                    os.mkdir(name, 0o755, dir_fd=fd)
+                except FileExistsError:
+                    pass
+            nxt = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def open_beneath(path, flags, create=False):
+    parts = rel_parts(path)
+    parent = open_parent(parts, create)
+    try:
+        # O_NONBLOCK: opening a FIFO must not hang the executor; it is refused below as not a file
+        fd = os.open(parts[-1], flags | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644, dir_fd=parent)
+    finally:
+        os.close(parent)
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise OSError("not a regular file")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def token_of(st):
+    return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
+def problem(e):
+    return e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+
+
+def scan(req):
+    """Lists at most `limit` entries; past that only counts the regular files (up to COUNT_CAP entries)."""
+    limit = max(0, int(req.get("limit") or 0))
+    entries, unlisted, visited, counted = [], 0, 0, True
+    stack = [("", WORKSPACE)]
+    while stack:
+        rel, where = stack.pop()
+        try:
+            found = sorted(os.scandir(where), key=lambda e: e.name)
+        except OSError:
+            continue
+        for e in found:
+            visited += 1
+            if visited > COUNT_CAP:
+                counted, stack = False, []
+                break
+            path = f"{rel}/{e.name}" if rel else e.name
+            if len(entries) >= limit:
+                try:
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append((path, e.path))
+                    elif e.is_file(follow_symlinks=False):
+                        unlisted += 1
+                except OSError:
+                    pass
+                continue
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            mode = st.st_mode
+            kind = "f" if stat.S_ISREG(mode) else "d" if stat.S_ISDIR(mode) else "l" if stat.S_ISLNK(mode) else "o"
+            try:
+                path.encode("utf-8")
+            except UnicodeEncodeError:
+                kind = "n"
+            shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") if kind == "n" else path
+            entries.append([shown, kind, st.st_size, token_of(st)])
+            if kind == "d":
+                stack.append((path, e.path))
+    send({"op": "scanned", "id": req.get("id"), "entries": entries, "truncated": len(entries) >= limit and (unlisted > 0 or not counted),
+          "unlisted_files": unlisted, "counted": counted})
+
+
+def read_files(req):
+    budget = MAX_IO_BYTES
+    out = []
+    for f in req.get("files") or []:
+        path = f.get("path")
+        try:
+            fd = open_beneath(path, os.O_RDONLY)
+            try:
+                st = os.fstat(fd)
+                offset = int(f.get("offset") or 0)
+                want = min(int(f.get("length") if f.get("length") is not None else budget), budget)
+                chunks, got = [], 0
+                while got < want:
+                    chunk = os.pread(fd, want - got, offset + got)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    got += len(chunk)
+                budget -= got
+                data = b"".join(chunks)
+                out.append({"path": path, "data": base64.b64encode(data).decode(), "size": st.st_size,
+                            "token": token_of(st), "eof": offset + got >= st.st_size})
+            finally:
+                os.close(fd)
+        except (OSError, ValueError) as e:
+            out.append({"path": path, "error": problem(e)})
+    send({"op": "data", "id": req.get("id"), "files": out})
+
+
+def write_files(req):
+    out = []
+    for f in req.get("files") or []:
+        path = f.get("path")
+        try:
+            offset = int(f.get("offset") or 0)
+            data = base64.b64decode(f.get("data") or "", validate=True)
+            fd = open_beneath(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if offset == 0 else 0), create=True)
+            try:
+                view = memoryview(data)
+                while view:
+                    n = os.pwrite(fd, view, offset)
+                    view, offset = view[n:], offset + n
+                item = {"path": path}
+                if f.get("last"):
+                    st = os.fstat(fd)
+                    item.update(size=st.st_size, token=token_of(st))
+                out.append(item)
+            finally:
+                os.close(fd)
+        except (OSError, ValueError) as e:
+            out.append({"path": path, "error": problem(e)})
+    send({"op": "wrote", "id": req.get("id"), "files": out})
+
+
+def remove_paths(req):
+    errors = []
+    for path in req.get("paths") or []:
+        try:
+            parts = rel_parts(path)
+            parent = open_parent(parts, False)
+            try:
+                os.unlink(parts[-1], dir_fd=parent)
+            finally:
+                os.close(parent)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as e:
+            errors.append({"path": path, "error": problem(e)})
+    send({"op": "removed", "id": req.get("id"), "errors": errors})
+
+
+def wipe(req):
+    errors = []
+    for e in os.scandir(WORKSPACE):
+        try:
+            if e.is_dir(follow_symlinks=False):
+                shutil.rmtree(e.path)  # fd-based on Linux: symlinks inside are removed, not followed
+            else:
+                os.unlink(e.path)
+        except OSError as err:
+            errors.append({"path": e.name, "error": problem(err)})
+    send({"op": "removed", "id": req.get("id"), "errors": errors})
+
+
+FILE_OPS = {"scan": scan, "read": read_files, "write": write_files, "remove": remove_paths, "wipe": wipe}
+
+
 class Inbox:
     """Reads request lines from stdin; keeps what arrives during a run for afterwards."""
 
@@ -419,6 +629,11 @@ def handle(msg, inbox):
             send(execute(msg, inbox))
         except Exception as e:  # noqa: BLE001 - report, stay alive for the next run
             send({"op": "result", "id": msg.get("id"), "error": f"executor: {type(e).__name__}: {e}"})
+    elif op in FILE_OPS:
+        try:
+            FILE_OPS[op](msg)
+        except Exception as e:  # noqa: BLE001 - report, stay alive
+            send({"op": "error", "id": msg.get("id"), "error": f"executor: {type(e).__name__}: {e}"})
     elif op == "cancel":
         pass  # nothing runs: nothing to cancel
     else:

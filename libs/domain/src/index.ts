@@ -7,3 +7,4 @@ export * from './lib/resources';
 export * from './lib/limits';
 export * from './lib/output';
 export * from './lib/outcome';
+export * from './lib/workspace';

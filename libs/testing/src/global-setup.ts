@@ -30,6 +30,12 @@ export default async function globalSetup(): Promise<void> {
     redis.disconnect();
   }
   try {
+    // any HTTP answer will do: s3rver refuses the anonymous request, but it answers
+    await fetch(env.S3_ENDPOINT, { signal: AbortSignal.timeout(3000) });
+  } catch (e) {
+    problems.push(`S3 at ${env.S3_ENDPOINT}: ${(e as Error).message}`);
+  }
+  try {
     execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], { stdio: 'pipe', timeout: 10_000 });
   } catch (e) {
     problems.push(`Docker engine: ${(e as Error).message.split('\n')[0]}`);

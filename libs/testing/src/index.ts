@@ -2,3 +2,4 @@ export * from './lib/stack';
 export * from './lib/test-database';
 export * from './lib/test-redis';
 export * from './lib/test-platform';
+export * from './lib/test-store';

@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { PersistenceModule } from '@sandbox/persistence';
 import { QueueProducer } from '@sandbox/queue';
+import { StorageModule } from '@sandbox/storage';
 import { loggerOptions } from '@sandbox/telemetry';
 import { LoggerModule } from 'nestjs-pino';
 import { ZodValidationPipe } from 'nestjs-zod';
@@ -10,6 +11,8 @@ import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from './control-plane-c
 import { ExecutionWaiterService } from './executions/execution-waiter.service';
 import { ExecutionsController } from './executions/executions.controller';
 import { ExecutionsService } from './executions/executions.service';
+import { FilesController } from './files/files.controller';
+import { FilesService } from './files/files.service';
 import { HealthController } from './health/health.controller';
 import { ApiExceptionFilter } from './http/api-exception.filter';
 import { SessionsController } from './sessions/sessions.controller';
@@ -30,9 +33,10 @@ export class AppModule {
           },
         }),
         PersistenceModule.forRoot(config.DATABASE_URL),
+        StorageModule.forRoot(config),
         TerminusModule.forRoot({ errorLogStyle: 'json' }),
       ],
-      controllers: [TemplatesController, SessionsController, ExecutionsController, HealthController],
+      controllers: [TemplatesController, SessionsController, ExecutionsController, FilesController, HealthController],
       providers: [
         { provide: CONTROL_PLANE_CONFIG, useValue: config },
         {
@@ -44,6 +48,7 @@ export class AppModule {
         SessionsService,
         ExecutionsService,
         ExecutionWaiterService,
+        FilesService,
       ],
     };
   }

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { PersistenceModule } from '@sandbox/persistence';
 import { ExecutionEventsPublisher, QueueProducer } from '@sandbox/queue';
+import { StorageModule } from '@sandbox/storage';
 import { loggerOptions } from '@sandbox/telemetry';
 import { LoggerModule } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from './agent-config';
@@ -12,6 +13,7 @@ import { WarmPoolService } from './pool/warm-pool.service';
 import { QueueConsumersService } from './queue/queue-consumers.service';
 import { SessionHostService } from './sessions/session-host.service';
 import { TemplateCatalogService } from './template-catalog.service';
+import { WorkspaceSyncService } from './workspaces/workspace-sync.service';
 
 @Module({})
 export class AgentModule {
@@ -22,6 +24,7 @@ export class AgentModule {
       imports: [
         LoggerModule.forRoot({ pinoHttp: loggerOptions('runtime-agent', config.LOG_LEVEL) }),
         PersistenceModule.forRoot(config.DATABASE_URL),
+        StorageModule.forRoot(config),
       ],
       providers: [
         { provide: AGENT_CONFIG, useValue: config },
@@ -31,6 +34,7 @@ export class AgentModule {
         TemplateCatalogService,
         WarmPoolService,
         SessionHostService,
+        WorkspaceSyncService,
         ExecutionRunnerService,
         NodeRegistryService,
         QueueConsumersService,

@@ -24,6 +24,10 @@ describe('controlPlaneConfigSchema', () => {
       LOG_LEVEL: 'info',
       QUEUE_PREFIX: 'sandbox',
       RUNTIME_MODE: 'docker',
+      STORAGE_DRIVER: 's3',
+      S3_REGION: 'us-east-1',
+      S3_BUCKET: 'sandbox',
+      S3_FORCE_PATH_STYLE: true,
       HOST: '0.0.0.0',
       PORT: 8000,
       BODY_LIMIT_BYTES: 4 << 20,
@@ -190,5 +194,32 @@ describe('agentConfigSchema', () => {
     expect(() => {
       (config as { AGENT_CAPACITY: number }).AGENT_CAPACITY = 1;
     }).toThrow(TypeError);
+  });
+});
+
+describe('storage settings (every app)', () => {
+  it('reads an S3-compatible endpoint with keys', () => {
+    const config = controlPlane({ S3_ENDPOINT: 'http://minio:9000', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', S3_FORCE_PATH_STYLE: 'false' });
+    expect(config).toMatchObject({ STORAGE_DRIVER: 's3', S3_ENDPOINT: 'http://minio:9000', S3_FORCE_PATH_STYLE: false });
+  });
+
+  it('needs STORAGE_FS_ROOT for the filesystem driver', () => {
+    expect(problemsOf(() => agent({ STORAGE_DRIVER: 'fs' }))).toEqual(['STORAGE_FS_ROOT: is required when STORAGE_DRIVER=fs']);
+    expect(agent({ STORAGE_DRIVER: 'fs', STORAGE_FS_ROOT: '/var/lib/sandbox' }).STORAGE_FS_ROOT).toBe('/var/lib/sandbox');
+  });
+
+  it('wants both S3 keys or neither', () => {
+    expect(problemsOf(() => controlPlane({ S3_ACCESS_KEY_ID: 'k' }))).toEqual([expect.stringMatching(/^S3_SECRET_ACCESS_KEY: set both S3 keys/)]);
+    expect(problemsOf(() => controlPlane({ S3_SECRET_ACCESS_KEY: 's' }))).toEqual([expect.stringMatching(/^S3_ACCESS_KEY_ID: set both S3 keys/)]);
+  });
+
+  it.each([
+    ['S3_BUCKET', 'Has_Upper'],
+    ['S3_BUCKET', 'ab'],
+    ['S3_ENDPOINT', 'minio:9000'],
+    ['STORAGE_DRIVER', 'gcs'],
+    ['S3_FORCE_PATH_STYLE', 'yes'],
+  ])('rejects %s=%j', (key, value) => {
+    expect(problemsOf(() => controlPlane({ [key]: value }))).toEqual([expect.stringMatching(new RegExp(`^${key}: `))]);
   });
 });

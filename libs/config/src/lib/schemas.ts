@@ -27,7 +27,24 @@ const warmPool = z
     return pool;
   });
 
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** Where session workspaces live (DESIGN.md §6): S3 or any S3-compatible server, or a local directory. */
+const storage = {
+  STORAGE_DRIVER: z.enum(['s3', 'fs']).default('s3'),
+  S3_ENDPOINT: url(['http:', 'https:'], 'http://127.0.0.1:9000').optional(),
+  /** Endpoint clients use to fetch presigned URLs, when it differs from S3_ENDPOINT. */
+  S3_PUBLIC_ENDPOINT: url(['http:', 'https:'], 'https://s3.example.com').optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a bucket name: 3-63 lower-case letters, digits, "." and "-"').default('sandbox'),
+  S3_FORCE_PATH_STYLE: bool.default(true),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  STORAGE_FS_ROOT: z.string().min(1).optional(),
+};
+
 const common = {
+  ...storage,
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: url(['mysql:', 'mariadb:'], 'mysql://user:password@127.0.0.1:3306/sandbox'),
@@ -36,6 +53,14 @@ const common = {
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('sandbox'),
   RUNTIME_MODE: z.enum(['docker', 'kubernetes']).default('docker'),
 };
+
+type StorageFields = { STORAGE_DRIVER: 's3' | 'fs'; STORAGE_FS_ROOT?: string | undefined; S3_ACCESS_KEY_ID?: string | undefined; S3_SECRET_ACCESS_KEY?: string | undefined };
+function checkStorage(c: StorageFields, ctx: z.RefinementCtx): void {
+  if (c.STORAGE_DRIVER === 'fs' && !c.STORAGE_FS_ROOT) ctx.addIssue({ code: 'custom', path: ['STORAGE_FS_ROOT'], message: 'is required when STORAGE_DRIVER=fs' });
+  if (Boolean(c.S3_ACCESS_KEY_ID) !== Boolean(c.S3_SECRET_ACCESS_KEY)) {
+    ctx.addIssue({ code: 'custom', path: [c.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID'], message: 'set both S3 keys, or neither (the default credential chain)' });
+  }
+}
 
 export const controlPlaneConfigSchema = z
   .object({
@@ -55,6 +80,7 @@ export const controlPlaneConfigSchema = z
     HTTP_REQUEST_TIMEOUT_MS: int(1000, 3_600_000).default(330_000),
   })
   .superRefine((c, ctx) => {
+    checkStorage(c, ctx);
     if (c.EXECUTION_TIMEOUT_DEFAULT_SECONDS > c.EXECUTION_TIMEOUT_MAX_SECONDS) {
       ctx.addIssue({ code: 'custom', path: ['EXECUTION_TIMEOUT_DEFAULT_SECONDS'], message: 'must not exceed EXECUTION_TIMEOUT_MAX_SECONDS' });
     }
@@ -87,8 +113,24 @@ export const agentConfigSchema = z
     SANDBOX_TMP_BYTES: int(1 << 20, 16 * 2 ** 30).default(64 << 20),
   })
   .superRefine((c, ctx) => {
+    checkStorage(c, ctx);
     if (c.AGENT_MAX_SESSIONS < c.AGENT_CAPACITY) {
       ctx.addIssue({ code: 'custom', path: ['AGENT_MAX_SESSIONS'], message: 'must be at least AGENT_CAPACITY' });
     }
   });
 export type AgentConfig = Readonly<z.output<typeof agentConfigSchema>>;
+
+export const reaperConfigSchema = z
+  .object({
+    ...common,
+    /** Stored workspaces of ended sessions are deleted this many days after the end; 0 keeps them. */
+    WORKSPACE_RETENTION_DAYS: int(0, 3650).default(7),
+    RETENTION_INTERVAL_MS: int(100, 86_400_000).default(3_600_000),
+    /** Workspaces deleted per tick, at most (the next tick goes on). */
+    RETENTION_BATCH: int(1, 10_000).default(100),
+  })
+  .superRefine(checkStorage);
+export type ReaperConfig = Readonly<z.output<typeof reaperConfigSchema>>;
+
+/** The storage settings every app shares. */
+export type StorageConfig = Pick<ControlPlaneConfig, keyof typeof storage>;

@@ -21,12 +21,23 @@ export function isExecutionTerminal(status: ExecutionStatus): status is Terminal
   return status !== 'pending' && status !== 'running';
 }
 
+/** A workspace file an execution created or modified (or matched by `collect`), as stored. */
 export interface Artifact {
   readonly path: string;
   readonly size: number;
   readonly mime_type: string;
-  readonly sha256?: string;
+  readonly sha256: string;
+  /** The stored object's etag when it was written: a download checks it is still that version. */
+  readonly etag?: string;
 }
+
+/** Files of a workspace that were not stored, and why; at most SKIPPED_LISTED of them are listed. */
+export interface SkippedArtifacts {
+  readonly count: number;
+  readonly items: readonly { readonly path: string; readonly size: number | null; readonly reason: string }[];
+}
+
+export const SKIPPED_LISTED = 100;
 
 export interface Execution {
   readonly id: string;
@@ -35,6 +46,8 @@ export interface Execution {
   readonly language: string;
   readonly status: ExecutionStatus;
   readonly stdin: string | null;
+  /** Glob patterns of workspace files to return with the result. */
+  readonly collect: readonly string[] | null;
   /** Wall-time limit, seconds. */
   readonly timeout: number;
   readonly stdout: string | null;
@@ -46,6 +59,8 @@ export interface Execution {
   readonly executionTime: number | null;
   readonly error: string | null;
   readonly artifacts: readonly Artifact[] | null;
+  readonly collected: readonly Artifact[] | null;
+  readonly skippedArtifacts: SkippedArtifacts | null;
   readonly retryCount: number;
   readonly attempt: number;
   readonly runtimeNode: string | null;

@@ -36,6 +36,8 @@ export interface Session {
   readonly containerId: string | null;
   readonly podName: string | null;
   readonly workspacePath: string | null;
+  /** Bumped by every change of the stored workspace; 0 while nothing was ever stored. */
+  readonly workspaceVersion: number;
   readonly resources: SessionResources;
   readonly envVars: Readonly<Record<string, string>>;
   /** Idle timeout, seconds. */

@@ -1,3 +1,5 @@
+import { DEFAULT_WORKSPACE_LIMITS, type WorkspaceLimits } from './workspace';
+
 export const LANGUAGES = ['python', 'javascript', 'bash'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
@@ -11,8 +13,29 @@ export interface Template {
   readonly preInstalledPackages: readonly string[];
   readonly defaultResources: { readonly cpu: string | null; readonly memory: string | null; readonly disk: string | null };
   readonly securityContext: Readonly<Record<string, unknown>> | null;
+  /** templates.limits: per-template overrides of the platform's defaults (snake_case keys). */
+  readonly limits: TemplateLimits;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+}
+
+export interface TemplateLimits {
+  readonly max_file_bytes?: number;
+  readonly max_workspace_bytes?: number;
+  readonly max_files?: number;
+  readonly inline_max_bytes?: number;
+}
+
+/** What a session of this template may keep in its workspace. */
+export function workspaceLimitsOf(template: Pick<Template, 'limits'>): WorkspaceLimits {
+  const l = template.limits;
+  const d = DEFAULT_WORKSPACE_LIMITS;
+  return {
+    maxFileBytes: l.max_file_bytes ?? d.maxFileBytes,
+    maxWorkspaceBytes: l.max_workspace_bytes ?? d.maxWorkspaceBytes,
+    maxFiles: l.max_files ?? d.maxFiles,
+    inlineMaxBytes: l.inline_max_bytes ?? d.inlineMaxBytes,
+  };
 }
 
 /** Every image carries bash next to its own interpreter. */

@@ -8,6 +8,8 @@ import {
   QUEUES,
   type QueueKind,
   queueName,
+  REAPER_QUEUE,
+  reaperTickJob,
   runExecutionJob,
   SHARED_QUEUE,
   terminateSessionJob,
@@ -72,13 +74,12 @@ describe('job payloads', () => {
   const schemas = Object.values(QUEUES).flatMap((queue) => Object.values(queue.jobs));
 
   it('cover every job of the catalog', () => {
-    expect(new Set(schemas)).toEqual(new Set([placeSessionJob, runExecutionJob, terminateSessionJob]));
+    expect(new Set(schemas)).toEqual(new Set([placeSessionJob, runExecutionJob, terminateSessionJob, reaperTickJob]));
   });
 
   it('carry ids only: no code, stdin or env vars', () => {
     for (const schema of schemas) {
       const fields = Object.keys(schema.shape);
-      expect(fields.length).toBeGreaterThan(0);
       for (const forbidden of ['code', 'stdin', 'env_vars', 'env', 'envVars']) expect(fields).not.toContain(forbidden);
       for (const field of fields) expect(field === 'attempt' || field.endsWith('_id')).toBe(true);
     }
@@ -86,6 +87,10 @@ describe('job payloads', () => {
 });
 
 describe('queue names', () => {
+  it("names the reaper's queue", () => {
+    expect(queueName('reaper')).toBe(REAPER_QUEUE);
+  });
+
   it('names the shared queue', () => {
     expect(queueName('shared')).toBe(SHARED_QUEUE);
     expect(queueName('shared', 'node-1')).toBe('sandbox-shared');
@@ -116,10 +121,20 @@ describe('executionJobId', () => {
 });
 
 describe('QUEUES', () => {
-  it('retries doorbells with backoff and bounds what finished jobs keep', () => {
-    for (const queue of Object.values(QUEUES)) {
+  it('retries doorbells with backoff', () => {
+    for (const queue of [QUEUES.shared, QUEUES.node]) {
       expect(queue.jobOptions.attempts).toBeGreaterThan(1);
       expect(queue.jobOptions.backoff).toMatchObject({ type: 'exponential' });
+    }
+  });
+
+  it('never retries or redelivers a reaper tick: the next tick does the same work', () => {
+    expect(QUEUES.reaper.jobOptions.attempts).toBe(1);
+    expect(QUEUES.reaper.worker.maxStalledCount).toBe(0);
+  });
+
+  it('bounds what finished jobs keep', () => {
+    for (const queue of Object.values(QUEUES)) {
       expect(queue.jobOptions.removeOnComplete.count).toBeGreaterThan(0);
       expect(queue.jobOptions.removeOnFail.count).toBeGreaterThan(0);
     }

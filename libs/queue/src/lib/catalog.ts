@@ -11,6 +11,9 @@ export const placeSessionJob = z.object({ session_id: id }).strict();
 export const runExecutionJob = z.object({ execution_id: id, session_id: id, attempt: z.number().int().min(1) }).strict();
 export const terminateSessionJob = z.object({ session_id: id }).strict();
 
+/** A periodic task of the reaper: the schedule carries no data, the task reads what it needs. */
+export const reaperTickJob = z.object({}).strict();
+
 export type PlaceSessionJob = z.infer<typeof placeSessionJob>;
 export type RunExecutionJob = z.infer<typeof runExecutionJob>;
 export type TerminateSessionJob = z.infer<typeof terminateSessionJob>;
@@ -59,6 +62,28 @@ export const QUEUES = {
     jobOptions: doorbell,
     worker: { concurrency: 16, lockDuration: 30_000, stalledInterval: 30_000, maxStalledCount: 2 },
   },
+  /**
+   * The reaper's periodic tasks, each a BullMQ job scheduler: however many reapers run, one of them
+   * runs each tick. Every task is idempotent and batched, so a tick that fails is simply the next one.
+   */
+  reaper: {
+    jobs: { 'workspace-retention': reaperTickJob },
+    jobOptions: {
+      attempts: 1,
+      backoff: { type: 'fixed', delay: 0 },
+      removeOnComplete: { age: 3600, count: 100 },
+      removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
+    },
+    worker: {
+      // one task at a time per reaper: they touch the same rows
+      concurrency: 1,
+      // a batch deletes at most a few hundred workspaces
+      lockDuration: 120_000,
+      stalledInterval: 30_000,
+      // a tick lost with its reaper is not redone: the next tick does the same work
+      maxStalledCount: 0,
+    },
+  },
 } as const satisfies Record<string, QueueSpec<Record<string, z.ZodType>>>;
 
 export type QueueKind = keyof typeof QUEUES;
@@ -66,6 +91,7 @@ export type JobName<K extends QueueKind> = keyof (typeof QUEUES)[K]['jobs'] & st
 export type JobData<K extends QueueKind, N extends JobName<K>> = z.infer<(typeof QUEUES)[K]['jobs'][N]>;
 
 export const SHARED_QUEUE = 'sandbox-shared';
+export const REAPER_QUEUE = 'sandbox-reaper';
 /** Custom events (execution finished) that `?wait=true` listens to through QueueEvents. */
 export const EVENTS_QUEUE = 'sandbox-events';
 
@@ -75,6 +101,7 @@ export function nodeQueueName(nodeId: string): string {
 
 export function queueName(kind: QueueKind, nodeId?: string): string {
   if (kind === 'shared') return SHARED_QUEUE;
+  if (kind === 'reaper') return REAPER_QUEUE;
   if (!nodeId) throw new Error('a node queue needs the node id');
   return nodeQueueName(nodeId);
 }

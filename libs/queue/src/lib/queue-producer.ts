@@ -27,6 +27,14 @@ export class QueueProducer {
     await this.queue(queueName(kind, opts.nodeId)).add(name, payload, { ...QUEUES[kind].jobOptions, jobId: opts.jobId });
   }
 
+  /**
+   * Runs `name` every `everyMs` through a BullMQ job scheduler: idempotent, so every replica may call
+   * it at start, and one job per tick is made however many do.
+   */
+  async schedule<K extends QueueKind, N extends JobName<K>>(kind: K, name: N, everyMs: number): Promise<void> {
+    await this.queue(queueName(kind)).upsertJobScheduler(name, { every: everyMs }, { name, data: {}, opts: QUEUES[kind].jobOptions });
+  }
+
   /** The BullMQ queue of that name (created on first use), e.g. for bull-board or counts. */
   queue(name: string): Queue {
     let q = this.queues.get(name);

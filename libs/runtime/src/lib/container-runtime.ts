@@ -1,4 +1,4 @@
-import { type Language, type RunEnd } from '@sandbox/domain';
+import { type Language, type RunEnd, type ScannedEntry } from '@sandbox/domain';
 
 /** Everything the runtime needs to start one hardened sandbox (DESIGN.md §4). */
 export interface SandboxSpec {
@@ -38,6 +38,47 @@ export interface RunReport extends RunEnd {
   readonly maxRssKb: number;
 }
 
+export interface ReadRequest {
+  readonly path: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+export type ReadResult =
+  | { readonly path: string; readonly data: Buffer; readonly size: number; readonly token: string; readonly eof: boolean }
+  | { readonly path: string; readonly error: string };
+
+export interface WriteRequest {
+  readonly path: string;
+  /** 0 truncates the file first. */
+  readonly offset: number;
+  readonly data: Buffer;
+  /** The file's last piece: its size and token come back. */
+  readonly last: boolean;
+}
+
+export interface WriteResult {
+  readonly path: string;
+  readonly size?: number;
+  readonly token?: string;
+  readonly error?: string;
+}
+
+export interface WorkspaceScan {
+  readonly entries: ScannedEntry[];
+  /** More entries exist than were listed. */
+  readonly truncated: boolean;
+  /** Regular files past the listing's limit, only counted. */
+  readonly unlistedFiles: number;
+  /** False when the walk gave up counting (a workspace of over a million entries). */
+  readonly counted: boolean;
+}
+
+export interface FileError {
+  readonly path: string;
+  readonly error: string;
+}
+
 /** A running sandbox container with its executor attached. */
 export interface Sandbox {
   readonly containerId: string;
@@ -54,6 +95,18 @@ export interface Sandbox {
   onLost(listener: (reason: string) => void): void;
   /** Stops talking to the container without touching it (agent shutdown: it may be re-attached). */
   detach(): void;
+
+  // Workspace files, between runs only. Paths are relative to /workspace; no symlink is followed.
+  /** Every entry of the workspace, at most `limit` listed, the files past it counted. */
+  scan(limit: number): Promise<WorkspaceScan>;
+  /** Pieces of files, at most MAX_IO_BYTES of data in all; a file that cannot be read has an `error`. */
+  read(files: readonly ReadRequest[]): Promise<ReadResult[]>;
+  /** Writes pieces of files (parents made as needed), at most MAX_IO_BYTES of data in all. */
+  write(files: readonly WriteRequest[]): Promise<WriteResult[]>;
+  /** Deletes files; missing ones are not an error. */
+  remove(paths: readonly string[]): Promise<FileError[]>;
+  /** Empties the workspace. */
+  wipe(): Promise<FileError[]>;
 }
 
 export interface SandboxInfo {

@@ -1,5 +1,16 @@
 import { type Duplex, PassThrough } from 'node:stream';
-import { type RunReport, type RunRequest, type Sandbox, SandboxLostError } from './container-runtime';
+import {
+  type FileError,
+  type ReadRequest,
+  type ReadResult,
+  type RunReport,
+  type RunRequest,
+  type Sandbox,
+  SandboxLostError,
+  type WorkspaceScan,
+  type WriteRequest,
+  type WriteResult,
+} from './container-runtime';
 import {
   encodeRun,
   ExecutorFailure,
@@ -7,11 +18,16 @@ import {
   executorReply,
   isResult,
   LineSplitter,
+  MAX_IO_BYTES,
+  maxIoReplyBytes,
   maxReplyBytes,
   toRunReport,
 } from './executor-protocol';
 
 const BASE_MAX_LINE = 64 * 1024;
+// a file request moves at most MAX_IO_BYTES: seconds at worst, unless the executor is stuck
+const FILE_OP_TIMEOUT_MS = 60_000;
+const KINDS = { f: 'file', d: 'dir', l: 'symlink', o: 'other', n: 'name' } as const;
 
 interface Pending {
   resolve(reply: ExecutorReply): void;
@@ -31,7 +47,9 @@ export class ExecutorClient implements Sandbox {
   private readyWaiter: Pending | null = null;
   private lostReason: string | null = null;
   private detached = false;
-  private pings = 0;
+  private seq = 0;
+  /** Longest reply line each request in flight may send. */
+  private readonly lineLimits = new Map<string, number>();
 
   constructor(
     readonly containerId: string,
@@ -66,15 +84,49 @@ export class ExecutorClient implements Sandbox {
   }
 
   async run(req: RunRequest): Promise<RunReport> {
-    if (!this.alive) throw new SandboxLostError(this.lostReason ?? 'sandbox detached');
-    this.splitter.setMaxLine(maxReplyBytes(req.maxOutputBytes));
-    const reply = this.request(req.id, encodeRun(req));
     // the executor enforces the wall time itself; this backstop only catches an executor that hangs
     const deadline = req.timeoutMs + this.graceMs;
-    const answer = await this.withTimeout(reply, deadline, `sandbox executor did not answer within ${deadline} ms`);
-    this.splitter.setMaxLine(BASE_MAX_LINE);
+    const answer = await this.call(req.id, encodeRun(req), maxReplyBytes(req.maxOutputBytes), deadline);
     if (!isResult(answer)) throw new ExecutorFailure('error' in answer ? answer.error : 'executor sent no result');
     return toRunReport(answer, req.maxOutputBytes);
+  }
+
+  async scan(limit: number): Promise<WorkspaceScan> {
+    const reply = await this.fileOp('scan', { limit }, maxIoReplyBytes(0, limit));
+    if (reply.op !== 'scanned') throw unexpected(reply);
+    return {
+      entries: reply.entries.map(([path, kind, size, token]) => ({ path, kind: KINDS[kind], size, token })),
+      truncated: reply.truncated,
+      unlistedFiles: reply.unlisted_files,
+      counted: reply.counted,
+    };
+  }
+
+  async read(files: readonly ReadRequest[]): Promise<ReadResult[]> {
+    const reply = await this.fileOp('read', { files }, maxIoReplyBytes(MAX_IO_BYTES, files.length));
+    if (reply.op !== 'data') throw unexpected(reply);
+    return reply.files.map((f) =>
+      'error' in f ? { path: f.path ?? '', error: f.error } : { path: f.path, data: Buffer.from(f.data, 'base64'), size: f.size, token: f.token, eof: f.eof },
+    );
+  }
+
+  async write(files: readonly WriteRequest[]): Promise<WriteResult[]> {
+    const encoded = files.map((f) => ({ path: f.path, offset: f.offset, data: f.data.toString('base64'), last: f.last }));
+    const reply = await this.fileOp('write', { files: encoded }, maxIoReplyBytes(0, files.length));
+    if (reply.op !== 'wrote') throw unexpected(reply);
+    return reply.files.map((f) => ({ ...f, path: f.path ?? '' }));
+  }
+
+  async remove(paths: readonly string[]): Promise<FileError[]> {
+    const reply = await this.fileOp('remove', { paths }, maxIoReplyBytes(0, paths.length));
+    if (reply.op !== 'removed') throw unexpected(reply);
+    return reply.errors;
+  }
+
+  async wipe(): Promise<FileError[]> {
+    const reply = await this.fileOp('wipe', {}, maxIoReplyBytes(0, 10_000));
+    if (reply.op !== 'removed') throw unexpected(reply);
+    return reply.errors;
   }
 
   cancel(runId: string): void {
@@ -82,8 +134,8 @@ export class ExecutorClient implements Sandbox {
   }
 
   async ping(timeoutMs: number): Promise<void> {
-    const id = `ping-${++this.pings}`;
-    await this.withTimeout(this.request(id, `${JSON.stringify({ op: 'ping', id })}\n`), timeoutMs, 'sandbox executor did not answer a ping');
+    const id = `ping-${++this.seq}`;
+    await this.call(id, `${JSON.stringify({ op: 'ping', id })}\n`, BASE_MAX_LINE, timeoutMs);
   }
 
   onLost(listener: (reason: string) => void): void {
@@ -109,13 +161,34 @@ export class ExecutorClient implements Sandbox {
     for (const listener of this.lostListeners.splice(0)) listener(reason);
   }
 
-  private request(id: string, line: string): Promise<ExecutorReply> {
-    return new Promise<ExecutorReply>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.stream.write(line, (err) => {
-        if (err) this.lose(`cannot write to sandbox: ${err.message}`);
+  private async fileOp(op: string, fields: object, maxLine: number): Promise<ExecutorReply> {
+    const id = `${op}-${++this.seq}`;
+    const reply = await this.call(id, `${JSON.stringify({ op, id, ...fields })}\n`, maxLine, FILE_OP_TIMEOUT_MS);
+    if (reply.op === 'error') throw new ExecutorFailure('error' in reply ? reply.error : `executor refused ${op}`);
+    return reply;
+  }
+
+  /**
+   * Sends one request line and resolves to the reply with its id. The reply may be as long as
+   * `maxLine`; no answer within `timeoutMs` means the executor is stuck, and the sandbox is lost.
+   */
+  private async call(id: string, line: string, maxLine: number, timeoutMs: number): Promise<ExecutorReply> {
+    if (!this.alive) throw new SandboxLostError(this.lostReason ?? 'sandbox detached');
+    this.lineLimits.set(id, maxLine);
+    this.splitter.setMaxLine(Math.max(BASE_MAX_LINE, ...this.lineLimits.values()));
+    try {
+      const reply = new Promise<ExecutorReply>((resolve, reject) => {
+        this.waiting.set(id, { resolve, reject });
+        this.stream.write(line, (err) => {
+          if (err) this.lose(`cannot write to sandbox: ${err.message}`);
+        });
       });
-    });
+      return await this.withTimeout(reply, timeoutMs, `sandbox executor did not answer within ${timeoutMs} ms`);
+    } finally {
+      this.waiting.delete(id);
+      this.lineLimits.delete(id);
+      this.splitter.setMaxLine(Math.max(BASE_MAX_LINE, ...this.lineLimits.values()));
+    }
   }
 
   private onLine(line: string | null): void {
@@ -161,4 +234,8 @@ export class ExecutorClient implements Sandbox {
       clearTimeout(timer);
     }
   }
+}
+
+function unexpected(reply: ExecutorReply): ExecutorFailure {
+  return new ExecutorFailure(`executor sent an unexpected '${reply.op}' reply`);
 }

@@ -124,6 +124,10 @@ describe('executorReply', () => {
     ['an error', { op: 'error', id: 'run-1', error: 'bad request' }],
     ['an error without an id', { op: 'error', error: 'bad json' }],
     ['a failed result', { op: 'result', id: 'run-1', error: 'language not installed' }],
+    ['a scan', { op: 'scanned', id: 's-1', entries: [['a.txt', 'f', 3, '1:2:3'], ['d', 'd', 40, '4:5:6']], truncated: false, unlisted_files: 0, counted: true }],
+    ['file data', { op: 'data', id: 'r-1', files: [{ path: 'a', data: b64('abc'), size: 3, token: 't', eof: true }, { path: 'b', error: 'No such file or directory' }] }],
+    ['a write report', { op: 'wrote', id: 'w-1', files: [{ path: 'a', size: 3, token: 't' }, { path: 'b' }, { path: 'c', error: 'No space left on device' }] }],
+    ['a removal report', { op: 'removed', id: 'x-1', errors: [] }],
   ])('accepts %s', (_what, reply) => {
     expect(executorReply.safeParse(reply).success).toBe(true);
   });
@@ -146,6 +150,11 @@ describe('executorReply', () => {
     ['an error without a message', { op: 'error', id: 'x' }],
     ['an error message over 4096 characters', { op: 'error', error: 'x'.repeat(4097) }],
     ['an unknown op', { op: 'run', id: 'x' }],
+    ['a scan entry of an unknown kind', { op: 'scanned', id: 's', entries: [['a', 'x', 1, 't']], truncated: false, unlisted_files: 0, counted: true }],
+    ['a scan entry with a negative size', { op: 'scanned', id: 's', entries: [['a', 'f', -1, 't']], truncated: false, unlisted_files: 0, counted: true }],
+    ['a scan without its unlisted count', { op: 'scanned', id: 's', entries: [], truncated: false, counted: true }],
+    ['file data that is not base64', { op: 'data', id: 'r', files: [{ path: 'a', data: '!!', size: 2, token: 't', eof: true }] }],
+    ['a token over 128 characters', { op: 'data', id: 'r', files: [{ path: 'a', data: '', size: 0, token: 't'.repeat(129), eof: true }] }],
     ['a non-object', 'result'],
     ['null', null],
   ])('rejects %s', (_what, reply) => {

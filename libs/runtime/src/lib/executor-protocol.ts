@@ -29,8 +29,40 @@ const result = z.object({
 });
 const failure = z.object({ op: z.enum(['result', 'error']), id: z.string().nullable().optional(), error: z.string().max(4096) });
 
-export const executorReply = z.union([ready, pong, result, failure]);
+const path = z.string().max(8192);
+const token = z.string().max(128);
+const fileError = z.object({ path: path.nullable(), error: z.string().max(4096) });
+const scanned = z.object({
+  op: z.literal('scanned'),
+  id: z.string(),
+  entries: z.array(z.tuple([path, z.enum(['f', 'd', 'l', 'o', 'n']), count, token])),
+  truncated: z.boolean(),
+  unlisted_files: count,
+  counted: z.boolean(),
+});
+const data = z.object({
+  op: z.literal('data'),
+  id: z.string(),
+  files: z.array(z.union([z.object({ path, data: b64, size: count, token, eof: z.boolean() }), fileError])),
+});
+const wrote = z.object({
+  op: z.literal('wrote'),
+  id: z.string(),
+  files: z.array(z.union([fileError, z.object({ path, size: count.optional(), token: token.optional() })])),
+});
+const removed = z.object({ op: z.literal('removed'), id: z.string(), errors: z.array(z.object({ path, error: z.string().max(4096) })) });
+
+export const executorReply = z.union([ready, pong, result, failure, scanned, data, wrote, removed]);
 export type ExecutorReply = z.infer<typeof executorReply>;
+export type ScannedReply = z.infer<typeof scanned>;
+export type DataReply = z.infer<typeof data>;
+export type WroteReply = z.infer<typeof wrote>;
+export type RemovedReply = z.infer<typeof removed>;
+
+/** Data moved by one read or write request (the executor's MAX_IO_BYTES). */
+export const MAX_IO_BYTES = 4 << 20;
+/** Longest reply line to a request that moves up to `bytes` of file data, or lists `entries` paths. */
+export const maxIoReplyBytes = (bytes: number, entries = 0): number => Math.ceil((bytes * 4) / 3) + entries * 4400 + 256 * 1024;
 
 export class ExecutorFailure extends Error {
   constructor(message: string) {

@@ -6,6 +6,10 @@ export const REPO_ROOT = resolve(__dirname, '../../../..');
 export interface StackEnv {
   readonly DATABASE_URL: string;
   readonly REDIS_URL: string;
+  readonly S3_ENDPOINT: string;
+  readonly S3_BUCKET: string;
+  readonly S3_ACCESS_KEY_ID: string;
+  readonly S3_SECRET_ACCESS_KEY: string;
 }
 
 /** Connection settings written by tools/stack-up.sh; a missing stack fails the run, never skips it. */
@@ -16,10 +20,10 @@ export function stackEnv(): StackEnv {
   }
   const env: Record<string, string> = {};
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
     if (m) env[m[1]!] = m[2]!;
   }
-  for (const key of ['DATABASE_URL', 'REDIS_URL'] as const) {
+  for (const key of ['DATABASE_URL', 'REDIS_URL', 'S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) {
     if (!env[key]) throw new Error(`${file} has no ${key}: rerun 'bash tools/stack-up.sh'`);
   }
   return env as unknown as StackEnv;

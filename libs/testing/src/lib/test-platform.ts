@@ -1,12 +1,14 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { REPO_ROOT, stackEnv } from './stack';
 import { createTestDatabase, type TestDatabase } from './test-database';
 import { deleteQueueKeys, testQueuePrefix } from './test-redis';
+import { createTestStore, type TestStore } from './test-store';
 
 export interface PlatformOptions {
   /** Runtime agents to start (each its own node id and process). */
@@ -15,6 +17,8 @@ export interface PlatformOptions {
   readonly warmPool?: string;
   readonly agentEnv?: Readonly<Record<string, string>>;
   readonly controlPlaneEnv?: Readonly<Record<string, string>>;
+  /** Workspace store: a fresh bucket on the stack's S3 server (default) or a fresh directory. */
+  readonly storage?: 's3' | 'fs';
 }
 
 export interface ApiResponse<T = any> {
@@ -33,6 +37,7 @@ const DIST = join(REPO_ROOT, 'dist', 'apps');
  */
 export class TestPlatform {
   readonly agents = new Map<string, ChildProcess>();
+  private reaper: ChildProcess | null = null;
   /** Every node id ever started here, stopped or not: their containers go at the end. */
   readonly nodeIds: string[] = [];
   private controlPlane: ChildProcess | null = null;
@@ -41,6 +46,7 @@ export class TestPlatform {
   private constructor(
     readonly label: string,
     readonly db: TestDatabase,
+    readonly storage: TestStore,
     readonly prefix: string,
     readonly port: number,
     private readonly options: PlatformOptions,
@@ -52,7 +58,8 @@ export class TestPlatform {
 
   static async start(label: string, options: PlatformOptions = {}): Promise<TestPlatform> {
     const db = await createTestDatabase(label);
-    const platform = new TestPlatform(label, db, testQueuePrefix(label), await freePort(), options);
+    const storage = await createTestStore(options.storage ?? 's3');
+    const platform = new TestPlatform(label, db, storage, testQueuePrefix(label), await freePort(), options);
     try {
       platform.sql = await createConnection({ uri: db.url, timezone: 'Z' });
       for (let i = 0; i < (options.agents ?? 1); i++) platform.startAgent();
@@ -79,6 +86,18 @@ export class TestPlatform {
     return nodeId;
   }
 
+  /** Starts the reaper (one; its periodic tasks as the env sets them). */
+  startReaper(env: Record<string, string> = {}): void {
+    if (this.reaper) throw new Error('the reaper runs already');
+    this.reaper = this.spawn('reaper', join(DIST, 'reaper/src/main.js'), env);
+  }
+
+  async stopReaper(signal: NodeJS.Signals = 'SIGTERM'): Promise<ProcessEnd | null> {
+    const reaper = this.reaper;
+    this.reaper = null;
+    return reaper ? stopProcess(reaper, signal) : null;
+  }
+
   /** Sends a signal to an agent process and waits for it to exit; says how it ended. */
   async stopAgent(nodeId: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<ProcessEnd> {
     const child = this.agents.get(nodeId);
@@ -102,6 +121,39 @@ export class TestPlatform {
       // not JSON (e.g. /docs HTML): the text as it is
     }
     return { status: res.status, headers: res.headers, body: parsed as T };
+  }
+
+  /**
+   * A request whose path goes out byte for byte as given (fetch would resolve '..' and '%2e%2e'
+   * before sending): for the path-traversal cases.
+   */
+  raw(method: string, path: string, body?: Buffer): Promise<ApiResponse<any> & { bytes: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: this.port, method, path, headers: body ? { 'content-length': body.length } : {} }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          let parsed: unknown = null;
+          try {
+            parsed = JSON.parse(bytes.toString());
+          } catch {
+            parsed = bytes.toString();
+          }
+          resolve({ status: res.statusCode ?? 0, headers: new Headers(res.headers as Record<string, string>), body: parsed, bytes });
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** Resident memory of an agent process, in bytes. */
+  agentRss(nodeId: string): number {
+    const pid = this.agents.get(nodeId)?.pid;
+    if (!pid) throw new Error(`no agent ${nodeId}`);
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return Number(kb![1]) * 1024;
   }
 
   /** Creates a session and waits until a node holds it (status running). */
@@ -150,6 +202,7 @@ export class TestPlatform {
   }
 
   async stop(): Promise<void> {
+    await this.stopReaper();
     await Promise.all([...this.agents.values()].map((a) => stopProcess(a, 'SIGTERM')));
     if (this.controlPlane) await stopProcess(this.controlPlane, 'SIGTERM');
     this.agents.clear();
@@ -159,6 +212,7 @@ export class TestPlatform {
     }
     await this.sql?.end().catch(() => undefined);
     await this.db.drop();
+    await this.storage.drop();
     await deleteQueueKeys(this.prefix);
   }
 
@@ -176,6 +230,7 @@ export class TestPlatform {
         DATABASE_URL: this.db.url,
         REDIS_URL: stackEnv().REDIS_URL,
         QUEUE_PREFIX: this.prefix,
+        ...this.storage.env,
         LOG_LEVEL: 'debug',
         NODE_ENV: 'test',
         ...env,

@@ -1,7 +1,15 @@
-import { EXECUTION_STATUSES, type Execution } from '@sandbox/domain';
+import { EXECUTION_STATUSES, type Execution, isWorkspacePath } from '@sandbox/domain';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
+import { booleanFlag } from '../http/query';
 import { pageQuery } from '../sessions/session.dto';
+
+/** A glob of workspace paths: relative, no '..' or '.' segments (so it can only match inside the workspace). */
+const collectPattern = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((p) => isWorkspacePath(p), 'a relative glob like "out/**/*.png": no leading "/", no ".." or "." segments, no backslashes');
 
 export const createExecutionBody = z
   .object({
@@ -9,23 +17,37 @@ export const createExecutionBody = z
     language: z.string().max(16).optional().describe("one of the template's languages; default: the template's"),
     stdin: z.string().optional().describe('standard input; at most 1 MiB'),
     timeout: z.number().int().min(1).optional().describe('wall-time limit in seconds'),
+    collect: z
+      .array(collectPattern)
+      .max(20)
+      .optional()
+      .describe('globs of workspace files to return with the result, e.g. ["out/**/*.png", "report.csv"]'),
   })
   .strict();
 export class CreateExecutionDto extends createZodDto(createExecutionBody) {}
 
-const booleanFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const inline = booleanFlag.optional().describe('return collected files up to the inline limit (64 KiB by default) in content_base64');
 export const createExecutionQuery = z
   .object({
     wait: booleanFlag.optional().describe('answer when the execution is terminal (or the wait bound passes: then 202)'),
     wait_ms: z.coerce.number().int().min(0).optional().describe('longest wait in milliseconds; implies wait'),
+    inline,
   })
   .strict();
 export class CreateExecutionQueryDto extends createZodDto(createExecutionQuery) {}
 
+export const getExecutionQuery = z.object({ inline }).strict();
+export class GetExecutionQueryDto extends createZodDto(getExecutionQuery) {}
+
 export const listExecutionsQuery = z.object(pageQuery).strict();
 export class ListExecutionsQueryDto extends createZodDto(listExecutionsQuery) {}
 
-const artifact = z.object({ path: z.string(), size: z.number(), mime_type: z.string(), sha256: z.string().optional() });
+const artifact = z.object({ path: z.string(), size: z.number(), mime_type: z.string(), sha256: z.string() });
+const collectedFile = artifact.extend({ content_base64: z.string().optional().describe('with inline=true, for small files') });
+const skipped = z.object({
+  count: z.number(),
+  items: z.array(z.object({ path: z.string(), size: z.number().nullable(), reason: z.string() })).describe('the first 100'),
+});
 const summary = {
   id: z.string(),
   session_id: z.string(),
@@ -52,7 +74,10 @@ export const executionResponse = z.object({
   stdin: z.string().nullable(),
   stdout: z.string().nullable(),
   stderr: z.string().nullable(),
-  artifacts: z.array(artifact).nullable(),
+  collect: z.array(z.string()).nullable(),
+  artifacts: z.array(artifact).nullable().describe('workspace files this execution created or modified; GET /v1/executions/{id}/artifacts/{path}'),
+  collected: z.array(collectedFile).nullable().describe('the files matching `collect` after the run'),
+  skipped_artifacts: skipped.nullable().describe('workspace files that were not stored, and why'),
 });
 export class ExecutionResponseDto extends createZodDto(executionResponse) {}
 export class ExecutionPageDto extends createZodDto(
@@ -81,13 +106,21 @@ export function executionToSummary(e: Execution): z.infer<typeof executionSummar
   };
 }
 
-export function executionToResponse(e: Execution): z.infer<typeof executionResponse> {
+const publicArtifact = ({ path, size, mime_type, sha256 }: z.infer<typeof artifact>) => ({ path, size, mime_type, sha256 });
+
+/** `inline`: contents of collected files by path (base64), for those small enough and unchanged. */
+export function executionToResponse(e: Execution, inline?: ReadonlyMap<string, string>): z.infer<typeof executionResponse> {
   return {
     ...executionToSummary(e),
     code: e.code,
     stdin: e.stdin,
     stdout: e.stdout,
     stderr: e.stderr,
-    artifacts: e.artifacts ? [...e.artifacts] : null,
+    collect: e.collect ? [...e.collect] : null,
+    artifacts: e.artifacts ? e.artifacts.map(publicArtifact) : null,
+    collected: e.collected
+      ? e.collected.map((c) => ({ ...publicArtifact(c), ...(inline?.has(c.path) ? { content_base64: inline.get(c.path)! } : {}) }))
+      : null,
+    skipped_artifacts: e.skippedArtifacts ? { count: e.skippedArtifacts.count, items: [...e.skippedArtifacts.items] } : null,
   };
 }

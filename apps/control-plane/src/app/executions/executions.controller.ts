@@ -9,8 +9,10 @@ import {
   ExecutionResponseDto,
   executionToResponse,
   executionToSummary,
+  GetExecutionQueryDto,
   ListExecutionsQueryDto,
 } from './execution.dto';
+import { FilesService } from '../files/files.service';
 import { ExecutionWaiterService } from './execution-waiter.service';
 import { ExecutionsService } from './executions.service';
 
@@ -20,6 +22,7 @@ export class ExecutionsController {
   constructor(
     private readonly executions: ExecutionsService,
     private readonly waiter: ExecutionWaiterService,
+    private readonly files: FilesService,
   ) {}
 
   @Post('sessions/:id/executions')
@@ -38,13 +41,14 @@ export class ExecutionsController {
       execution = await this.waiter.waitForTerminal(execution.id, this.executions.waitBudgetMs(execution, query.wait_ms), gone.signal);
     }
     res.status(isExecutionTerminal(execution.status) ? 200 : 202);
-    return executionToResponse(execution);
+    return executionToResponse(execution, query.inline ? await this.files.inline(execution) : undefined);
   }
 
   @Get('executions/:id')
   @ApiOkResponse({ type: ExecutionResponseDto })
-  async get(@Param('id') id: string) {
-    return executionToResponse(await this.executions.get(id));
+  async get(@Param('id') id: string, @Query() query: GetExecutionQueryDto) {
+    const execution = await this.executions.get(id);
+    return executionToResponse(execution, query.inline ? await this.files.inline(execution) : undefined);
   }
 
   @Get('sessions/:id/executions')

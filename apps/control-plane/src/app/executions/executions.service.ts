@@ -62,6 +62,7 @@ export class ExecutionsService {
       language,
       stdin: dto.stdin ?? null,
       timeout: dto.timeout ?? this.config.EXECUTION_TIMEOUT_DEFAULT_SECONDS,
+      collect: dto.collect ?? null,
     });
     // read before the job goes out: the answer is the accepted row, not whatever an agent made of it since
     const accepted = (await this.executions.findById(id))!;

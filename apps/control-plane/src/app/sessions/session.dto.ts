@@ -74,7 +74,7 @@ export const sessionResponse = z.object({
   runtime_node: z.string().nullable(),
   container_id: z.string().nullable(),
   pod_name: z.string().nullable(),
-  workspace_path: z.string().nullable(),
+  workspace_path: z.string().nullable().describe('where the workspace is stored; null once deleted after the retention period'),
   resources_cpu: z.string().nullable(),
   resources_memory: z.string().nullable(),
   resources_disk: z.string().nullable(),

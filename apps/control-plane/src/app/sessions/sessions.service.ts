@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { isSessionLive, LIMITS, type Session, terminateSession } from '@sandbox/domain';
+import { isSessionLive, LIMITS, type Session, sessionPrefix, terminateSession } from '@sandbox/domain';
 import { ExecutionRepository, type Page, SessionRepository, TemplateRepository } from '@sandbox/persistence';
 import { QueueProducer } from '@sandbox/queue';
+import { WORKSPACE_STORE, type WorkspaceStore } from '@sandbox/storage';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-config';
 import { ApiError } from '../http/api-error';
@@ -16,6 +17,7 @@ export class SessionsService {
     private readonly executions: ExecutionRepository,
     private readonly templates: TemplateRepository,
     private readonly producer: QueueProducer,
+    @Inject(WORKSPACE_STORE) private readonly store: WorkspaceStore,
     @InjectPinoLogger(SessionsService.name) private readonly log: PinoLogger,
   ) {}
 
@@ -40,7 +42,7 @@ export class SessionsService {
         memory: dto.resources?.memory ?? template.defaultResources.memory,
         disk: dto.resources?.disk ?? template.defaultResources.disk,
       },
-      workspacePath: null,
+      workspacePath: this.store.uri(sessionPrefix(id)),
     });
     // read before the job goes out: the answer is the `creating` row, not whatever a node made of it since
     const accepted = (await this.sessions.findById(id))!;

@@ -8,9 +8,13 @@ import {
   isSessionLive,
   outcomeOf,
   type Outcome,
+  type Session,
+  SKIPPED_LISTED,
+  type SkippedFile,
   storableOutput,
   timeOutExecution,
   type Transition,
+  workspaceLimitsOf,
 } from '@sandbox/domain';
 import { type AttemptFence, ExecutionRepository, type ExecutionResult, SessionRepository } from '@sandbox/persistence';
 import { ExecutionEventsPublisher } from '@sandbox/queue';
@@ -18,8 +22,9 @@ import { type RunReport, SandboxLostError } from '@sandbox/runtime';
 import { Semaphore } from 'async-mutex';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
-import { SessionHostService } from '../sessions/session-host.service';
+import { type Hosted, SessionHostService } from '../sessions/session-host.service';
 import { retrying } from '../util/retry';
+import { type PushResult, WorkspaceSyncService } from '../workspaces/workspace-sync.service';
 
 const TRANSITIONS: Record<Outcome['status'], Transition<ExecutionStatus>> = {
   completed: completeExecution,
@@ -60,6 +65,7 @@ export class ExecutionRunnerService {
     private readonly executions: ExecutionRepository,
     private readonly sessions: SessionRepository,
     private readonly host: SessionHostService,
+    private readonly workspaces: WorkspaceSyncService,
     private readonly events: ExecutionEventsPublisher,
     @InjectPinoLogger(ExecutionRunnerService.name) private readonly log: PinoLogger,
   ) {
@@ -170,10 +176,16 @@ export class ExecutionRunnerService {
       return failed('the session ended before the execution started');
     }
     if (!isLanguage(execution.language)) return failed(`language '${execution.language}' is not supported`);
+    let hosted: Hosted;
     let report: RunReport;
+    let notRestored: SkippedFile[];
     try {
-      const sandbox = await this.host.sandboxFor(session);
-      report = await sandbox.run({
+      hosted = await this.host.hostedFor(session);
+      notRestored = await this.workspaces.pull(hosted.sandbox, hosted.workspace, session).catch((e: Error) => {
+        if (e instanceof SandboxLostError) throw e;
+        throw new Error(`the workspace could not be restored from storage (${e.message}); the next execution tries again`);
+      });
+      report = await hosted.sandbox.run({
         id: active.runId,
         language: execution.language,
         code: execution.code,
@@ -188,6 +200,8 @@ export class ExecutionRunnerService {
       }
       return failed(`the platform could not run the execution: ${(e as Error).message}`);
     }
+    // whatever the verdict, what the program wrote so far is kept
+    const sync = await this.push(hosted, session, execution, notRestored);
     const outcome = outcomeOf(report, { timeoutSeconds: execution.timeout, outputBytes: cap }, active.cancelReason ?? 'cancelled');
     const stdout = storableOutput(report.stdout, cap);
     const stderr = storableOutput(report.stderr, cap);
@@ -201,7 +215,27 @@ export class ExecutionRunnerService {
         exitCode: outcome.exitCode,
         executionTime: report.wallMs / 1000,
         error: outcome.error,
+        artifacts: sync.artifacts,
+        collected: sync.collected,
+        skippedArtifacts: sync.skipped,
       },
     };
+  }
+
+  /**
+   * Stores the workspace after a run; a failure leaves the files unstored, listed as skipped, never the
+   * result. Files the pull before the run could not restore are listed with the skipped ones.
+   */
+  private async push(hosted: Hosted, session: Session, execution: Execution, notRestored: SkippedFile[]): Promise<Omit<PushResult, 'durationMs'>> {
+    let result: Omit<PushResult, 'durationMs'>;
+    try {
+      result = await this.workspaces.push(hosted.sandbox, hosted.workspace, session, workspaceLimitsOf(hosted.template), execution.collect);
+    } catch (e) {
+      this.log.error({ session_id: session.id, execution_id: execution.id, err: e }, 'cannot store the workspace');
+      result = { artifacts: [], collected: null, skipped: { count: 1, items: [{ path: '*', size: null, reason: `the workspace was not stored: ${(e as Error).message}` }] } };
+    }
+    if (!notRestored.length) return result;
+    const items = [...notRestored, ...(result.skipped?.items ?? [])];
+    return { ...result, skipped: { count: notRestored.length + (result.skipped?.count ?? 0), items: items.slice(0, SKIPPED_LISTED) } };
   }
 }

@@ -9,12 +9,15 @@ import { CONTAINER_RUNTIME } from '../container-runtime.provider';
 import { WarmPoolService } from '../pool/warm-pool.service';
 import { fitsWarmPool, sandboxSpec } from '../sandbox-spec.factory';
 import { TemplateCatalogService } from '../template-catalog.service';
+import { freshWorkspace, type WorkspaceState } from '../workspaces/workspace-sync.service';
 
 export type Placement = { readonly kind: 'here' } | { readonly kind: 'elsewhere'; readonly node: string } | { readonly kind: 'ended' };
 
-interface Hosted {
-  sandbox: Sandbox;
+/** A session held here: its container, its template, and what the container holds of its workspace. */
+export interface Hosted {
+  readonly sandbox: Sandbox;
   readonly template: Template;
+  readonly workspace: WorkspaceState;
 }
 
 /**
@@ -57,13 +60,13 @@ export class SessionHostService {
   }
 
   /**
-   * The live sandbox of a session bound here, replacing a lost container first (a new container
-   * for the same session; its workspace starts empty until workspaces are restored from storage).
+   * The session bound here with a live container, replacing a lost container first (a new container
+   * for the same session, whose workspace is then restored from the store before it runs anything).
    */
-  sandboxFor(session: Session): Promise<Sandbox> {
+  hostedFor(session: Session): Promise<Hosted> {
     return this.lock(session.id).runExclusive(async () => {
       const hosted = this.hosted.get(session.id);
-      if (hosted?.sandbox.alive) return hosted.sandbox;
+      if (hosted?.sandbox.alive) return hosted;
       const template = hosted?.template ?? (await this.templates.get(session.templateId));
       if (!template) throw new Error(`template '${session.templateId}' no longer exists`);
       const sandbox = await this.runtime.create(sandboxSpec(this.config, template, session));
@@ -72,9 +75,10 @@ export class SessionHostService {
         throw new Error('the session is no longer held by this node');
       }
       if (hosted) await this.runtime.remove(hosted.sandbox.containerId).catch(() => undefined);
-      this.hosted.set(session.id, { sandbox, template });
+      const replaced = { sandbox, template, workspace: freshWorkspace() };
+      this.hosted.set(session.id, replaced);
       this.log.info({ session_id: session.id, container_id: sandbox.containerId }, 'session container replaced');
-      return sandbox;
+      return replaced;
     });
   }
 
@@ -86,7 +90,8 @@ export class SessionHostService {
 
   /** Adopts a container that survived an agent restart, for a session bound here. */
   adopt(session: Session, sandbox: Sandbox, template: Template): void {
-    this.hosted.set(session.id, { sandbox, template });
+    // what its workspace holds is not known any more: the next execution restores it from the store
+    this.hosted.set(session.id, { sandbox, template, workspace: freshWorkspace(true) });
   }
 
   /** Removes the session's container (it ended); safe to call for a session not held here. */
@@ -123,7 +128,7 @@ export class SessionHostService {
       if (!now || !isSessionLive(now.status) || !now.runtimeNode) return { kind: 'ended' };
       return now.runtimeNode === this.config.NODE_ID ? { kind: 'here' } : { kind: 'elsewhere', node: now.runtimeNode };
     }
-    this.hosted.set(session.id, { sandbox, template });
+    this.hosted.set(session.id, { sandbox, template, workspace: freshWorkspace() });
     this.runtime.assign(sandbox.containerId, session.id).catch(() => undefined);
     this.log.info({ session_id: session.id, template_id: template.id, container_id: sandbox.containerId, warm }, 'session placed');
     return { kind: 'here' };

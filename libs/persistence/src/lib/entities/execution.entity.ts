@@ -1,4 +1,4 @@
-import { EXECUTION_STATUSES, type Artifact, type ExecutionStatus } from '@sandbox/domain';
+import { EXECUTION_STATUSES, type Artifact, type ExecutionStatus, type SkippedArtifacts } from '@sandbox/domain';
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { SessionEntity } from './session.entity';
 
@@ -30,6 +30,9 @@ export class ExecutionEntity {
   @Column({ type: 'mediumtext', nullable: true })
   stdin!: string | null;
 
+  @Column({ type: 'json', nullable: true })
+  collect!: string[] | null;
+
   @Column({ type: 'int', default: 30 })
   timeout!: number;
 
@@ -56,6 +59,12 @@ export class ExecutionEntity {
 
   @Column({ type: 'json', nullable: true })
   artifacts!: Artifact[] | null;
+
+  @Column({ type: 'json', nullable: true })
+  collected!: Artifact[] | null;
+
+  @Column({ name: 'skipped_artifacts', type: 'json', nullable: true })
+  skippedArtifacts!: SkippedArtifacts | null;
 
   @Column({ name: 'retry_count', type: 'int', nullable: true, default: 0 })
   retryCount!: number | null;

@@ -32,6 +32,9 @@ export class SessionEntity {
   @Column({ name: 'workspace_path', type: 'varchar', length: 256, nullable: true })
   workspacePath!: string | null;
 
+  @Column({ name: 'workspace_version', type: 'int', default: 0 })
+  workspaceVersion!: number;
+
   @Column({ name: 'resources_cpu', type: 'varchar', length: 16, nullable: true })
   resourcesCpu!: string | null;
 

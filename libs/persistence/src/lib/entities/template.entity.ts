@@ -1,4 +1,4 @@
-import { type Language } from '@sandbox/domain';
+import { type Language, type TemplateLimits } from '@sandbox/domain';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 @Entity({ name: 'templates' })
@@ -35,6 +35,9 @@ export class TemplateEntity {
 
   @Column({ name: 'security_context', type: 'json', nullable: true })
   securityContext!: Record<string, unknown> | null;
+
+  @Column({ type: 'json', nullable: true })
+  limits!: TemplateLimits | null;
 
   @Column({ name: 'created_at', type: 'timestamp', default: () => 'CURRENT_TIMESTAMP' })
   createdAt!: Date;

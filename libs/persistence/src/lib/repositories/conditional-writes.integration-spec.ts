@@ -24,7 +24,7 @@ describe('conditional writes on MariaDB', () => {
     return id;
   };
   const newExecution = async (sessionId: string, id: string) =>
-    executions.insert({ id, sessionId, code: 'print(1)', language: 'python', stdin: null, timeout: 30 });
+    executions.insert({ id, sessionId, code: 'print(1)', language: 'python', stdin: null, timeout: 30, collect: null });
 
   beforeAll(async () => {
     db = await createTestDatabase('condwrites');

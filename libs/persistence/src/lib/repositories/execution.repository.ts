@@ -1,10 +1,10 @@
-import { type Artifact, type Execution, type ExecutionStatus, startExecution, type Transition } from '@sandbox/domain';
+import { type Artifact, type Execution, type ExecutionStatus, type SkippedArtifacts, startExecution, type Transition } from '@sandbox/domain';
 import { type DataSource, In, type Repository } from 'typeorm';
 import { ExecutionEntity } from '../entities/execution.entity';
 import { toExecution } from '../mappers';
 import { type Page, type PageQuery } from '../page';
 
-export type NewExecution = Pick<Execution, 'id' | 'sessionId' | 'code' | 'language' | 'stdin' | 'timeout'>;
+export type NewExecution = Pick<Execution, 'id' | 'sessionId' | 'code' | 'language' | 'stdin' | 'timeout' | 'collect'>;
 
 export interface ExecutionResult {
   readonly stdout: string;
@@ -16,6 +16,8 @@ export interface ExecutionResult {
   readonly executionTime: number | null;
   readonly error: string | null;
   readonly artifacts?: readonly Artifact[] | null;
+  readonly collected?: readonly Artifact[] | null;
+  readonly skippedArtifacts?: SkippedArtifacts | null;
 }
 
 /** The identity of one attempt: every write of an agent is fenced by it (DESIGN.md §7). */
@@ -33,7 +35,7 @@ export class ExecutionRepository {
   }
 
   async insert(e: NewExecution): Promise<void> {
-    await this.repo.insert({ ...e, status: 'pending', attempt: 1, retryCount: 0 });
+    await this.repo.insert({ ...e, collect: e.collect ? [...e.collect] : null, status: 'pending', attempt: 1, retryCount: 0 });
   }
 
   async findById(id: string): Promise<Execution | null> {
@@ -93,6 +95,8 @@ export class ExecutionRepository {
         executionTime: result.executionTime,
         error: result.error,
         ...(result.artifacts !== undefined ? { artifacts: result.artifacts as Artifact[] | null } : {}),
+        ...(result.collected !== undefined ? { collected: result.collected as Artifact[] | null } : {}),
+        ...(result.skippedArtifacts !== undefined ? { skippedArtifacts: result.skippedArtifacts } : {}),
         completedAt: () => 'CURRENT_TIMESTAMP',
       })
       .where('id = :id AND attempt = :attempt AND runtime_node = :node AND status IN (:...from)', { ...fence, from: t.from })

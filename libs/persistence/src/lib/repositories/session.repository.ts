@@ -78,6 +78,45 @@ export class SessionRepository {
     return r.affected === 1;
   }
 
+  /**
+   * Records a change of the stored workspace. With `from`, only if the version is still that one (an
+   * agent after its own push: a concurrent change by someone else must still be pulled later); without,
+   * unconditionally but only for a live session (an upload through the API). True when recorded.
+   */
+  async bumpWorkspace(id: string, from?: number): Promise<boolean> {
+    const qb = this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ workspaceVersion: () => 'workspace_version + 1' })
+      .where('id = :id', { id });
+    if (from !== undefined) qb.andWhere('workspace_version = :from', { from });
+    else qb.andWhere("status IN ('creating', 'running')");
+    return (await qb.execute()).affected === 1;
+  }
+
+  /** Ended sessions whose stored workspace is older than the retention (judged on the database clock). */
+  async withExpiredWorkspace(retentionDays: number, limit: number): Promise<Session[]> {
+    const rows = await this.repo
+      .createQueryBuilder('s')
+      .where("s.status NOT IN ('creating', 'running')")
+      .andWhere('s.workspace_path IS NOT NULL')
+      .andWhere('s.completed_at < NOW() - INTERVAL :days DAY', { days: retentionDays })
+      .orderBy('s.completed_at', 'ASC')
+      .take(limit)
+      .getMany();
+    return rows.map(toSession);
+  }
+
+  /** Forgets the stored workspace of an ended session (retention deleted it). */
+  async clearWorkspace(id: string): Promise<void> {
+    await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ workspacePath: null })
+      .where("id = :id AND status NOT IN ('creating', 'running')", { id })
+      .execute();
+  }
+
   async touch(id: string): Promise<void> {
     await this.repo.update({ id }, { lastActivityAt: () => 'CURRENT_TIMESTAMP' });
   }

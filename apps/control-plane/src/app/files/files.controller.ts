@@ -1,0 +1,79 @@
+import { pipeline } from 'node:stream/promises';
+import { Controller, Delete, Get, HttpCode, Param, Put, Query, Req, Res } from '@nestjs/common';
+import { ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { type Request, type Response } from 'express';
+import { ExecutionsService } from '../executions/executions.service';
+import { FileDownloadQueryDto, FileInfoDto, FileListDto, ListFilesQueryDto, PresignedUrlDto } from './file.dto';
+import { type Download, FilesService } from './files.service';
+
+/**
+ * A session's workspace files, and the artifacts of executions. `*path` is everything after
+ * `files/` (or `artifacts/`), '/'-separated; percent-escapes are decoded once, then validated.
+ */
+@ApiTags('files')
+@Controller('v1')
+export class FilesController {
+  constructor(
+    private readonly files: FilesService,
+    private readonly executions: ExecutionsService,
+  ) {}
+
+  @Put('sessions/:id/files/*path')
+  @ApiConsumes('application/octet-stream')
+  @ApiCreatedResponse({ type: FileInfoDto, description: 'stored; visible to the next execution of the session' })
+  async upload(@Param('id') id: string, @Param('path') path: string[], @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const length = req.headers['content-length'] === undefined ? null : Number(req.headers['content-length']);
+    try {
+      const stored = await this.files.upload(id, path.join('/'), req, Number.isSafeInteger(length) ? length : null);
+      res.status(201);
+      return stored;
+    } catch (e) {
+      // refused before the body was read to its end: the rest of it must not be taken for the next request
+      if (!req.complete) res.set('Connection', 'close');
+      throw e;
+    }
+  }
+
+  @Get('sessions/:id/files')
+  @ApiOkResponse({ type: FileListDto, description: 'stored files in path order; `prefix` narrows them' })
+  list(@Param('id') id: string, @Query() query: ListFilesQueryDto) {
+    return this.files.list(id, query.prefix ?? '', query.limit, query.cursor);
+  }
+
+  @Get('sessions/:id/files/*path')
+  @ApiProduces('application/octet-stream')
+  @ApiOkResponse({ description: 'the file; with presign=true a JSON {url, expires_at} to fetch it from the store directly', type: PresignedUrlDto })
+  async download(@Param('id') id: string, @Param('path') path: string[], @Query() query: FileDownloadQueryDto, @Res() res: Response) {
+    if (query.presign) {
+      res.json(await this.files.presign(id, path.join('/')));
+      return;
+    }
+    await send(res, await this.files.download(id, path.join('/')));
+  }
+
+  @Delete('sessions/:id/files/*path')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'deleted; gone from the workspace at the next execution' })
+  async remove(@Param('id') id: string, @Param('path') path: string[]) {
+    await this.files.remove(id, path.join('/'));
+  }
+
+  @Get('executions/:id/artifacts/*path')
+  @ApiProduces('application/octet-stream')
+  @ApiOkResponse({ description: 'the file as the execution stored it (410 when replaced since)' })
+  async artifact(@Param('id') id: string, @Param('path') path: string[], @Res() res: Response) {
+    await send(res, await this.files.artifact(await this.executions.get(id), path.join('/')));
+  }
+}
+
+async function send(res: Response, file: Download): Promise<void> {
+  res.status(200).set({
+    'Content-Type': file.mimeType,
+    'Content-Length': String(file.size),
+    ETag: `"${file.etag}"`,
+    // never rendered by a browser as a page of this origin: user code chose these bytes
+    'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(file.path.split('/').pop()!)}`,
+    'X-Content-Type-Options': 'nosniff',
+  });
+  await pipeline(file.body, res);
+}

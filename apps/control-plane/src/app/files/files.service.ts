@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import { type Readable, Transform } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  type Artifact,
+  type Execution,
+  isSessionLive,
+  type Session,
+  sessionPrefix,
+  WorkspacePathError,
+  workspaceLimitsOf,
+  workspacePath,
+} from '@sandbox/domain';
+import { SessionRepository, TemplateRepository } from '@sandbox/persistence';
+import { listAll, mimeTypeOf, type ObjectBody, StoreUnsupportedError, WORKSPACE_STORE, type WorkspaceStore } from '@sandbox/storage';
+import { ApiError } from '../http/api-error';
+import { SessionsService } from '../sessions/sessions.service';
+
+const PRESIGN_SECONDS = 900;
+
+export interface StoredFileInfo {
+  readonly path: string;
+  readonly size: number;
+  readonly mime_type: string;
+  readonly etag: string;
+  readonly last_modified: string;
+}
+
+export interface Download extends ObjectBody {
+  readonly path: string;
+  readonly mimeType: string;
+}
+
+/**
+ * The files of a session's workspace as the store holds them (the state of record): uploads are
+ * visible to the session's next execution, downloads show what the last execution stored. Every path
+ * goes through the one validator of the domain; a path can never leave `sessions/<id>/`.
+ */
+@Injectable()
+export class FilesService {
+  constructor(
+    @Inject(WORKSPACE_STORE) private readonly store: WorkspaceStore,
+    private readonly sessionsService: SessionsService,
+    private readonly sessions: SessionRepository,
+    private readonly templates: TemplateRepository,
+  ) {}
+
+  /** Streams an upload into the store, refusing more than the template's per-file limit (413). */
+  async upload(sessionId: string, rawPath: string, body: Readable, declaredLength: number | null): Promise<StoredFileInfo & { sha256: string }> {
+    const path = pathOf(rawPath);
+    const session = await this.liveSession(sessionId, 'upload files');
+    const { maxFileBytes } = workspaceLimitsOf((await this.templates.findById(session.templateId)) ?? { limits: {} });
+    const tooLarge = (size: number) =>
+      new ApiError(413, 'payload_too_large', `the file is ${size} bytes or more; the limit of this template is ${maxFileBytes} bytes per file`, [
+        { field: 'body', message: `at most ${maxFileBytes} bytes`, limit: maxFileBytes },
+      ]);
+    if (declaredLength !== null && declaredLength > maxFileBytes) throw tooLarge(declaredLength);
+    const hash = createHash('sha256');
+    let size = 0;
+    const counted = body.pipe(
+      new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          size += chunk.length;
+          if (size > maxFileBytes) return done(tooLarge(size));
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      }),
+    );
+    // a client that breaks off mid-upload must not leave a half object: the store sees the error
+    body.on('error', (e) => counted.destroy(e));
+    body.on('aborted', () => counted.destroy(new Error('the client broke off the upload')));
+    const mimeType = mimeTypeOf(path);
+    let etag: string;
+    try {
+      etag = await this.store.put(sessionPrefix(session.id) + path, counted, {
+        contentType: mimeType,
+        ...(declaredLength !== null ? { size: declaredLength } : {}),
+      });
+    } catch (e) {
+      if (e instanceof ApiError) throw e;
+      throw storeUnavailable(e);
+    }
+    await this.sessions.bumpWorkspace(session.id);
+    return { path, size, mime_type: mimeType, etag, sha256: hash.digest('hex'), last_modified: new Date().toISOString() };
+  }
+
+  async download(sessionId: string, rawPath: string): Promise<Download> {
+    const path = pathOf(rawPath);
+    const session = await this.storedSession(sessionId);
+    const object = await this.store.get(sessionPrefix(session.id) + path).catch((e) => {
+      throw storeUnavailable(e);
+    });
+    if (!object) throw new ApiError(404, 'not_found', `file '${path}' does not exist in session '${session.id}'`);
+    return { ...object, path, mimeType: object.contentType ?? mimeTypeOf(path) };
+  }
+
+  /** A URL the client can download the file from without credentials (S3 only). */
+  async presign(sessionId: string, rawPath: string): Promise<{ url: string; expires_at: string }> {
+    const path = pathOf(rawPath);
+    const session = await this.storedSession(sessionId);
+    const key = sessionPrefix(session.id) + path;
+    if (!(await this.store.head(key).catch((e) => Promise.reject(storeUnavailable(e))))) {
+      throw new ApiError(404, 'not_found', `file '${path}' does not exist in session '${session.id}'`);
+    }
+    try {
+      const url = await this.store.presignGet(key, PRESIGN_SECONDS);
+      return { url, expires_at: new Date(Date.now() + PRESIGN_SECONDS * 1000).toISOString() };
+    } catch (e) {
+      if (e instanceof StoreUnsupportedError) throw new ApiError(501, 'presign_unsupported', e.message);
+      throw storeUnavailable(e);
+    }
+  }
+
+  /** The stored files under a prefix ('' for all), in path order, a page at a time. */
+  async list(sessionId: string, prefix: string, limit: number, cursor?: string): Promise<{ items: StoredFileInfo[]; next_cursor: string | null }> {
+    if (prefix) pathOf(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix, 'prefix');
+    const session = await this.storedSession(sessionId);
+    const base = sessionPrefix(session.id);
+    const all = (await listAll(this.store, base + prefix).catch((e) => Promise.reject(storeUnavailable(e))))
+      .map((o) => ({ path: o.key.slice(base.length), size: o.size, mime_type: mimeTypeOf(o.key), etag: o.etag, last_modified: o.lastModified.toISOString() }))
+      .sort((a, b) => (a.path < b.path ? -1 : 1))
+      .filter((f) => cursor === undefined || f.path > cursor);
+    const items = all.slice(0, limit);
+    return { items, next_cursor: all.length > limit ? items[items.length - 1]!.path : null };
+  }
+
+  async remove(sessionId: string, rawPath: string): Promise<void> {
+    const path = pathOf(rawPath);
+    const session = await this.liveSession(sessionId, 'delete files');
+    const key = sessionPrefix(session.id) + path;
+    try {
+      if (!(await this.store.head(key))) throw new ApiError(404, 'not_found', `file '${path}' does not exist in session '${session.id}'`);
+      await this.store.delete([key]);
+    } catch (e) {
+      if (e instanceof ApiError) throw e;
+      throw storeUnavailable(e);
+    }
+    await this.sessions.bumpWorkspace(session.id);
+  }
+
+  /**
+   * An artifact of an execution, as that execution stored it: when a later execution or an upload
+   * replaced the file since, the artifact is gone (410) and the current file is at the files API.
+   */
+  async artifact(execution: Execution, rawPath: string): Promise<Download> {
+    const path = pathOf(rawPath);
+    const artifact = [...(execution.artifacts ?? []), ...(execution.collected ?? [])].find((a) => a.path === path);
+    if (!artifact) throw new ApiError(404, 'not_found', `execution '${execution.id}' has no artifact '${path}'`);
+    const current = await this.download(execution.sessionId, path).catch((e) => {
+      if (e instanceof ApiError && e.getStatus() === 404) return null;
+      throw e;
+    });
+    if (!current || (artifact.etag && current.etag !== artifact.etag)) {
+      current?.body.destroy();
+      throw new ApiError(410, 'artifact_replaced', `'${path}' was changed or deleted after execution '${execution.id}'; the current file (if any) is at /v1/sessions/${execution.sessionId}/files/${path}`);
+    }
+    return current;
+  }
+
+  /** Small collected files with their content (base64), for `?inline=true`, when still as collected. */
+  async inline(execution: Execution): Promise<Map<string, string>> {
+    const session = await this.sessions.findById(execution.sessionId);
+    const template = session && (await this.templates.findById(session.templateId));
+    const { inlineMaxBytes } = workspaceLimitsOf(template ?? { limits: {} });
+    const contents = new Map<string, string>();
+    for (const a of (execution.collected ?? []).filter((c: Artifact) => c.size <= inlineMaxBytes)) {
+      const object = await this.store.get(sessionPrefix(execution.sessionId) + a.path).catch(() => null);
+      if (!object) continue;
+      const data = await buffer(object.body);
+      if (!a.etag || object.etag === a.etag) contents.set(a.path, data.toString('base64'));
+    }
+    return contents;
+  }
+
+  private async liveSession(id: string, what: string): Promise<Session> {
+    const session = await this.sessionsService.get(id);
+    if (!isSessionLive(session.status)) {
+      throw new ApiError(409, 'session_ended', `session '${id}' is ${session.status}: its files can be read but no longer changed; cannot ${what}`);
+    }
+    return session;
+  }
+
+  private async storedSession(id: string): Promise<Session> {
+    const session = await this.sessionsService.get(id);
+    if (!session.workspacePath) throw new ApiError(410, 'workspace_deleted', `the workspace of session '${id}' was deleted after its retention period`);
+    return session;
+  }
+}
+
+function pathOf(raw: string, field = 'path'): string {
+  try {
+    return workspacePath(raw);
+  } catch (e) {
+    if (e instanceof WorkspacePathError) throw new ApiError(400, 'invalid_path', e.message, [{ field, message: e.message }]);
+    throw e;
+  }
+}
+
+function storeUnavailable(e: unknown): ApiError {
+  return ApiError.unavailable('storage_unavailable', `the workspace store is not reachable: ${(e as Error).message}; retry shortly`);
+}

@@ -1,0 +1,29 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { PersistenceModule } from '@sandbox/persistence';
+import { QueueProducer } from '@sandbox/queue';
+import { StorageModule } from '@sandbox/storage';
+import { loggerOptions } from '@sandbox/telemetry';
+import { LoggerModule } from 'nestjs-pino';
+import { REAPER_CONFIG, type ReaperConfig } from './reaper-config';
+import { WorkspaceRetentionService } from './retention/workspace-retention.service';
+import { ReaperSchedulerService } from './schedule/reaper-scheduler.service';
+
+@Module({})
+export class ReaperModule {
+  static register(config: ReaperConfig): DynamicModule {
+    return {
+      module: ReaperModule,
+      imports: [
+        LoggerModule.forRoot({ pinoHttp: loggerOptions('reaper', config.LOG_LEVEL) }),
+        PersistenceModule.forRoot(config.DATABASE_URL),
+        StorageModule.forRoot(config),
+      ],
+      providers: [
+        { provide: REAPER_CONFIG, useValue: config },
+        { provide: QueueProducer, useFactory: () => new QueueProducer({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX }) },
+        WorkspaceRetentionService,
+        ReaperSchedulerService,
+      ],
+    };
+  }
+}

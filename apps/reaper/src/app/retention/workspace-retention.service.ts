@@ -1,0 +1,33 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { sessionPrefix } from '@sandbox/domain';
+import { SessionRepository } from '@sandbox/persistence';
+import { WORKSPACE_STORE, type WorkspaceStore } from '@sandbox/storage';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { REAPER_CONFIG, type ReaperConfig } from '../reaper-config';
+
+/**
+ * Deletes the stored workspaces of sessions that ended more than WORKSPACE_RETENTION_DAYS ago (on the
+ * database clock), a batch per tick, and forgets their workspace_path. Deleting twice is harmless, so
+ * a tick interrupted half-way is finished by the next one.
+ */
+@Injectable()
+export class WorkspaceRetentionService {
+  constructor(
+    @Inject(REAPER_CONFIG) private readonly config: ReaperConfig,
+    @Inject(WORKSPACE_STORE) private readonly store: WorkspaceStore,
+    private readonly sessions: SessionRepository,
+    @InjectPinoLogger(WorkspaceRetentionService.name) private readonly log: PinoLogger,
+  ) {}
+
+  async run(): Promise<{ sessions: number; objects: number }> {
+    if (this.config.WORKSPACE_RETENTION_DAYS === 0) return { sessions: 0, objects: 0 };
+    const expired = await this.sessions.withExpiredWorkspace(this.config.WORKSPACE_RETENTION_DAYS, this.config.RETENTION_BATCH);
+    let objects = 0;
+    for (const session of expired) {
+      objects += await this.store.deletePrefix(sessionPrefix(session.id));
+      await this.sessions.clearWorkspace(session.id);
+    }
+    if (expired.length) this.log.info({ sessions: expired.length, objects, retention_days: this.config.WORKSPACE_RETENTION_DAYS }, 'expired workspaces deleted');
+    return { sessions: expired.length, objects };
+  }
+}
