@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: `npm test` (and .ci/run) run exactly this.
 #   1. the local stack (tools/stack-up.sh: installs and starts MariaDB, Redis, Docker, builds the images)
-#   2. dependencies, lint (module boundaries) and type checks of every project
+#   2. dependencies, lint (module boundaries) and type checks of every project, the compose file
 #   3. unit tests, then integration tests on the real services, then the HTTP end-to-end suite with
 #      real control plane and agent processes on Docker
 # A service that cannot be started fails the run here, loudly; no suite is ever skipped.
@@ -17,6 +17,11 @@ step "dependencies"
 ensure_node_modules
 step "lint and typecheck"
 npx nx run-many -t lint typecheck --outputStyle=static
+step "deployment files"
+# Compose v1 from Debian validates the file offline; no image is pulled
+ensure_packages docker-compose
+docker-compose -f docker/docker-compose.yml --profile images config -q
+log "docker/docker-compose.yml is valid"
 step "unit tests"
 npx jest -c jest.unit.config.js
 step "integration tests (real MariaDB, Redis, Docker)"

@@ -1,7 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 
-export const REPO_ROOT = resolve(__dirname, '../../../..');
+/** The checkout this runs from (sources under jest, or dist/ for the benches): where init.sql is. */
+export const REPO_ROOT = repoRoot(__dirname);
+
+function repoRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'init.sql')) && existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no checkout (init.sql) above ${from}`);
+  }
+}
 
 export interface StackEnv {
   readonly DATABASE_URL: string;
