@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS executions (
     skipped_artifacts JSON NULL,         -- added: {count, items: [{path, size, reason}]} not stored (limits, symlinks)
     retry_count INT DEFAULT 0,
     attempt INT NOT NULL DEFAULT 1,      -- added: fences every agent write (status='running' AND attempt=?)
+    attempts JSON NULL,                  -- added: history [{attempt, node, started_at, ended_at, outcome}], e.g. agent_lost
     runtime_node VARCHAR(128) NULL,      -- added: node running the current attempt
     started_at TIMESTAMP(3) NULL,        -- added
     last_heartbeat_at TIMESTAMP NULL,

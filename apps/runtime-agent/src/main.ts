@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { agentConfigSchema, loadConfig } from '@sandbox/config';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
+import { AgentLifecycleService } from './app/agent-lifecycle.service';
 import { AgentModule } from './app/agent.module';
 
 async function bootstrap(): Promise<void> {
@@ -10,6 +11,8 @@ async function bootstrap(): Promise<void> {
   app.useLogger(app.get(Logger));
   // without shutdown hooks SIGTERM skips the drain (twenty PR #22514)
   app.enableShutdownHooks();
+  // an operator's drain ends the agent once its sessions moved away: a clean exit, not a crash
+  app.get(AgentLifecycleService).onDrained(() => void app.close().then(() => process.exit(0)));
   await app.init();
 }
 

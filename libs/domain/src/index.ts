@@ -8,3 +8,4 @@ export * from './lib/limits';
 export * from './lib/output';
 export * from './lib/outcome';
 export * from './lib/workspace';
+export * from './lib/liveness';

@@ -14,6 +14,7 @@ import { ExecutionsService } from './executions/executions.service';
 import { FilesController } from './files/files.controller';
 import { FilesService } from './files/files.service';
 import { HealthController } from './health/health.controller';
+import { NodesController } from './nodes/nodes.controller';
 import { ApiExceptionFilter } from './http/api-exception.filter';
 import { SessionsController } from './sessions/sessions.controller';
 import { SessionsService } from './sessions/sessions.service';
@@ -36,7 +37,7 @@ export class AppModule {
         StorageModule.forRoot(config),
         TerminusModule.forRoot({ errorLogStyle: 'json' }),
       ],
-      controllers: [TemplatesController, SessionsController, ExecutionsController, FilesController, HealthController],
+      controllers: [TemplatesController, SessionsController, ExecutionsController, FilesController, NodesController, HealthController],
       providers: [
         { provide: CONTROL_PLANE_CONFIG, useValue: config },
         {

@@ -1,16 +1,21 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { PersistenceModule } from '@sandbox/persistence';
-import { QueueProducer } from '@sandbox/queue';
+import { ExecutionEventsPublisher, QueueProducer } from '@sandbox/queue';
 import { StorageModule } from '@sandbox/storage';
 import { loggerOptions } from '@sandbox/telemetry';
 import { LoggerModule } from 'nestjs-pino';
 import { REAPER_CONFIG, type ReaperConfig } from './reaper-config';
+import { SessionExpiryService } from './expiry/session-expiry.service';
+import { ReaperStats } from './reaper-stats';
+import { RecoveryService } from './recovery/recovery.service';
+import { WatchService } from './recovery/watch.service';
 import { WorkspaceRetentionService } from './retention/workspace-retention.service';
 import { ReaperSchedulerService } from './schedule/reaper-scheduler.service';
 
 @Module({})
 export class ReaperModule {
   static register(config: ReaperConfig): DynamicModule {
+    const queueSettings = { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX };
     return {
       module: ReaperModule,
       imports: [
@@ -20,7 +25,12 @@ export class ReaperModule {
       ],
       providers: [
         { provide: REAPER_CONFIG, useValue: config },
-        { provide: QueueProducer, useFactory: () => new QueueProducer({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX }) },
+        { provide: QueueProducer, useFactory: () => new QueueProducer(queueSettings) },
+        { provide: ExecutionEventsPublisher, useFactory: () => new ExecutionEventsPublisher(queueSettings) },
+        ReaperStats,
+        WatchService,
+        RecoveryService,
+        SessionExpiryService,
         WorkspaceRetentionService,
         ReaperSchedulerService,
       ],

@@ -11,6 +11,7 @@ import { ExecutionRunnerService } from './executions/execution-runner.service';
 import { NodeRegistryService } from './node/node-registry.service';
 import { WarmPoolService } from './pool/warm-pool.service';
 import { QueueConsumersService } from './queue/queue-consumers.service';
+import { OrphanSweepService } from './sessions/orphan-sweep.service';
 import { SessionHostService } from './sessions/session-host.service';
 import { TemplateCatalogService } from './template-catalog.service';
 import { WorkspaceSyncService } from './workspaces/workspace-sync.service';
@@ -38,6 +39,7 @@ export class AgentModule {
         ExecutionRunnerService,
         NodeRegistryService,
         QueueConsumersService,
+        OrphanSweepService,
         AgentLifecycleService,
       ],
     };

@@ -24,6 +24,7 @@ describe('controlPlaneConfigSchema', () => {
       LOG_LEVEL: 'info',
       QUEUE_PREFIX: 'sandbox',
       RUNTIME_MODE: 'docker',
+      STALE_AFTER_SECONDS: 10,
       STORAGE_DRIVER: 's3',
       S3_REGION: 'us-east-1',
       S3_BUCKET: 'sandbox',
@@ -170,6 +171,13 @@ describe('agentConfigSchema', () => {
       first['python-basic'] = 99;
       expect(agent({}).WARM_POOL['python-basic']).toBe(2);
     });
+  });
+
+  it('wants at least two heartbeats within STALE_AFTER_SECONDS', () => {
+    expect(problemsOf(() => agent({ HEARTBEAT_INTERVAL_MS: '6000', STALE_AFTER_SECONDS: '10' }))).toEqual([
+      'HEARTBEAT_INTERVAL_MS: at least two beats must fit in STALE_AFTER_SECONDS',
+    ]);
+    expect(agent({ HEARTBEAT_INTERVAL_MS: '5000', STALE_AFTER_SECONDS: '10' }).HEARTBEAT_INTERVAL_MS).toBe(5000);
   });
 
   it('rejects AGENT_MAX_SESSIONS below AGENT_CAPACITY', () => {

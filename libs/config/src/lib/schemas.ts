@@ -52,6 +52,11 @@ const common = {
   /** Namespace of every BullMQ key, so several platforms (or test runs) can share one Redis. */
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('sandbox'),
   RUNTIME_MODE: z.enum(['docker', 'kubernetes']).default('docker'),
+  /**
+   * A node or execution whose heartbeat is older than this is lost (judged on the database clock;
+   * TIMESTAMP has 1 s precision, so several beats fit in it).
+   */
+  STALE_AFTER_SECONDS: int(3, 3600).default(10),
 };
 
 type StorageFields = { STORAGE_DRIVER: 's3' | 'fs'; STORAGE_FS_ROOT?: string | undefined; S3_ACCESS_KEY_ID?: string | undefined; S3_SECRET_ACCESS_KEY?: string | undefined };
@@ -101,6 +106,8 @@ export const agentConfigSchema = z
     WARM_POOL: warmPool.default({ 'python-basic': 2, 'nodejs-basic': 1, 'python-datascience': 1 }),
     DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
     HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(2000),
+    /** How often the agent removes containers of its host that no session or pool owns (I6). */
+    ORPHAN_SWEEP_INTERVAL_MS: int(100, 3_600_000).default(10_000),
     /** Graceful shutdown: running executions get this long to finish (below k8s' 30 s grace period). */
     DRAIN_TIMEOUT_MS: int(0, 3_600_000).default(25_000),
     /** Kept per stream; the program is stopped when it writes more. */
@@ -114,6 +121,9 @@ export const agentConfigSchema = z
   })
   .superRefine((c, ctx) => {
     checkStorage(c, ctx);
+    if (c.HEARTBEAT_INTERVAL_MS * 2 > c.STALE_AFTER_SECONDS * 1000) {
+      ctx.addIssue({ code: 'custom', path: ['HEARTBEAT_INTERVAL_MS'], message: 'at least two beats must fit in STALE_AFTER_SECONDS' });
+    }
     if (c.AGENT_MAX_SESSIONS < c.AGENT_CAPACITY) {
       ctx.addIssue({ code: 'custom', path: ['AGENT_MAX_SESSIONS'], message: 'must be at least AGENT_CAPACITY' });
     }
@@ -128,6 +138,14 @@ export const reaperConfigSchema = z
     RETENTION_INTERVAL_MS: int(100, 86_400_000).default(3_600_000),
     /** Workspaces deleted per tick, at most (the next tick goes on). */
     RETENTION_BATCH: int(1, 10_000).default(100),
+    /** Tick of the recovery and expiry tasks (lost nodes and executions, stuck work, idle sessions). */
+    REAPER_INTERVAL_MS: int(100, 600_000).default(2000),
+    /** Retries of an execution whose agent was lost; past them it ends `crashed`. */
+    MAX_RETRIES: int(0, 10).default(2),
+    /** No session lives longer, busy or not. */
+    SESSION_MAX_LIFETIME_SECONDS: int(5, 30 * 86_400).default(86_400),
+    /** Rows one tick handles per kind of work, at most (the next tick goes on). */
+    REAPER_BATCH: int(1, 10_000).default(500),
   })
   .superRefine(checkStorage);
 export type ReaperConfig = Readonly<z.output<typeof reaperConfigSchema>>;

@@ -17,6 +17,18 @@ export const crashExecution = transition<ExecutionStatus>('crash execution', ['r
 /** running → pending: the reaper re-queues the next attempt after its agent was lost. */
 export const retryExecution = transition<ExecutionStatus>('retry execution', ['running'], 'pending');
 
+/** How one attempt of an execution ended: its terminal status, or lost with its agent. */
+export type AttemptOutcome = TerminalExecutionStatus | 'agent_lost';
+
+/** One attempt in an execution's history (executions.attempts). */
+export interface ExecutionAttempt {
+  readonly attempt: number;
+  readonly node: string | null;
+  readonly started_at: string | null;
+  readonly ended_at: string;
+  readonly outcome: AttemptOutcome;
+}
+
 export function isExecutionTerminal(status: ExecutionStatus): status is TerminalExecutionStatus {
   return status !== 'pending' && status !== 'running';
 }
@@ -63,6 +75,8 @@ export interface Execution {
   readonly skippedArtifacts: SkippedArtifacts | null;
   readonly retryCount: number;
   readonly attempt: number;
+  /** Every attempt that ended, oldest first: retried ones say `agent_lost`. */
+  readonly attempts: readonly ExecutionAttempt[];
   readonly runtimeNode: string | null;
   readonly startedAt: Date | null;
   readonly lastHeartbeatAt: Date | null;

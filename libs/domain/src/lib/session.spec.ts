@@ -2,7 +2,7 @@ import { bindSession, expireSession, failSession, isSessionLive, SESSION_STATUSE
 import { IllegalTransitionError, type Transition } from './transition';
 
 const TABLE: readonly [Transition<SessionStatus>, readonly SessionStatus[], SessionStatus][] = [
-  [bindSession, ['creating'], 'running'],
+  [bindSession, ['creating', 'running'], 'running'],
   [terminateSession, ['creating', 'running'], 'terminated'],
   [expireSession, ['creating', 'running'], 'timeout'],
   [failSession, ['creating', 'running'], 'failed'],

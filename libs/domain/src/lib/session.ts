@@ -8,8 +8,11 @@ export type RuntimeType = (typeof RUNTIME_TYPES)[number];
 
 const LIVE: readonly SessionStatus[] = ['creating', 'running'];
 
-/** creating → running: an agent bound the session to its node and a container (I1). */
-export const bindSession = transition<SessionStatus>('bind session', ['creating'], 'running');
+/**
+ * creating|running → running: an agent bound the session to its node and a container (I1). A running
+ * session is bound again after its node was lost: the reaper unbound it, the next node restores it.
+ */
+export const bindSession = transition<SessionStatus>('bind session', LIVE, 'running');
 /** creating|running → terminated: the client ended it. */
 export const terminateSession = transition<SessionStatus>('terminate session', LIVE, 'terminated');
 /** creating|running → timeout: idle past its timeout. */

@@ -49,6 +49,7 @@ export function toExecution(e: ExecutionEntity): Execution {
     skippedArtifacts: e.skippedArtifacts,
     retryCount: e.retryCount ?? 0,
     attempt: e.attempt,
+    attempts: e.attempts ?? [],
     runtimeNode: e.runtimeNode,
     startedAt: e.startedAt,
     lastHeartbeatAt: e.lastHeartbeatAt,

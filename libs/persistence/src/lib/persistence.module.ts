@@ -16,7 +16,9 @@ export class PersistenceModule {
     return {
       module: PersistenceModule,
       global: true,
-      imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl), retryAttempts: 3, retryDelay: 1000 })],
+      // a database that comes up late (all started at once, or restarting) is waited for a minute;
+      // after that the process exits for its supervisor to restart it
+      imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl), retryAttempts: 30, retryDelay: 2000 })],
       providers: REPOSITORIES.map((Repo) => ({ provide: Repo, useFactory: (ds: DataSource) => new Repo(ds), inject: [DataSource] })),
       exports: [...REPOSITORIES],
     };

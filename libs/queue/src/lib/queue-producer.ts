@@ -1,6 +1,10 @@
 import { Queue } from 'bullmq';
+import Redis from 'ioredis';
 import { QUEUES, type JobData, type JobName, type QueueKind, parseJob, queueName } from './catalog';
 import { redisOptions } from './connection';
+
+// the longest an add may take, whatever Redis does (down, hung, failing over): the API answers 503
+const ADD_TIMEOUT_MS = 6000;
 
 export interface QueueSettings {
   readonly redisUrl: string;
@@ -8,13 +12,20 @@ export interface QueueSettings {
 }
 
 /**
- * Adds catalog jobs to the shared queue or to a node's queue. The connection fails fast: when Redis
- * is down `add` rejects within seconds instead of queueing commands in memory.
+ * Adds catalog jobs to the shared queue or to a node's queue. Every queue shares one connection,
+ * opened once: a node's queue first used while Redis hangs would otherwise wait forever on its new
+ * connection's ready check. The connection fails fast: when Redis is down or hung `add` rejects within
+ * seconds instead of queueing commands in memory.
  */
 export class QueueProducer {
   private readonly queues = new Map<string, Queue>();
+  private readonly connection: Redis;
 
-  constructor(private readonly settings: QueueSettings) {}
+  constructor(private readonly settings: QueueSettings) {
+    this.connection = new Redis(redisOptions(settings.redisUrl, 'producer'));
+    // errors surface on the command that needs Redis; the listener keeps them from crashing the process
+    this.connection.on('error', () => undefined);
+  }
 
   async add<K extends QueueKind, N extends JobName<K>>(
     kind: K,
@@ -23,8 +34,39 @@ export class QueueProducer {
     opts: { jobId: string; nodeId?: string },
   ): Promise<void> {
     const payload = parseJob(kind, name, data);
-    // add() not addBulk(): job id deduplication only works per add
-    await this.queue(queueName(kind, opts.nodeId)).add(name, payload, { ...QUEUES[kind].jobOptions, jobId: opts.jobId });
+    const target = queueName(kind, opts.nodeId);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        // add() not addBulk(): job id deduplication only works per add
+        this.queue(target).add(name, payload, { ...QUEUES[kind].jobOptions, jobId: opts.jobId }),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`Redis did not take the job within ${ADD_TIMEOUT_MS} ms`)), ADD_TIMEOUT_MS))),
+      ]);
+    } catch (e) {
+      // BullMQ keeps a queue's failed start-up (e.g. while Redis hung) for good: start afresh next time
+      this.forget(target);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Rings a doorbell again: nothing when one is still waiting or being handled, else the job is
+   * (re)added under its deterministic id, replacing a finished one that would otherwise swallow the
+   * add (BullMQ deduplicates against kept jobs). So a stuck execution gets one live doorbell, never a
+   * pile of them while no agent runs. Returns whether a job was added.
+   */
+  async ring<K extends QueueKind, N extends JobName<K>>(kind: K, name: N, data: JobData<K, N>, opts: { jobId: string; nodeId?: string }): Promise<boolean> {
+    const queue = this.queue(queueName(kind, opts.nodeId));
+    const existing = await queue.getJob(opts.jobId);
+    if (existing) {
+      const state = await existing.getState();
+      if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
+      await existing.remove();
+    }
+    await this.add(kind, name, data, opts);
+    return true;
   }
 
   /**
@@ -39,21 +81,31 @@ export class QueueProducer {
   queue(name: string): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: redisOptions(this.settings.redisUrl, 'producer'), prefix: this.settings.prefix });
-      // connection errors surface on the add() that needs Redis; the listener keeps them from crashing the process
+      q = new Queue(name, { connection: this.connection, prefix: this.settings.prefix });
       q.on('error', () => undefined);
       this.queues.set(name, q);
     }
     return q;
   }
 
+  private forget(name: string): void {
+    const q = this.queues.get(name);
+    this.queues.delete(name);
+    void q?.close().catch(() => undefined);
+  }
+
+  /** One plain Redis command on the producer's connection (small state next to the queues). */
+  async command(name: string, args: (string | number)[]): Promise<unknown> {
+    const client = await this.queue(queueName('shared')).getBackend().client;
+    return client.runCommand(name, args);
+  }
+
   /** Rejects unless Redis answers PING within the time (readiness probe). */
   async ping(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
-      const client = await this.queue(queueName('shared')).getBackend().client;
       await Promise.race([
-        client.runCommand('ping', []),
+        this.command('ping', []),
         new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
       ]);
     } finally {
@@ -64,5 +116,6 @@ export class QueueProducer {
   async close(): Promise<void> {
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
+    this.connection.disconnect();
   }
 }

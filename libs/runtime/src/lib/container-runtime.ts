@@ -114,6 +114,8 @@ export interface SandboxInfo {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly running: boolean;
+  /** Seconds since the epoch. */
+  readonly createdAt: number;
 }
 
 /** The container engine behind the agent: Docker now, Kubernetes later (DESIGN.md §1). */

@@ -58,6 +58,7 @@ export class DockerRuntime implements ContainerRuntime {
       name: (c.Names[0] ?? '').replace(/^\//, ''),
       labels: c.Labels,
       running: c.State === 'running',
+      createdAt: c.Created,
     }));
   }
 

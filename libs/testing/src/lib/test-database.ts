@@ -18,9 +18,9 @@ export function initSqlFor(database: string): string {
     .replace(/^USE sandbox;/m, `USE \`${database}\`;`);
 }
 
-/** A fresh database holding exactly init.sql, on the real MariaDB of the local stack. */
-export async function createTestDatabase(label: string): Promise<TestDatabase> {
-  const base = new URL(stackEnv().DATABASE_URL);
+/** A fresh database holding exactly init.sql, on the real MariaDB of the local stack (or the one given). */
+export async function createTestDatabase(label: string, adminUrl = stackEnv().DATABASE_URL): Promise<TestDatabase> {
+  const base = new URL(adminUrl);
   const name = `t_${label.replace(/[^a-z0-9]/gi, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   const admin = await connect(base);
   try {

@@ -4,7 +4,9 @@ import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { createConnection, type Connection } from 'mysql2/promise';
+import { createPool, type Pool } from 'mysql2/promise';
+import { S3WorkspaceStore } from '@sandbox/storage';
+import { type PrivateServices } from './private-services';
 import { REPO_ROOT, stackEnv } from './stack';
 import { createTestDatabase, type TestDatabase } from './test-database';
 import { deleteQueueKeys, testQueuePrefix } from './test-redis';
@@ -19,6 +21,8 @@ export interface PlatformOptions {
   readonly controlPlaneEnv?: Readonly<Record<string, string>>;
   /** Workspace store: a fresh bucket on the stack's S3 server (default) or a fresh directory. */
   readonly storage?: 's3' | 'fs';
+  /** Redis, MariaDB and S3 of the fault suite instead of the stack's. */
+  readonly services?: PrivateServices;
 }
 
 export interface ApiResponse<T = any> {
@@ -37,11 +41,11 @@ const DIST = join(REPO_ROOT, 'dist', 'apps');
  */
 export class TestPlatform {
   readonly agents = new Map<string, ChildProcess>();
-  private reaper: ChildProcess | null = null;
+  private reapers: ChildProcess[] = [];
   /** Every node id ever started here, stopped or not: their containers go at the end. */
   readonly nodeIds: string[] = [];
   private controlPlane: ChildProcess | null = null;
-  private sql: Connection | null = null;
+  private sql: Pool | null = null;
 
   private constructor(
     readonly label: string,
@@ -49,6 +53,7 @@ export class TestPlatform {
     readonly storage: TestStore,
     readonly prefix: string,
     readonly port: number,
+    readonly redisUrl: string,
     private readonly options: PlatformOptions,
   ) {}
 
@@ -57,14 +62,17 @@ export class TestPlatform {
   }
 
   static async start(label: string, options: PlatformOptions = {}): Promise<TestPlatform> {
-    const db = await createTestDatabase(label);
-    const storage = await createTestStore(options.storage ?? 's3');
-    const platform = new TestPlatform(label, db, storage, testQueuePrefix(label), await freePort(), options);
+    const services = options.services;
+    const db = await createTestDatabase(label, services?.mariadb.adminUrl);
+    const storage = services ? privateStore(services) : await createTestStore(options.storage ?? 's3');
+    const redisUrl = services?.redis.url ?? stackEnv().REDIS_URL;
+    const platform = new TestPlatform(label, db, storage, testQueuePrefix(label), await freePort(), redisUrl, options);
     try {
-      platform.sql = await createConnection({ uri: db.url, timezone: 'Z' });
+      // a pool: it reconnects after the suite restarts the database
+      platform.sql = createPool({ uri: db.url, timezone: 'Z', connectionLimit: 2 });
       for (let i = 0; i < (options.agents ?? 1); i++) platform.startAgent();
       platform.startControlPlane();
-      await platform.ready();
+      await platform.started();
       return platform;
     } catch (e) {
       await platform.stop();
@@ -86,16 +94,16 @@ export class TestPlatform {
     return nodeId;
   }
 
-  /** Starts the reaper (one; its periodic tasks as the env sets them). */
+  /** Starts a reaper (several may run: one of them runs each tick); its tasks as the env sets them. */
   startReaper(env: Record<string, string> = {}): void {
-    if (this.reaper) throw new Error('the reaper runs already');
-    this.reaper = this.spawn('reaper', join(DIST, 'reaper/src/main.js'), env);
+    this.reapers.push(this.spawn(`reaper-${this.reapers.length + 1}`, join(DIST, 'reaper/src/main.js'), env));
   }
 
-  async stopReaper(signal: NodeJS.Signals = 'SIGTERM'): Promise<ProcessEnd | null> {
-    const reaper = this.reaper;
-    this.reaper = null;
-    return reaper ? stopProcess(reaper, signal) : null;
+  /** Stops every reaper. */
+  async stopReapers(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const reapers = this.reapers;
+    this.reapers = [];
+    await Promise.all(reapers.map((r) => stopProcess(r, signal)));
   }
 
   /** Sends a signal to an agent process and waits for it to exit; says how it ended. */
@@ -202,7 +210,7 @@ export class TestPlatform {
   }
 
   async stop(): Promise<void> {
-    await this.stopReaper();
+    await this.stopReapers();
     await Promise.all([...this.agents.values()].map((a) => stopProcess(a, 'SIGTERM')));
     if (this.controlPlane) await stopProcess(this.controlPlane, 'SIGTERM');
     this.agents.clear();
@@ -213,12 +221,24 @@ export class TestPlatform {
     await this.sql?.end().catch(() => undefined);
     await this.db.drop();
     await this.storage.drop();
-    await deleteQueueKeys(this.prefix);
+    await deleteQueueKeys(this.prefix, this.redisUrl);
   }
 
-  private startControlPlane(): void {
+  startControlPlane(): void {
+    if (this.controlPlane) throw new Error('the control plane runs already');
     const env = { PORT: String(this.port), HOST: '127.0.0.1', WAIT_POLL_MS: '500', ...this.options.controlPlaneEnv };
     this.controlPlane = this.spawn('control-plane', join(DIST, 'control-plane/src/main.js'), env);
+  }
+
+  async stopControlPlane(signal: NodeJS.Signals = 'SIGTERM'): Promise<ProcessEnd | null> {
+    const cp = this.controlPlane;
+    this.controlPlane = null;
+    return cp ? stopProcess(cp, signal) : null;
+  }
+
+  /** Waits until the control plane answers /ready again (after a restart). */
+  async ready(): Promise<void> {
+    await this.until('control plane ready', async () => (await this.api('GET', '/ready')).status === 200, 60_000);
   }
 
   private spawn(name: string, main: string, env: Record<string, string>): ChildProcess {
@@ -228,7 +248,7 @@ export class TestPlatform {
       env: {
         PATH: process.env['PATH'] ?? '/usr/bin:/bin',
         DATABASE_URL: this.db.url,
-        REDIS_URL: stackEnv().REDIS_URL,
+        REDIS_URL: this.redisUrl,
         QUEUE_PREFIX: this.prefix,
         ...this.storage.env,
         LOG_LEVEL: 'debug',
@@ -243,7 +263,7 @@ export class TestPlatform {
     return child;
   }
 
-  private async ready(): Promise<void> {
+  private async started(): Promise<void> {
     await this.until(
       'control plane /ready and every agent online',
       async () => {
@@ -278,7 +298,20 @@ function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<Proce
   });
 }
 
-function freePort(): Promise<number> {
+function privateStore(services: PrivateServices): TestStore {
+  const env = services.s3.env;
+  const store = new S3WorkspaceStore({
+    bucket: env['S3_BUCKET']!,
+    region: 'us-east-1',
+    endpoint: env['S3_ENDPOINT']!,
+    forcePathStyle: true,
+    credentials: { accessKeyId: env['S3_ACCESS_KEY_ID']!, secretAccessKey: env['S3_SECRET_ACCESS_KEY']! },
+  });
+  // the private server goes away with the suite's directory
+  return { store, env, drop: async () => store.close() };
+}
+
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -7,8 +7,8 @@ export function testQueuePrefix(label: string): string {
   return `t-${label.replace(/[^a-z0-9]/gi, '').slice(0, 12)}-${randomBytes(3).toString('hex')}`;
 }
 
-export async function deleteQueueKeys(prefix: string): Promise<void> {
-  const redis = new Redis(stackEnv().REDIS_URL, { maxRetriesPerRequest: 1 });
+export async function deleteQueueKeys(prefix: string, redisUrl = stackEnv().REDIS_URL): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     let cursor = '0';
     do {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { type Execution, isExecutionTerminal } from '@sandbox/domain';
 import { ExecutionRepository } from '@sandbox/persistence';
 import { ExecutionEventsListener } from '@sandbox/queue';
@@ -11,9 +11,11 @@ import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-
  * answer.
  */
 @Injectable()
-export class ExecutionWaiterService implements OnModuleInit, OnModuleDestroy {
+export class ExecutionWaiterService implements OnModuleInit, BeforeApplicationShutdown, OnModuleDestroy {
   private readonly waiters = new Map<string, Set<() => void>>();
   private listener: ExecutionEventsListener | null = null;
+  /** Aborted at shutdown: every wait answers at once with the execution as it is (202), none is cut off. */
+  private readonly shutdown = new AbortController();
 
   constructor(
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
@@ -26,13 +28,18 @@ export class ExecutionWaiterService implements OnModuleInit, OnModuleDestroy {
     );
   }
 
+  beforeApplicationShutdown(): void {
+    this.shutdown.abort();
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.listener?.close();
   }
 
   /** The execution once terminal, or as it is when `waitMs` runs out or `signal` aborts (client gone). */
-  async waitForTerminal(id: string, waitMs: number, signal?: AbortSignal): Promise<Execution> {
+  async waitForTerminal(id: string, waitMs: number, clientGone?: AbortSignal): Promise<Execution> {
     const deadline = Date.now() + waitMs;
+    const signal = clientGone ? AbortSignal.any([clientGone, this.shutdown.signal]) : this.shutdown.signal;
     const gone = aborted(signal);
     for (;;) {
       // listen before reading, so an event between the read and the wait is not lost

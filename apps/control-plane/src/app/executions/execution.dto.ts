@@ -59,8 +59,11 @@ const summary = {
   error: z.string().nullable(),
   stdout_truncated: z.boolean(),
   stderr_truncated: z.boolean(),
-  retry_count: z.number(),
-  attempt: z.number(),
+  retry_count: z.number().describe('times it was run again after its runtime agent was lost'),
+  attempt: z.number().describe('the current attempt, 1 + retry_count'),
+  attempts: z
+    .array(z.object({ attempt: z.number(), node: z.string().nullable(), started_at: z.string().nullable(), ended_at: z.string(), outcome: z.string() }))
+    .describe('every attempt that ended, oldest first; a retried one says agent_lost'),
   runtime_node: z.string().nullable(),
   created_at: z.string(),
   started_at: z.string().nullable(),
@@ -98,6 +101,7 @@ export function executionToSummary(e: Execution): z.infer<typeof executionSummar
     stderr_truncated: e.stderrTruncated,
     retry_count: e.retryCount,
     attempt: e.attempt,
+    attempts: e.attempts.map((a) => ({ ...a })),
     runtime_node: e.runtimeNode,
     created_at: e.createdAt.toISOString(),
     started_at: e.startedAt?.toISOString() ?? null,

@@ -1,8 +1,11 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { createWorker, QueueProducer, REAPER_QUEUE } from '@sandbox/queue';
+import { createWorker, ExecutionEventsPublisher, QueueProducer, REAPER_QUEUE } from '@sandbox/queue';
 import { type Worker } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { REAPER_CONFIG, type ReaperConfig } from '../reaper-config';
+import { SessionExpiryService } from '../expiry/session-expiry.service';
+import { RecoveryService } from '../recovery/recovery.service';
+import { WatchService } from '../recovery/watch.service';
 import { WorkspaceRetentionService } from '../retention/workspace-retention.service';
 
 /**
@@ -13,29 +16,53 @@ import { WorkspaceRetentionService } from '../retention/workspace-retention.serv
 @Injectable()
 export class ReaperSchedulerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private worker: Worker | null = null;
+  private reassert: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(REAPER_CONFIG) private readonly config: ReaperConfig,
     private readonly producer: QueueProducer,
+    private readonly recovery: RecoveryService,
+    private readonly expiry: SessionExpiryService,
     private readonly retention: WorkspaceRetentionService,
+    private readonly watch: WatchService,
+    private readonly events: ExecutionEventsPublisher,
     @InjectPinoLogger(ReaperSchedulerService.name) private readonly log: PinoLogger,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.producer.schedule('reaper', 'workspace-retention', this.config.RETENTION_INTERVAL_MS);
+    // a reaper that starts has not been watching: loss verdicts wait a full threshold
+    await this.watch.forget();
+    await this.schedule();
+    // the schedules live in Redis: if Redis loses its data they are gone, so every reaper puts them
+    // back now and then (idempotent)
+    this.reassert = setInterval(
+      () => void this.schedule().catch((e) => this.log.warn({ err: e }, 'cannot re-assert the schedules')),
+      Math.max(this.config.REAPER_INTERVAL_MS * 10, 5000),
+    );
     this.worker = createWorker(
       'reaper',
       REAPER_QUEUE,
-      { 'workspace-retention': () => this.retention.run() },
+      {
+        recovery: () => this.recovery.run(),
+        'session-expiry': () => this.expiry.run(),
+        'workspace-retention': () => this.retention.run(),
+      },
       { redisUrl: this.config.REDIS_URL, prefix: this.config.QUEUE_PREFIX },
     );
     this.worker.on('error', (e) => this.log.error({ err: e }, 'reaper worker error'));
     this.worker.on('failed', (job, e) => this.log.error({ task: job?.name, err: e }, 'reaper task failed'));
-    this.log.info({ retention_days: this.config.WORKSPACE_RETENTION_DAYS }, 'reaper ready');
+    this.log.info({ retention_days: this.config.WORKSPACE_RETENTION_DAYS, stale_after_s: this.config.STALE_AFTER_SECONDS, max_retries: this.config.MAX_RETRIES }, 'reaper ready');
+  }
+
+  private async schedule(): Promise<void> {
+    await this.producer.schedule('reaper', 'recovery', this.config.REAPER_INTERVAL_MS);
+    await this.producer.schedule('reaper', 'session-expiry', this.config.REAPER_INTERVAL_MS);
+    await this.producer.schedule('reaper', 'workspace-retention', this.config.RETENTION_INTERVAL_MS);
   }
 
   async onApplicationShutdown(): Promise<void> {
+    if (this.reassert) clearInterval(this.reassert);
     await this.worker?.close();
-    await this.producer.close();
+    await Promise.allSettled([this.producer.close(), this.events.close()]);
   }
 }

@@ -45,6 +45,8 @@ interface Active {
   readonly sessionId: string;
   readonly runId: string;
   cancelReason: string | null;
+  /** Stopped and given up: no result is written, the reaper retries the attempt (this node was lost). */
+  abandoned: boolean;
 }
 
 /**
@@ -105,12 +107,25 @@ export class ExecutionRunnerService {
     }
   }
 
+  /**
+   * Stops every running execution and gives its attempt up without writing a result: this node was
+   * declared lost, or cannot reach the database, so the reaper (the one retry owner) retries it.
+   */
+  abandonAll(reason: string): void {
+    for (const a of this.active.values()) {
+      if (a.abandoned) continue;
+      a.abandoned = true;
+      this.log.warn({ session_id: a.sessionId, execution_id: a.fence.id, attempt: a.fence.attempt, reason }, 'abandoning the attempt');
+      this.host.sandboxIfHeld(a.sessionId)?.cancel(a.runId);
+    }
+  }
+
   /** Waits for the loop of one session to finish (its container may then be removed). */
   async settle(sessionId: string): Promise<void> {
     await this.loops.get(sessionId)?.done;
   }
 
-  /** Shutdown: no new executions; running ones get `timeoutMs` to finish, then are cancelled. */
+  /** Shutdown or drain: no new executions; running ones get `timeoutMs` to finish, then are cancelled. */
   async drain(timeoutMs: number): Promise<void> {
     this.stopping = true;
     const all = Promise.allSettled([...this.loops.values()].map((l) => l.done));
@@ -119,6 +134,11 @@ export class ExecutionRunnerService {
       for (const a of this.active.values()) this.cancel(a.sessionId, 'the runtime agent shut down before the execution finished');
       await all;
     }
+  }
+
+  /** Takes executions again after a drain that was called off (undrain). */
+  resume(): void {
+    this.stopping = false;
   }
 
   private async loop(sessionId: string, loop: Loop): Promise<void> {
@@ -139,8 +159,8 @@ export class ExecutionRunnerService {
   }
 
   private async runOne(execution: Execution): Promise<void> {
-    const fence: AttemptFence = { id: execution.id, attempt: execution.attempt, node: this.config.NODE_ID };
-    const active: Active = { fence, sessionId: execution.sessionId, runId: `${execution.id}-${execution.attempt}`, cancelReason: null };
+    const fence: AttemptFence = { id: execution.id, attempt: execution.attempt, node: this.config.NODE_ID, startedAt: execution.startedAt };
+    const active: Active = { fence, sessionId: execution.sessionId, runId: `${execution.id}-${execution.attempt}`, cancelReason: null, abandoned: false };
     this.active.set(execution.id, active);
     const fields = { session_id: execution.sessionId, execution_id: execution.id, attempt: execution.attempt, runtime_node: fence.node };
     const t0 = Date.now();
@@ -150,6 +170,7 @@ export class ExecutionRunnerService {
     } finally {
       this.active.delete(execution.id);
     }
+    if (active.abandoned) return;
     const written = await retrying(() => this.executions.finish(fence, TRANSITIONS[outcome.status], outcome.result), {
       deadlineMs: WRITE_DEADLINE_MS,
       onRetry: (e, n) => this.log.warn({ ...fields, err: e, retry: n }, 'cannot record the result yet, retrying'),
@@ -200,6 +221,8 @@ export class ExecutionRunnerService {
       }
       return failed(`the platform could not run the execution: ${(e as Error).message}`);
     }
+    // given up: the retried attempt works from the store, which this one must not change any more
+    if (active.abandoned) return failed('abandoned');
     // whatever the verdict, what the program wrote so far is kept
     const sync = await this.push(hosted, session, execution, notRestored);
     const outcome = outcomeOf(report, { timeoutSeconds: execution.timeout, outputBytes: cap }, active.cancelReason ?? 'cancelled');

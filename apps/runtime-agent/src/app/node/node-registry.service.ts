@@ -7,6 +7,12 @@ import { AGENT_CONFIG, type AgentConfig, AGENT_VERSION } from '../agent-config';
 import { ExecutionRunnerService } from '../executions/execution-runner.service';
 
 /**
+ * What a heartbeat found: the node's row as the database holds it (`offline`: somebody declared this
+ * node lost while it was away), or `unreachable` once no beat got through for STALE_AFTER_SECONDS.
+ */
+export type BeatOutcome = NodeStatus | 'unreachable';
+
+/**
  * This node's row in runtime_nodes and its heartbeat: one UPDATE of the node and one batched UPDATE
  * of every execution it runs per beat, stamped with the database clock (DESIGN.md §7).
  */
@@ -14,6 +20,8 @@ import { ExecutionRunnerService } from '../executions/execution-runner.service';
 export class NodeRegistryService {
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<void> = Promise.resolve();
+  private lastBeat = performance.now();
+  private listener: (outcome: BeatOutcome) => Promise<void> = async () => undefined;
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
@@ -33,7 +41,13 @@ export class NodeRegistryService {
     });
   }
 
+  /** Called after every beat with what it found (awaited before the next beat). */
+  onBeat(listener: (outcome: BeatOutcome) => Promise<void>): void {
+    this.listener = listener;
+  }
+
   startHeartbeat(): void {
+    this.lastBeat = performance.now();
     this.timer = setInterval(() => {
       // never two beats at once: a slow database must not pile them up
       this.beating = this.beating.then(() => this.beat());
@@ -50,12 +64,28 @@ export class NodeRegistryService {
     await this.nodes.setStatus(this.config.NODE_ID, status);
   }
 
+  async status(): Promise<NodeStatus | null> {
+    return (await this.nodes.findById(this.config.NODE_ID))?.status ?? null;
+  }
+
   private async beat(): Promise<void> {
+    let outcome: BeatOutcome;
     try {
-      if (!(await this.nodes.heartbeat(this.config.NODE_ID, this.runner.running))) await this.register();
+      const status = await this.nodes.heartbeat(this.config.NODE_ID, this.runner.running);
+      if (status === 'missing') await this.register();
+      // attempts the reaper took away are not refreshed: the update is fenced by node and status
       await this.executions.heartbeat(this.config.NODE_ID, this.runner.fences());
+      this.lastBeat = performance.now();
+      outcome = status === 'missing' ? 'online' : status;
     } catch (e) {
       this.log.warn({ err: e }, 'heartbeat failed');
+      if (performance.now() - this.lastBeat < this.config.STALE_AFTER_SECONDS * 1000) return;
+      outcome = 'unreachable';
+    }
+    try {
+      await this.listener(outcome);
+    } catch (e) {
+      this.log.error({ err: e, outcome }, 'cannot act on the heartbeat');
     }
   }
 }

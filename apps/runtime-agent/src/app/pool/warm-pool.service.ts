@@ -55,6 +55,11 @@ export class WarmPoolService {
     await Promise.all(Object.keys(this.config.WARM_POOL).map((id) => this.refill(id)));
   }
 
+  /** Containers the pool owns now. */
+  containerIds(): string[] {
+    return [...this.pools.values()].flat().map((s) => s.containerId);
+  }
+
   size(templateId: string): number {
     return (this.pools.get(templateId) ?? []).filter((s) => s.alive).length;
   }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ExecutionRepository } from '@sandbox/persistence';
-import { createWorker, executionJobId, nodeQueueName, QueueProducer, type RunExecutionJob, SHARED_QUEUE } from '@sandbox/queue';
+import { ExecutionRepository, SessionRepository, type WaitingExecution } from '@sandbox/persistence';
+import { createWorker, executionJobId, nodeQueueName, QueueProducer, type QueueSettings, type RunExecutionJob, SHARED_QUEUE } from '@sandbox/queue';
 import { DelayedError, type Job, type Worker } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
@@ -17,19 +17,46 @@ const FULL_NODE_DELAY_MS = 2000;
  */
 @Injectable()
 export class QueueConsumersService {
-  private workers: Worker[] = [];
+  private shared: Worker | null = null;
+  private own: Worker | null = null;
+  private readonly settings: QueueSettings;
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
     private readonly host: SessionHostService,
     private readonly runner: ExecutionRunnerService,
     private readonly executions: ExecutionRepository,
+    private readonly sessions: SessionRepository,
     private readonly producer: QueueProducer,
     @InjectPinoLogger(QueueConsumersService.name) private readonly log: PinoLogger,
-  ) {}
+  ) {
+    this.settings = { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX };
+  }
 
   start(): void {
-    const settings = { redisUrl: this.config.REDIS_URL, prefix: this.config.QUEUE_PREFIX };
+    this.startShared();
+    const own = createWorker(
+      'node',
+      nodeQueueName(this.config.NODE_ID),
+      {
+        'run-execution': (data) => this.route(data),
+        'terminate-session': async ({ session_id }) => {
+          const session = await this.sessions.findById(session_id);
+          const why = session?.status === 'timeout' ? `the session timed out: ${session.error ?? 'idle'}` : 'the session was terminated';
+          this.runner.cancel(session_id, why);
+          await this.runner.settle(session_id);
+          await this.host.release(session_id);
+        },
+      },
+      { ...this.settings, concurrency: Math.max(this.config.AGENT_CAPACITY * 4, 16) },
+    );
+    own.on('error', (e) => this.log.error({ err: e, queue: own.name }, 'queue worker error'));
+    this.own = own;
+  }
+
+  /** Takes work any node may take (placements, executions of unplaced sessions) again. */
+  startShared(): void {
+    if (this.shared) return;
     const shared = createWorker(
       'shared',
       SHARED_QUEUE,
@@ -43,29 +70,32 @@ export class QueueConsumersService {
           return this.route(data);
         },
       },
-      settings,
+      this.settings,
     );
-    const own = createWorker(
-      'node',
-      nodeQueueName(this.config.NODE_ID),
-      {
-        'run-execution': (data) => this.route(data),
-        'terminate-session': async ({ session_id }) => {
-          this.runner.cancel(session_id, 'the session was terminated');
-          await this.runner.settle(session_id);
-          await this.host.release(session_id);
-        },
-      },
-      { ...settings, concurrency: Math.max(this.config.AGENT_CAPACITY * 4, 16) },
-    );
-    for (const w of [shared, own]) w.on('error', (e) => this.log.error({ err: e, queue: w.name }, 'queue worker error'));
-    this.workers = [shared, own];
+    shared.on('error', (e) => this.log.error({ err: e, queue: shared.name }, 'queue worker error'));
+    this.shared = shared;
+  }
+
+  /** Stops taking new sessions (a draining node); its own queue still serves the sessions it holds. */
+  async stopShared(): Promise<void> {
+    const shared = this.shared;
+    this.shared = null;
+    await shared?.close();
   }
 
   /** Stops taking jobs; waits for the handlers in flight (they only place or route). */
   async stop(): Promise<void> {
-    await Promise.allSettled(this.workers.map((w) => w.close()));
-    this.workers = [];
+    const workers = [this.shared, this.own];
+    this.shared = null;
+    this.own = null;
+    await Promise.allSettled(workers.map((w) => w?.close()));
+  }
+
+  /** Rings the doorbell of a session's oldest pending execution on the shared queue (it moves elsewhere). */
+  async ringShared(waiting: readonly WaitingExecution[]): Promise<void> {
+    for (const w of waiting) {
+      await this.producer.ring('shared', 'run-execution', { execution_id: w.id, session_id: w.sessionId, attempt: w.attempt }, { jobId: executionJobId(w.id, w.attempt) });
+    }
   }
 
   private async route(data: RunExecutionJob): Promise<string> {

@@ -29,6 +29,8 @@ export interface Hosted {
 export class SessionHostService {
   private readonly hosted = new Map<string, Hosted>();
   private readonly locks = new Map<string, Mutex>();
+  /** Containers claimed for a session that is being bound: owned, though not hosted yet. */
+  private readonly placing = new Set<string>();
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
@@ -46,6 +48,29 @@ export class SessionHostService {
 
   get full(): boolean {
     return this.hosted.size >= this.config.AGENT_MAX_SESSIONS;
+  }
+
+  /** Sessions held here. */
+  sessionIds(): string[] {
+    return [...this.hosted.keys()];
+  }
+
+  /** Containers of the sessions held here, and of those being placed. */
+  containerIds(): string[] {
+    return [...[...this.hosted.values()].map((h) => h.sandbox.containerId), ...this.placing];
+  }
+
+  /**
+   * Hands every session held here back for placement elsewhere (an operator drains the node): unbound
+   * in the database, container removed; the store holds their workspaces. Returns their ids.
+   */
+  async migrateAll(): Promise<string[]> {
+    const moved: string[] = [];
+    for (const id of this.sessionIds()) {
+      if (await this.sessions.unbind(id, this.config.NODE_ID)) moved.push(id);
+      await this.release(id);
+    }
+    return moved;
   }
 
   /** Places the session here if no node holds it, and says where it is. */
@@ -121,14 +146,19 @@ export class SessionHostService {
     } catch (e) {
       return this.fail(session, `cannot start a container from image '${template.image}': ${(e as Error).message}`);
     }
-    if (!(await this.sessions.bind(session.id, this.config.NODE_ID, sandbox.containerId, bindSession))) {
-      // another node won the race (I1): the container goes back unused
-      await this.pool.release(sandbox);
-      const now = await this.sessions.findById(session.id);
-      if (!now || !isSessionLive(now.status) || !now.runtimeNode) return { kind: 'ended' };
-      return now.runtimeNode === this.config.NODE_ID ? { kind: 'here' } : { kind: 'elsewhere', node: now.runtimeNode };
+    this.placing.add(sandbox.containerId);
+    try {
+      if (!(await this.sessions.bind(session.id, this.config.NODE_ID, sandbox.containerId, bindSession))) {
+        // another node won the race (I1): the container goes back unused
+        await this.pool.release(sandbox);
+        const now = await this.sessions.findById(session.id);
+        if (!now || !isSessionLive(now.status) || !now.runtimeNode) return { kind: 'ended' };
+        return now.runtimeNode === this.config.NODE_ID ? { kind: 'here' } : { kind: 'elsewhere', node: now.runtimeNode };
+      }
+      this.hosted.set(session.id, { sandbox, template, workspace: freshWorkspace() });
+    } finally {
+      this.placing.delete(sandbox.containerId);
     }
-    this.hosted.set(session.id, { sandbox, template, workspace: freshWorkspace() });
     this.runtime.assign(sandbox.containerId, session.id).catch(() => undefined);
     this.log.info({ session_id: session.id, template_id: template.id, container_id: sandbox.containerId, warm }, 'session placed');
     return { kind: 'here' };

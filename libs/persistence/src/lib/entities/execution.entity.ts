@@ -1,4 +1,4 @@
-import { EXECUTION_STATUSES, type Artifact, type ExecutionStatus, type SkippedArtifacts } from '@sandbox/domain';
+import { EXECUTION_STATUSES, type Artifact, type ExecutionAttempt, type ExecutionStatus, type SkippedArtifacts } from '@sandbox/domain';
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { SessionEntity } from './session.entity';
 
@@ -71,6 +71,9 @@ export class ExecutionEntity {
 
   @Column({ type: 'int', default: 1 })
   attempt!: number;
+
+  @Column({ type: 'json', nullable: true })
+  attempts!: ExecutionAttempt[] | null;
 
   @Column({ name: 'runtime_node', type: 'varchar', length: 128, nullable: true })
   runtimeNode!: string | null;

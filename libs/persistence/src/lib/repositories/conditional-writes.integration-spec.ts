@@ -66,8 +66,14 @@ describe('conditional writes on MariaDB', () => {
     const claims = await Promise.all(racers.map((ds, i) => new ExecutionRepository(ds).claimNext(id, `node-${i}`)));
     expect(claims.map((c, i) => c && [i, c.id]).filter(Boolean)).toEqual([[3, 'exec_1']]);
     expect(claims[3]).toMatchObject({ status: 'running', attempt: 1, runtimeNode: 'node-3' });
+    // one at a time: nothing more while exec_1 runs
+    expect(await executions.claimNext(id, 'node-3')).toBeNull();
+    const done = { stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, exitCode: 0, executionTime: 0, error: null };
+    await executions.finish({ id: 'exec_1', attempt: 1, node: 'node-3' }, completeExecution, done);
     expect((await executions.claimNext(id, 'node-3'))?.id).toBe('exec_2');
+    await executions.finish({ id: 'exec_2', attempt: 1, node: 'node-3' }, completeExecution, done);
     expect((await executions.claimNext(id, 'node-3'))?.id).toBe('exec_3');
+    await executions.finish({ id: 'exec_3', attempt: 1, node: 'node-3' }, completeExecution, done);
     expect(await executions.claimNext(id, 'node-3')).toBeNull();
   });
 

@@ -1,4 +1,14 @@
-import { type Artifact, type Execution, type ExecutionStatus, type SkippedArtifacts, startExecution, type Transition } from '@sandbox/domain';
+import {
+  type Artifact,
+  crashExecution,
+  type Execution,
+  type ExecutionAttempt,
+  type ExecutionStatus,
+  retryExecution,
+  type SkippedArtifacts,
+  startExecution,
+  type Transition,
+} from '@sandbox/domain';
 import { type DataSource, In, type Repository } from 'typeorm';
 import { ExecutionEntity } from '../entities/execution.entity';
 import { toExecution } from '../mappers';
@@ -25,7 +35,29 @@ export interface AttemptFence {
   readonly id: string;
   readonly attempt: number;
   readonly node: string;
+  /** When the attempt started, for its entry in the history. */
+  readonly startedAt?: Date | null;
 }
+
+/** A running execution whose agent is gone, as the reaper finds it. */
+export interface LostExecution {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly attempt: number;
+  readonly retryCount: number;
+  readonly node: string | null;
+  readonly startedAt: Date | null;
+}
+
+/** An execution waiting for a node, with the attempt its doorbell must carry. */
+export interface WaitingExecution {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly attempt: number;
+}
+
+// appends one attempt (built by the caller, passed as JSON text) to the history
+const APPEND_ATTEMPT = "JSON_ARRAY_APPEND(COALESCE(attempts, JSON_ARRAY()), '$', JSON_EXTRACT(:entry, '$'))";
 
 export class ExecutionRepository {
   private readonly repo: Repository<ExecutionEntity>;
@@ -58,9 +90,10 @@ export class ExecutionRepository {
 
   /**
    * Takes the session's oldest pending execution for this node (I2: one at a time, in id order).
-   * The SELECT only proposes; one conditional UPDATE decides, and it also requires the session to be
-   * live and bound to this node, so a node that lost the session (declared dead, then woke up) can
-   * never start its work. A racing claimer gets null.
+   * The SELECT only proposes; one conditional UPDATE decides. It also requires the session to be live
+   * and bound to this node (a node that lost the session, declared dead then woken up, never starts its
+   * work), and no other execution of the session to be running (an attempt this node gave up stays
+   * `running` until the reaper retries it, and must then still go first). A racing claimer gets null.
    */
   async claimNext(sessionId: string, node: string): Promise<Execution | null> {
     const next = await this.repo.findOne({
@@ -72,16 +105,27 @@ export class ExecutionRepository {
     const [from] = startExecution.from;
     const r: { affectedRows: number } = await this.ds.query(
       `UPDATE executions e JOIN sessions s ON s.id = e.session_id
+         LEFT JOIN executions busy ON busy.session_id = e.session_id AND busy.status = 'running'
        SET e.status = ?, e.runtime_node = ?, e.started_at = CURRENT_TIMESTAMP(3), e.last_heartbeat_at = CURRENT_TIMESTAMP
-       WHERE e.id = ? AND e.attempt = ? AND e.status = ? AND s.runtime_node = ? AND s.status = 'running'`,
+       WHERE e.id = ? AND e.attempt = ? AND e.status = ? AND s.runtime_node = ? AND s.status = 'running' AND busy.id IS NULL`,
       [startExecution.to, node, next.id, next.attempt, from, node],
     );
     if (r.affectedRows !== 1) return null;
     return this.findById(next.id);
   }
 
-  /** The one terminal write of an attempt; false when the attempt was fenced out (retried or ended elsewhere). */
+  /**
+   * The one terminal write of an attempt, with the attempt added to the history; false when the
+   * attempt was fenced out (retried or ended elsewhere).
+   */
   async finish(fence: AttemptFence, t: Transition<ExecutionStatus>, result: ExecutionResult): Promise<boolean> {
+    const entry: ExecutionAttempt = {
+      attempt: fence.attempt,
+      node: fence.node,
+      started_at: fence.startedAt?.toISOString() ?? null,
+      ended_at: new Date().toISOString(),
+      outcome: t.to as ExecutionAttempt['outcome'],
+    };
     const r = await this.repo
       .createQueryBuilder()
       .update()
@@ -97,11 +141,96 @@ export class ExecutionRepository {
         ...(result.artifacts !== undefined ? { artifacts: result.artifacts as Artifact[] | null } : {}),
         ...(result.collected !== undefined ? { collected: result.collected as Artifact[] | null } : {}),
         ...(result.skippedArtifacts !== undefined ? { skippedArtifacts: result.skippedArtifacts } : {}),
+        attempts: () => APPEND_ATTEMPT,
         completedAt: () => 'CURRENT_TIMESTAMP',
       })
-      .where('id = :id AND attempt = :attempt AND runtime_node = :node AND status IN (:...from)', { ...fence, from: t.from })
+      .where('id = :id AND attempt = :attempt AND runtime_node = :node AND status IN (:...from)', { id: fence.id, attempt: fence.attempt, node: fence.node, from: t.from })
+      .setParameter('entry', JSON.stringify(entry))
       .execute();
     return r.affected === 1;
+  }
+
+  /**
+   * Running executions whose agent is gone: their own heartbeat, or their node's, is older than
+   * `staleAfter` seconds on the database clock (or their node is unknown).
+   */
+  async lost(staleAfter: number, limit: number): Promise<LostExecution[]> {
+    const rows: { id: string; session_id: string; attempt: number; retry_count: number | null; runtime_node: string | null; started_at: Date | null }[] =
+      await this.ds.query(
+        `SELECT e.id, e.session_id, e.attempt, e.retry_count, e.runtime_node, e.started_at
+         FROM executions e LEFT JOIN runtime_nodes n ON n.id = e.runtime_node
+         WHERE e.status = 'running' AND (e.last_heartbeat_at IS NULL OR e.last_heartbeat_at < NOW() - INTERVAL ? SECOND
+           OR n.id IS NULL OR n.last_heartbeat_at IS NULL OR n.last_heartbeat_at < NOW() - INTERVAL ? SECOND)
+         ORDER BY e.id LIMIT ?`,
+        [staleAfter, staleAfter, limit],
+      );
+    return rows.map((r) => ({ id: r.id, sessionId: r.session_id, attempt: r.attempt, retryCount: r.retry_count ?? 0, node: r.runtime_node, startedAt: r.started_at }));
+  }
+
+  /**
+   * The reaper's verdict on a lost attempt, fenced by that attempt: `retry` makes it pending again as
+   * the next attempt (retry_count + 1), `crash` ends it `crashed`; both record the lost attempt in the
+   * history. False when the attempt finished or moved on meanwhile.
+   */
+  async endLostAttempt(lost: LostExecution, fate: 'retry' | 'crash', error: string): Promise<boolean> {
+    const entry: ExecutionAttempt = {
+      attempt: lost.attempt,
+      node: lost.node,
+      started_at: lost.startedAt?.toISOString() ?? null,
+      ended_at: new Date().toISOString(),
+      outcome: 'agent_lost',
+    };
+    const t = fate === 'retry' ? retryExecution : crashExecution;
+    const set =
+      fate === 'retry'
+        ? { status: t.to, attempt: () => 'attempt + 1', retryCount: () => 'COALESCE(retry_count, 0) + 1', runtimeNode: null, startedAt: null, lastHeartbeatAt: null }
+        : { status: t.to, error, completedAt: () => 'CURRENT_TIMESTAMP' };
+    const r = await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ ...set, attempts: () => APPEND_ATTEMPT })
+      .where('id = :id AND attempt = :attempt AND status IN (:...from)', { id: lost.id, attempt: lost.attempt, from: t.from })
+      .setParameter('entry', JSON.stringify(entry))
+      .execute();
+    return r.affected === 1;
+  }
+
+  /**
+   * The oldest pending execution of every live session that runs nothing and has waited more than
+   * `minAge` seconds: its doorbell may be lost (Redis lost data, an agent died holding it).
+   */
+  async stalled(minAge: number, limit: number): Promise<WaitingExecution[]> {
+    const rows: { id: string; session_id: string; attempt: number }[] = await this.ds.query(
+      `SELECT e.id, e.session_id, e.attempt FROM executions e JOIN sessions s ON s.id = e.session_id
+       WHERE e.status = 'pending' AND e.created_at < NOW() - INTERVAL ? SECOND AND s.status IN ('creating', 'running')
+         AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.session_id = e.session_id AND r.status = 'running')
+         AND NOT EXISTS (SELECT 1 FROM executions o WHERE o.session_id = e.session_id AND o.status = 'pending' AND o.id < e.id)
+       ORDER BY e.id LIMIT ?`,
+      [minAge, limit],
+    );
+    return rows.map((r) => ({ id: r.id, sessionId: r.session_id, attempt: r.attempt }));
+  }
+
+  /** The oldest pending execution of each of these sessions, to ring their doorbells. */
+  async oldestPending(sessionIds: readonly string[]): Promise<WaitingExecution[]> {
+    if (!sessionIds.length) return [];
+    const rows: { id: string; session_id: string; attempt: number }[] = await this.ds.query(
+      `SELECT e.id, e.session_id, e.attempt FROM executions e
+       WHERE e.session_id IN (?) AND e.status = 'pending'
+         AND NOT EXISTS (SELECT 1 FROM executions o WHERE o.session_id = e.session_id AND o.status = 'pending' AND o.id < e.id)`,
+      [sessionIds],
+    );
+    return rows.map((r) => ({ id: r.id, sessionId: r.session_id, attempt: r.attempt }));
+  }
+
+  /** Ends pending executions whose session ended (a termination whose clean-up was lost). */
+  async failPendingOfEndedSessions(): Promise<number> {
+    const r: { affectedRows: number } = await this.ds.query(
+      `UPDATE executions e JOIN sessions s ON s.id = e.session_id
+       SET e.status = 'failed', e.error = CONCAT('the session ended (', s.status, ') before the execution started'), e.completed_at = CURRENT_TIMESTAMP
+       WHERE e.status = 'pending' AND s.status NOT IN ('creating', 'running')`,
+    );
+    return r.affectedRows;
   }
 
   /** Ends executions that never started (their session ended or could not be placed). */

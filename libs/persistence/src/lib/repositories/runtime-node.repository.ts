@@ -23,14 +23,60 @@ export class RuntimeNodeRepository {
     );
   }
 
-  /** Stamps the heartbeat with the database clock; false when the row is gone. */
-  async heartbeat(id: string, running: number): Promise<boolean> {
-    const r = await this.repo.update({ id }, { running, lastHeartbeatAt: () => 'CURRENT_TIMESTAMP' });
-    return r.affected === 1;
+  /**
+   * Stamps the heartbeat with the database clock, unless the node was declared lost (`offline`): a node
+   * that wakes up must not look alive again before it has fenced itself. Says what the row holds now.
+   */
+  async heartbeat(id: string, running: number): Promise<NodeStatus | 'missing'> {
+    await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ running, lastHeartbeatAt: () => 'CURRENT_TIMESTAMP' })
+      .where("id = :id AND status <> 'offline'", { id })
+      .execute();
+    const row = await this.repo.findOne({ where: { id }, select: { id: true, status: true } });
+    return row?.status ?? 'missing';
   }
 
   async setStatus(id: string, status: NodeStatus): Promise<void> {
     await this.repo.update({ id }, { status });
+  }
+
+  /** online → draining (an operator's drain), or back; false when the node was not in `from`. */
+  async transition(id: string, from: NodeStatus, to: NodeStatus): Promise<boolean> {
+    return (await this.repo.update({ id, status: from }, { status: to })).affected === 1;
+  }
+
+  /** Marks offline the nodes whose heartbeat is older than `staleAfter` seconds; their ids. */
+  async markLost(staleAfter: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.ds.query(
+      "SELECT id FROM runtime_nodes WHERE status <> 'offline' AND (last_heartbeat_at IS NULL OR last_heartbeat_at < NOW() - INTERVAL ? SECOND)",
+      [staleAfter],
+    );
+    const lost: string[] = [];
+    for (const { id } of rows) {
+      const r: { affectedRows: number } = await this.ds.query(
+        "UPDATE runtime_nodes SET status = 'offline' WHERE id = ? AND status <> 'offline' AND (last_heartbeat_at IS NULL OR last_heartbeat_at < NOW() - INTERVAL ? SECOND)",
+        [id, staleAfter],
+      );
+      if (r.affectedRows === 1) lost.push(id);
+    }
+    return lost;
+  }
+
+  /** Every node with its heartbeat age in seconds on the database clock (null: never beat). */
+  async withAges(): Promise<(RuntimeNode & { heartbeatAge: number | null })[]> {
+    const ages: { id: string; age: string | null }[] = await this.ds.query(
+      'SELECT id, TIMESTAMPDIFF(MICROSECOND, last_heartbeat_at, NOW(6)) / 1e6 AS age FROM runtime_nodes',
+    );
+    const byId = new Map(ages.map((a) => [a.id, a.age === null ? null : Number(a.age)]));
+    return (await this.findAll()).map((n) => ({ ...n, heartbeatAge: byId.get(n.id) ?? null }));
+  }
+
+  /** The database clock, seconds since the epoch: every age the platform judges is read on it. */
+  async now(): Promise<number> {
+    const [row]: { now: string }[] = await this.ds.query('SELECT UNIX_TIMESTAMP(NOW(6)) AS now');
+    return Number(row!.now);
   }
 
   async findById(id: string): Promise<RuntimeNode | null> {

@@ -1,5 +1,5 @@
 import { type Session, type SessionStatus, type Transition } from '@sandbox/domain';
-import { Brackets, type DataSource, type Repository } from 'typeorm';
+import { Brackets, type DataSource, In, type Repository } from 'typeorm';
 import { SessionEntity } from '../entities/session.entity';
 import { toSession } from '../mappers';
 import { type Page, type PageQuery } from '../page';
@@ -12,7 +12,7 @@ export type NewSession = Pick<Session, 'id' | 'templateId' | 'runtimeType' | 'en
 export class SessionRepository {
   private readonly repo: Repository<SessionEntity>;
 
-  constructor(ds: DataSource) {
+  constructor(private readonly ds: DataSource) {
     this.repo = ds.getRepository(SessionEntity);
   }
 
@@ -119,6 +119,68 @@ export class SessionRepository {
 
   async touch(id: string): Promise<void> {
     await this.repo.update({ id }, { lastActivityAt: () => 'CURRENT_TIMESTAMP' });
+  }
+
+  /**
+   * Live sessions bound to a node whose heartbeat is older than `staleAfter` seconds (or that has no
+   * row): they must be placed elsewhere.
+   */
+  async onLostNodes(staleAfter: number, limit: number): Promise<{ id: string; node: string }[]> {
+    const rows: { id: string; runtime_node: string }[] = await this.ds.query(
+      `SELECT s.id, s.runtime_node FROM sessions s LEFT JOIN runtime_nodes n ON n.id = s.runtime_node
+       WHERE s.runtime_node IS NOT NULL AND s.status IN ('creating', 'running')
+         AND (n.id IS NULL OR n.last_heartbeat_at IS NULL OR n.last_heartbeat_at < NOW() - INTERVAL ? SECOND)
+       ORDER BY s.id LIMIT ?`,
+      [staleAfter, limit],
+    );
+    return rows.map((r) => ({ id: r.id, node: r.runtime_node }));
+  }
+
+  /** Frees a live session from its node (only if still bound there), so the next execution places it anew. */
+  async unbind(id: string, node: string): Promise<boolean> {
+    const r = await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ runtimeNode: null, containerId: null })
+      .where("id = :id AND runtime_node = :node AND status IN ('creating', 'running')", { id, node })
+      .execute();
+    return r.affected === 1;
+  }
+
+  /**
+   * Live sessions to end: idle past their own timeout with nothing running or queued (running and
+   * queued executions count as activity), or older than `maxLifetime` seconds whatever they do.
+   */
+  async expired(maxLifetime: number, limit: number): Promise<{ session: Session; reason: 'idle' | 'lifetime' }[]> {
+    const rows: { id: string; reason: 'idle' | 'lifetime' }[] = await this.ds.query(
+      `SELECT s.id, IF(s.created_at < NOW() - INTERVAL ? SECOND, 'lifetime', 'idle') AS reason FROM sessions s
+       WHERE s.status IN ('creating', 'running') AND (s.created_at < NOW() - INTERVAL ? SECOND
+         OR (s.last_activity_at < NOW() - INTERVAL s.timeout SECOND
+             AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.session_id = s.id AND e.status IN ('pending', 'running'))))
+       ORDER BY s.id LIMIT ?`,
+      [maxLifetime, maxLifetime, limit],
+    );
+    const out: { session: Session; reason: 'idle' | 'lifetime' }[] = [];
+    for (const r of rows) {
+      const session = await this.findById(r.id);
+      if (session) out.push({ session, reason: r.reason });
+    }
+    return out;
+  }
+
+  /** Status and binding of these sessions, for an agent checking what it still holds. */
+  async bindings(ids: readonly string[]): Promise<Map<string, Pick<Session, 'status' | 'runtimeNode'>>> {
+    if (!ids.length) return new Map();
+    const rows = await this.repo.find({ where: { id: In([...ids]) }, select: { id: true, status: true, runtimeNode: true } });
+    return new Map(rows.map((r) => [r.id, { status: r.status, runtimeNode: r.runtimeNode }]));
+  }
+
+  /** How many live sessions each node holds. */
+  async countByNode(): Promise<Map<string, number>> {
+    const rows: { runtime_node: string; n: number }[] = await this.ds.query(
+      "SELECT runtime_node, COUNT(*) AS n FROM sessions WHERE runtime_node IS NOT NULL AND status IN ('creating', 'running') GROUP BY runtime_node",
+    );
+    return new Map(rows.map((r) => [r.runtime_node, Number(r.n)]));
   }
 
   /** Live sessions this node holds a container for. */

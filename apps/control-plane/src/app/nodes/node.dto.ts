@@ -1,0 +1,37 @@
+import { NODE_STATUSES, type RuntimeNode } from '@sandbox/domain';
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
+
+export const nodeResponse = z.object({
+  id: z.string(),
+  hostname: z.string(),
+  version: z.string(),
+  status: z.enum(NODE_STATUSES).describe('online, draining (no new sessions), offline'),
+  capacity: z.number().describe('executions it runs at once'),
+  running: z.number().describe('executions running at its last heartbeat'),
+  sessions: z.number().describe('live sessions bound to it'),
+  labels: z.record(z.string(), z.string()),
+  last_heartbeat_at: z.string().nullable(),
+  heartbeat_age_seconds: z.number().nullable().describe('on the database clock'),
+  stale: z.boolean().describe('no heartbeat for over STALE_AFTER_SECONDS: its work is recovered elsewhere'),
+  started_at: z.string(),
+});
+export class NodeResponseDto extends createZodDto(nodeResponse) {}
+export class NodeListDto extends createZodDto(z.object({ items: z.array(nodeResponse) })) {}
+
+export function nodeToResponse(n: RuntimeNode & { heartbeatAge: number | null }, sessions: number, staleAfter: number): z.infer<typeof nodeResponse> {
+  return {
+    id: n.id,
+    hostname: n.hostname,
+    version: n.version,
+    status: n.status,
+    capacity: n.capacity,
+    running: n.running,
+    sessions,
+    labels: { ...n.labels },
+    last_heartbeat_at: n.lastHeartbeatAt?.toISOString() ?? null,
+    heartbeat_age_seconds: n.heartbeatAge === null ? null : Math.round(n.heartbeatAge * 10) / 10,
+    stale: n.heartbeatAge === null || n.heartbeatAge > staleAfter,
+    started_at: n.startedAt.toISOString(),
+  };
+}

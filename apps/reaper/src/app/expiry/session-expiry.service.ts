@@ -1,0 +1,48 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { expireSession } from '@sandbox/domain';
+import { ExecutionRepository, SessionRepository } from '@sandbox/persistence';
+import { QueueProducer } from '@sandbox/queue';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { REAPER_CONFIG, type ReaperConfig } from '../reaper-config';
+import { ReaperStats } from '../reaper-stats';
+
+/**
+ * Ends sessions idle past their own timeout (running or queued executions count as activity) and
+ * sessions past SESSION_MAX_LIFETIME_SECONDS: status `timeout` with the reason, queued executions
+ * failed, and the container removed by its node (the workspace stays in the store: the agent stores
+ * it after every execution).
+ */
+@Injectable()
+export class SessionExpiryService {
+  constructor(
+    @Inject(REAPER_CONFIG) private readonly config: ReaperConfig,
+    private readonly sessions: SessionRepository,
+    private readonly executions: ExecutionRepository,
+    private readonly producer: QueueProducer,
+    private readonly stats: ReaperStats,
+    @InjectPinoLogger(SessionExpiryService.name) private readonly log: PinoLogger,
+  ) {}
+
+  async run(): Promise<number> {
+    let ended = 0;
+    for (const { session, reason } of await this.sessions.expired(this.config.SESSION_MAX_LIFETIME_SECONDS, this.config.REAPER_BATCH)) {
+      const error =
+        reason === 'idle'
+          ? `idle for more than its timeout of ${session.timeout}s`
+          : `reached the maximum session lifetime of ${this.config.SESSION_MAX_LIFETIME_SECONDS}s`;
+      if (!(await this.sessions.transition(session.id, expireSession, { error }))) continue;
+      ended++;
+      this.stats.count('session', `expired_${reason}`);
+      await this.executions.failPending(session.id, `the session timed out (${error}) before the execution started`);
+      if (session.runtimeNode) {
+        // a lost doorbell here leaves the container to the node's orphan sweep
+        await this.producer
+          .ring('node', 'terminate-session', { session_id: session.id }, { jobId: `terminate-${session.id}`, nodeId: session.runtimeNode })
+          .catch((e) => this.log.warn({ session_id: session.id, err: e }, 'cannot ask the node to remove the container'));
+      }
+      this.log.info({ session_id: session.id, template_id: session.templateId, runtime_node: session.runtimeNode, reason }, `session timed out: ${error}`);
+    }
+    this.stats.ran('session-expiry');
+    return ended;
+  }
+}

@@ -1,0 +1,127 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { isSessionLive, lostExecutionFate, mayDeclareLoss } from '@sandbox/domain';
+import { ExecutionRepository, RuntimeNodeRepository, SessionRepository, type WaitingExecution } from '@sandbox/persistence';
+import { ExecutionEventsPublisher, executionJobId, nodeQueueName, QueueProducer } from '@sandbox/queue';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { REAPER_CONFIG, type ReaperConfig } from '../reaper-config';
+import { ReaperStats } from '../reaper-stats';
+import { WatchService } from './watch.service';
+
+export interface RecoveryReport {
+  /** False while the outage guard holds back every loss verdict. */
+  readonly judged: boolean;
+  readonly nodesLost: number;
+  readonly sessionsMoved: number;
+  readonly retried: number;
+  readonly crashed: number;
+  readonly rerung: number;
+  readonly pendingFailed: number;
+}
+
+/**
+ * The reaper's recovery tick (the one retry owner, DESIGN.md §7), in this order:
+ * 1. nodes whose heartbeat is stale → offline; their sessions unbound (placed anew by their next
+ *    execution, workspace restored from the store), their queue's waiting doorbells dropped and rung
+ *    again on the shared queue;
+ * 2. running executions of lost agents → the next attempt (retry_count + 1), or `crashed` past MAX_RETRIES;
+ * 3. pending executions that wait with nothing running in their session → their doorbell rung again
+ *    (Redis lost it, or an agent died holding it), and pending ones of ended sessions → `failed`.
+ * Steps 1 and 2 wait while the outage guard says the observer, not the nodes, was down.
+ */
+@Injectable()
+export class RecoveryService {
+  constructor(
+    @Inject(REAPER_CONFIG) private readonly config: ReaperConfig,
+    private readonly nodes: RuntimeNodeRepository,
+    private readonly sessions: SessionRepository,
+    private readonly executions: ExecutionRepository,
+    private readonly producer: QueueProducer,
+    private readonly events: ExecutionEventsPublisher,
+    private readonly watch: WatchService,
+    private readonly stats: ReaperStats,
+    @InjectPinoLogger(RecoveryService.name) private readonly log: PinoLogger,
+  ) {}
+
+  async run(): Promise<RecoveryReport> {
+    try {
+      return await this.tick();
+    } catch (e) {
+      // we could not look (the database is likely down): start watching afresh once we can
+      await this.watch.forget().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async tick(): Promise<RecoveryReport> {
+    const staleAfter = this.config.STALE_AFTER_SECONDS;
+    const batch = this.config.REAPER_BATCH;
+    const watchingFor = await this.watch.watchingFor(await this.nodes.now());
+    const live = (await this.nodes.withAges()).filter((n) => n.status !== 'offline');
+    const judged = mayDeclareLoss({ nodeAges: live.map((n) => n.heartbeatAge ?? Infinity), watchingFor, staleAfter });
+    let nodesLost = 0;
+    let sessionsMoved = 0;
+    let retried = 0;
+    let crashed = 0;
+    if (judged) {
+      const lostNodes = await this.nodes.markLost(staleAfter);
+      nodesLost = lostNodes.length;
+      for (const node of lostNodes) {
+        // its waiting doorbells: nobody consumes that queue now; the executions get new ones below
+        await this.producer.queue(nodeQueueName(node)).drain(true);
+        this.log.warn({ runtime_node: node }, 'node lost: no heartbeat for over STALE_AFTER_SECONDS');
+      }
+      const moved: string[] = [];
+      for (const s of await this.sessions.onLostNodes(staleAfter, batch)) {
+        if (await this.sessions.unbind(s.id, s.node)) moved.push(s.id);
+      }
+      sessionsMoved = moved.length;
+      for (const w of await this.executions.oldestPending(moved)) await this.ring(w);
+      for (const lost of await this.executions.lost(staleAfter, batch)) {
+        const fate = lostExecutionFate(lost.retryCount, this.config.MAX_RETRIES);
+        const error = `its runtime agent (${lost.node ?? 'unknown'}) was lost on attempt ${lost.attempt}, after ${lost.retryCount} retries: not retried again`;
+        if (!(await this.executions.endLostAttempt(lost, fate, error))) continue;
+        const fields = { execution_id: lost.id, session_id: lost.sessionId, runtime_node: lost.node, attempt: lost.attempt };
+        if (fate === 'retry') {
+          retried++;
+          this.log.warn(fields, 'execution lost with its agent: retrying as the next attempt');
+          await this.ring({ id: lost.id, sessionId: lost.sessionId, attempt: lost.attempt + 1 });
+        } else {
+          crashed++;
+          this.log.error(fields, 'execution lost with its agent too often: crashed');
+          await this.events.finished({ execution_id: lost.id, status: 'crashed' }).catch(() => undefined);
+        }
+      }
+    }
+    let rerung = 0;
+    for (const w of await this.executions.stalled(staleAfter, batch)) if (await this.ring(w)) rerung++;
+    const pendingFailed = await this.executions.failPendingOfEndedSessions();
+    const report = { judged, nodesLost, sessionsMoved, retried, crashed, rerung, pendingFailed };
+    this.record(report);
+    return report;
+  }
+
+  /** A doorbell for the execution, on the queue of the node holding its session, else the shared one. */
+  private async ring(w: WaitingExecution): Promise<boolean> {
+    const session = await this.sessions.findById(w.sessionId);
+    if (!session || !isSessionLive(session.status)) return false;
+    const data = { execution_id: w.id, session_id: w.sessionId, attempt: w.attempt };
+    const jobId = executionJobId(w.id, w.attempt);
+    return session.runtimeNode
+      ? this.producer.ring('node', 'run-execution', data, { jobId, nodeId: session.runtimeNode })
+      : this.producer.ring('shared', 'run-execution', data, { jobId });
+  }
+
+  private record(r: RecoveryReport): void {
+    this.stats.ran('recovery');
+    if (!r.judged) this.stats.count('loss_verdict', 'held_back');
+    this.stats.count('node', 'lost', r.nodesLost);
+    this.stats.count('session', 'moved', r.sessionsMoved);
+    this.stats.count('execution', 'retried', r.retried);
+    this.stats.count('execution', 'crashed', r.crashed);
+    this.stats.count('doorbell', 'rung_again', r.rerung);
+    this.stats.count('execution', 'failed_session_ended', r.pendingFailed);
+    if (r.nodesLost || r.sessionsMoved || r.retried || r.crashed || r.rerung || r.pendingFailed) {
+      this.log.info({ ...r, stats: this.stats.snapshot().counts }, 'recovery tick acted');
+    }
+  }
+}
