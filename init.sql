@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS executions (
     exit_code INT,
     execution_time FLOAT,                -- seconds the program ran (wall)
     error TEXT NULL,                     -- added: readable reason of failed/timeout/crashed
+    reason VARCHAR(32) NULL,             -- added: machine-readable cause: exited, wall_timeout, memory_limit, output_limit, pids_limit, signal, cancelled, sandbox_lost, agent_lost, internal
+    resource_usage JSON NULL,            -- added: {wall_ms, cpu_ms, peak_memory_bytes, stdout_bytes, stderr_bytes, signal}
     artifacts JSON,                      -- [{path, size, mime_type, sha256, etag}] created or modified by this execution
     collected JSON NULL,                 -- added: the files matching `collect` after the run, same shape
     skipped_artifacts JSON NULL,         -- added: {count, items: [{path, size, reason}]} not stored (limits, symlinks)
@@ -79,7 +81,7 @@ CREATE TABLE IF NOT EXISTS templates (
     default_resources_memory VARCHAR(16),
     default_resources_disk VARCHAR(16),
     security_context JSON,
-    limits JSON NULL,                    -- added: per-template limits, e.g. {"max_file_bytes", "max_workspace_bytes", "max_files", "inline_max_bytes"}
+    limits JSON NULL,                    -- added: per-template limits and maximums of per-request overrides (libs/domain template.ts)
     created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
     INDEX idx_name (name)
@@ -100,8 +102,11 @@ CREATE TABLE IF NOT EXISTS runtime_nodes (
     INDEX idx_last_heartbeat (last_heartbeat_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-INSERT INTO templates (id, name, image, base_image, language, pre_installed_packages, default_resources_cpu, default_resources_memory, default_resources_disk) VALUES
-('python-basic', 'Python Basic', 'sandbox-python:3.11-basic', 'python:3.11-slim', 'python', JSON_ARRAY(), '1', '512Mi', '1Gi'),
-('python-datascience', 'Python Data Science', 'sandbox-python:3.11-datascience', 'python:3.11-slim', 'python', JSON_ARRAY('numpy', 'pandas', 'matplotlib'), '2', '2Gi', '5Gi'),
-('nodejs-basic', 'Node.js Basic', 'sandbox-nodejs:20-basic', 'node:20-alpine', 'javascript', JSON_ARRAY(), '1', '512Mi', '1Gi')
+INSERT INTO templates (id, name, image, base_image, language, pre_installed_packages, default_resources_cpu, default_resources_memory, default_resources_disk, limits) VALUES
+('python-basic', 'Python Basic', 'sandbox-python:3.11-basic', 'python:3.11-slim', 'python', JSON_ARRAY(), '1', '512Mi', '1Gi',
+  JSON_OBJECT('max_cpu', '2', 'max_memory', '2Gi', 'max_disk', '4Gi', 'pids', 128, 'timeout_default_seconds', 30, 'timeout_max_seconds', 300, 'network', FALSE)),
+('python-datascience', 'Python Data Science', 'sandbox-python:3.11-datascience', 'python:3.11-slim', 'python', JSON_ARRAY('numpy', 'pandas', 'matplotlib'), '2', '2Gi', '5Gi',
+  JSON_OBJECT('max_cpu', '4', 'max_memory', '8Gi', 'max_disk', '10Gi', 'pids', 256, 'timeout_default_seconds', 60, 'timeout_max_seconds', 600, 'network', FALSE)),
+('nodejs-basic', 'Node.js Basic', 'sandbox-nodejs:20-basic', 'node:20-alpine', 'javascript', JSON_ARRAY(), '1', '512Mi', '1Gi',
+  JSON_OBJECT('max_cpu', '2', 'max_memory', '2Gi', 'max_disk', '4Gi', 'pids', 128, 'timeout_default_seconds', 30, 'timeout_max_seconds', 300, 'network', FALSE))
 ON DUPLICATE KEY UPDATE name=VALUES(name);

@@ -43,6 +43,8 @@ async function sandbox(): Promise<Sandbox> {
     pidsLimit: 64,
     nofile: 256,
     fsizeBytes: 512 << 20,
+    network: false,
+    inodes: 100_000,
   });
 }
 

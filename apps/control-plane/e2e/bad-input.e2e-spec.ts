@@ -145,7 +145,7 @@ describe('bad input through the REST API', () => {
     it('refuses a timeout above the maximum, naming the allowed range', async () => {
       const r = await execute({ code: 'print(1)', timeout: 301 });
       expect(r.status).toBe(422);
-      expect(r.body.error.details).toEqual([{ field: 'timeout', message: 'at most 300 seconds (allowed: 1 to 300)' }]);
+      expect(r.body.error.details).toEqual([{ field: 'timeout', message: "at most 300 seconds in template 'python-basic' (allowed: 1 to 300)" }]);
     });
 
     it.each([['ruby'], ['javascript']])("refuses language '%s' that the python template lacks, with 422", async (language) => {

@@ -18,7 +18,8 @@ Replies (one JSON object per line on stdout):
   {"op": "ready", "version", "pid"} once, at start
   {"op": "result", "id", "exit_code", "signal", "timed_out", "cancelled", "output_limited",
    "stdout", "stderr" (base64, at most max_output_bytes each), "stdout_bytes", "stderr_bytes",
-   "wall_ms", "cpu_ms", "max_rss_kb", "error"}
+   "wall_ms", "cpu_ms", "max_rss_kb" (peak of the run), "oom_kills" and "pids_limited" (how often the
+   container's OOM killer struck and its pids limit refused a fork during the run), "error"}
   {"op": "scanned", "id", "entries": [[path, kind, size, token]], "truncated", "unlisted_files", "counted"}
      past `limit` entries only regular files are counted (unlisted_files), while `counted` says the
      walk saw everything (it stops after COUNT_CAP entries)
@@ -75,9 +76,11 @@ BASE_ENV = {
     "LANG": "C.UTF-8",
     "TMPDIR": "/tmp",
     "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONUNBUFFERED": "1",
     "MPLCONFIGDIR": "/tmp/.matplotlib",
 }
 LANGUAGES = ("python", "javascript", "bash")
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -130,28 +133,55 @@ def descendants():
     return found
 
 
-# wait statuses of children reaped by the sweep, so the run's own status is never lost to it
+# (status, rusage) of children reaped by the sweep, so the run's own status is never lost to it
 REAPED = {}
 
 
 def reap():
     while True:
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
-        REAPED[pid] = status
+        REAPED[pid] = (status, usage)
 
 
 def wait_for(pid):
+    """The run's wait status and resource usage (its own and its waited-for descendants')."""
     if pid in REAPED:
         return REAPED.pop(pid)
     try:
-        return os.waitpid(pid, 0)[1]
+        _, status, usage = os.wait4(pid, 0)
+        return status, usage
     except ChildProcessError:
         return REAPED.pop(pid)
+
+
+# The container's own cgroup, v2 or v1 (the cgroup namespace shows it at the root): the OOM killer's
+# count and the count of forks refused at the pids limit. Read before and after each run, their
+# growth says which limit stopped it (an exec'd process's OOM never shows in State.OOMKilled).
+CGROUP_COUNTERS = {
+    "oom_kill": [("/sys/fs/cgroup/memory.events", "oom_kill"), ("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill")],
+    "pids_max": [("/sys/fs/cgroup/pids.events", "max"), ("/sys/fs/cgroup/pids/pids.events", "max")],
+}
+
+
+def cgroup_counters():
+    counts = {}
+    for name, places in CGROUP_COUNTERS.items():
+        for path, key in places:
+            try:
+                with open(path) as f:
+                    for line in f:
+                        k, _, v = line.partition(" ")
+                        if k == key:
+                            counts[name] = int(v)
+                break
+            except (OSError, ValueError):
+                continue
+    return counts
 
 
 def kill_everything(pgid):
@@ -191,7 +221,8 @@ def run_python_in_child(code, env):
         sys.argv = ["-c"]
         sys.path[0] = ""
         sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
-        sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8")
+        # line-buffered: what a program printed before it was killed (timeout, limits) is not lost
+        sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8", line_buffering=True)
         sys.stderr = sys.__stderr__ = io.TextIOWrapper(
             io.BufferedWriter(io.FileIO(2, "w", closefd=False)), encoding="utf-8", errors="backslashreplace", line_buffering=True
         )
@@ -264,9 +295,12 @@ def start(req, fds):
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-        for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
+        for sig in (*FORWARDED_SIGNALS, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        if argv is not None:
+            # a program started afresh gets SIGPIPE as any shell gives it (`yes | head` ends)
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         try:
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write("1000")  # the run, never the executor, is the OOM killer's first choice
@@ -290,6 +324,7 @@ def execute(req, inbox):
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    counters_before = cgroup_counters()
     t0 = time.monotonic()
     pid = start(req, (in_r, out_w, err_w))
     for fd in (in_r, out_w, err_w):
@@ -307,7 +342,7 @@ def execute(req, inbox):
     else:
         os.close(in_w)
         in_w = -1
-    status = None
+    status = usage = None
     stop_reason = None
     open_streams = 2
 
@@ -329,7 +364,7 @@ def execute(req, inbox):
         for key, _ in events:
             what = key.data
             if what == "exit":
-                status = wait_for(pid)
+                status, usage = wait_for(pid)
                 sel.unregister(pidfd)
                 os.close(pidfd)
                 close_stdin()
@@ -370,7 +405,10 @@ def execute(req, inbox):
     REAPED.clear()
     wall_ms = (time.monotonic() - t0) * 1000
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU of everything the run started: the orphans this executor reaped count too
     cpu_ms = ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000
+    counters_after = cgroup_counters()
+    grew = lambda name: counters_after.get(name, 0) - counters_before.get(name, 0)  # noqa: E731
     exit_code = os.waitstatus_to_exitcode(status)
     return {
         "op": "result",
@@ -386,7 +424,9 @@ def execute(req, inbox):
         "stderr_bytes": err.total,
         "wall_ms": round(wall_ms, 3),
         "cpu_ms": round(cpu_ms, 3),
-        "max_rss_kb": after.ru_maxrss,
+        "max_rss_kb": usage.ru_maxrss,
+        "oom_kills": max(0, grew("oom_kill")),
+        "pids_limited": max(0, grew("pids_max")),
         "error": None,
     }
 
@@ -646,7 +686,10 @@ def main():
     # Subreaper: orphans of a run are re-parented here, never escape the sweep.
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     sys.dont_write_bytecode = True
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the container's init (tini) passes on the signals it gets, including those user code sends to
+    # pid 1: the executor outlives them (SIGKILL still ends it; the agent then replaces the sandbox)
+    for sig in (signal.SIGINT, *FORWARDED_SIGNALS):
+        signal.signal(sig, signal.SIG_IGN)
     inbox = Inbox()
     send({"op": "ready", "version": PROTOCOL_VERSION, "pid": os.getpid()})
     while True:

@@ -2,7 +2,7 @@ import { parseBytes, parseCpu, type Session, type Template } from '@sandbox/doma
 import { type SandboxSpec } from '@sandbox/runtime';
 import { type AgentConfig } from './agent-config';
 
-/** The container a session (or, without one, a warm pool slot) of this template gets. */
+/** The container a session (or, without one, a warm pool slot) of this template gets: the template's limits, else the agent's. */
 export function sandboxSpec(config: AgentConfig, template: Template, session?: Session): SandboxSpec {
   const cpu = session?.resources.cpu ?? template.defaultResources.cpu ?? '1';
   const memory = session?.resources.memory ?? template.defaultResources.memory ?? '512Mi';
@@ -15,10 +15,12 @@ export function sandboxSpec(config: AgentConfig, template: Template, session?: S
     nanoCpus: parseCpu(cpu),
     memoryBytes: parseBytes(memory),
     diskBytes: parseBytes(disk),
+    inodes: config.SANDBOX_WORKSPACE_INODES,
     tmpBytes: config.SANDBOX_TMP_BYTES,
-    pidsLimit: config.SANDBOX_PIDS_LIMIT,
-    nofile: config.SANDBOX_NOFILE,
-    fsizeBytes: config.SANDBOX_FSIZE_BYTES,
+    pidsLimit: template.limits.pids ?? config.SANDBOX_PIDS_LIMIT,
+    nofile: template.limits.nofile ?? config.SANDBOX_NOFILE,
+    fsizeBytes: template.limits.fsize_bytes ?? config.SANDBOX_FSIZE_BYTES,
+    network: template.limits.network ?? false,
   };
 }
 

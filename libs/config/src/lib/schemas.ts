@@ -118,6 +118,8 @@ export const agentConfigSchema = z
     SANDBOX_NOFILE: int(16, 65_536).default(256),
     SANDBOX_FSIZE_BYTES: int(1 << 20, 64 * 2 ** 30).default(1 << 30),
     SANDBOX_TMP_BYTES: int(1 << 20, 16 * 2 ** 30).default(64 << 20),
+    /** Files and directories a workspace may hold (tmpfs nr_inodes). */
+    SANDBOX_WORKSPACE_INODES: int(1000, 10_000_000).default(200_000),
   })
   .superRefine((c, ctx) => {
     checkStorage(c, ctx);

@@ -1,3 +1,4 @@
+import { type ExecutionReason } from './outcome';
 import { transition } from './transition';
 
 export const EXECUTION_STATUSES = ['pending', 'running', 'completed', 'failed', 'timeout', 'crashed'] as const;
@@ -16,6 +17,19 @@ export const failExecution = transition<ExecutionStatus>('fail execution', ['pen
 export const crashExecution = transition<ExecutionStatus>('crash execution', ['running'], 'crashed');
 /** running → pending: the reaper re-queues the next attempt after its agent was lost. */
 export const retryExecution = transition<ExecutionStatus>('retry execution', ['running'], 'pending');
+
+/** What one run used, as the sandbox measured it. */
+export interface ResourceUsage {
+  readonly wall_ms: number;
+  readonly cpu_ms: number;
+  /** Peak resident memory of the program (its largest process), bytes. */
+  readonly peak_memory_bytes: number;
+  /** Bytes the program wrote on each stream, kept or not. */
+  readonly stdout_bytes: number;
+  readonly stderr_bytes: number;
+  /** The signal it died of, if it did. */
+  readonly signal: string | null;
+}
 
 /** How one attempt of an execution ended: its terminal status, or lost with its agent. */
 export type AttemptOutcome = TerminalExecutionStatus | 'agent_lost';
@@ -70,6 +84,9 @@ export interface Execution {
   /** Seconds the program ran. */
   readonly executionTime: number | null;
   readonly error: string | null;
+  /** Why it ended (see ExecutionReason); null while it runs. */
+  readonly reason: ExecutionReason | null;
+  readonly usage: ResourceUsage | null;
   readonly artifacts: readonly Artifact[] | null;
   readonly collected: readonly Artifact[] | null;
   readonly skippedArtifacts: SkippedArtifacts | null;

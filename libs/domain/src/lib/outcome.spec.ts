@@ -1,87 +1,101 @@
-import { outcomeOf, type RunEnd, signalName } from './outcome';
+import { EXECUTION_REASONS, outcomeOf, type RunEnd, signalName } from './outcome';
 
-const limits = { timeoutSeconds: 30, outputBytes: 1 << 20 };
+const limits = { timeoutSeconds: 30, outputBytes: 1 << 20, memory: '512Mi' };
 const report = (overrides: Partial<RunEnd> = {}): RunEnd => ({
   exitCode: 0,
   signal: null,
   timedOut: false,
   cancelled: false,
   outputLimited: false,
+  oomKilled: false,
+  pidsLimited: false,
   wallMs: 12,
   ...overrides,
 });
 
 describe('outcomeOf', () => {
-  it('completes a program that exited 0 with no error', () => {
-    expect(outcomeOf(report(), limits)).toEqual({ status: 'completed', exitCode: 0, error: null });
+  it('completes a program that exited 0: reason exited, no error', () => {
+    expect(outcomeOf(report(), limits)).toEqual({ status: 'completed', reason: 'exited', exitCode: 0, signal: null, error: null });
   });
 
   it('completes a program that exited non-zero, keeping its exit code', () => {
-    expect(outcomeOf(report({ exitCode: 3 }), limits)).toEqual({ status: 'completed', exitCode: 3, error: null });
+    expect(outcomeOf(report({ exitCode: 3 }), limits)).toMatchObject({ status: 'completed', reason: 'exited', exitCode: 3, error: null });
   });
 
   it('times out a program killed at the wall-time limit, naming the limit', () => {
-    const outcome = outcomeOf(report({ exitCode: null, signal: 9, timedOut: true }), limits);
-    expect(outcome.status).toBe('timeout');
-    expect(outcome.exitCode).toBe(137);
-    expect(outcome.error).toContain('30s');
-    expect(outcome.error).toMatch(/wall-time limit/);
-  });
-
-  it('fails a program stopped by the output limit, naming the limit', () => {
-    const outcome = outcomeOf(report({ exitCode: null, signal: 9, outputLimited: true }), limits);
-    expect(outcome.status).toBe('failed');
-    expect(outcome.exitCode).toBe(137);
-    expect(outcome.error).toContain(String(1 << 20));
-    expect(outcome.error).toMatch(/output limit/);
-  });
-
-  it('fails a cancelled program with the cancel reason', () => {
-    expect(outcomeOf(report({ exitCode: null, signal: 15, cancelled: true }), limits, 'session terminated')).toEqual({
-      status: 'failed',
-      exitCode: 143,
-      error: 'session terminated',
+    expect(outcomeOf(report({ exitCode: null, signal: 9, timedOut: true }), limits)).toEqual({
+      status: 'timeout',
+      reason: 'wall_timeout',
+      exitCode: 137,
+      signal: 'SIGKILL',
+      error: 'wall-time limit of 30s exceeded: the program was killed',
     });
   });
 
-  it("fails a cancelled program with 'cancelled' when no reason is given", () => {
-    expect(outcomeOf(report({ cancelled: true }), limits).error).toBe('cancelled');
+  it('fails a program the OOM killer took, naming the memory limit', () => {
+    expect(outcomeOf(report({ exitCode: null, signal: 9, oomKilled: true }), limits)).toMatchObject({
+      status: 'failed',
+      reason: 'memory_limit',
+      exitCode: 137,
+      error: 'memory limit of 512Mi exceeded: the program was killed by the out-of-memory killer',
+    });
   });
 
-  it('completes a program killed by SIGSEGV with exit code 139, naming the signal', () => {
-    const outcome = outcomeOf(report({ exitCode: null, signal: 11 }), limits);
-    expect(outcome.status).toBe('completed');
-    expect(outcome.exitCode).toBe(139);
-    expect(outcome.error).toContain('SIGSEGV');
+  it('fails a program stopped at the output limit, naming the limit', () => {
+    expect(outcomeOf(report({ exitCode: null, signal: 9, outputLimited: true }), limits)).toMatchObject({
+      status: 'failed',
+      reason: 'output_limit',
+      error: `output limit exceeded: more than ${1 << 20} bytes on one stream, the program was killed`,
+    });
   });
 
-  it('prefers a reported exit code over 128 + signal', () => {
-    expect(outcomeOf(report({ exitCode: 1, signal: 6 }), limits)).toMatchObject({ status: 'completed', exitCode: 1 });
+  it('fails a cancelled run with the reason given', () => {
+    expect(outcomeOf(report({ exitCode: null, signal: 9, cancelled: true }), limits, 'the session was terminated')).toMatchObject({
+      status: 'failed',
+      reason: 'cancelled',
+      error: 'the session was terminated',
+    });
   });
 
-  it('leaves the exit code null when neither exit code nor signal is known', () => {
-    expect(outcomeOf(report({ exitCode: null }), limits).exitCode).toBeNull();
+  it('completes a program that died of a signal, naming it and giving 128 + n as exit code', () => {
+    expect(outcomeOf(report({ exitCode: null, signal: 11 }), limits)).toEqual({
+      status: 'completed',
+      reason: 'signal',
+      exitCode: 139,
+      signal: 'SIGSEGV',
+      error: 'terminated by SIGSEGV',
+    });
   });
 
-  it('ranks timeout over output limit over cancellation', () => {
-    expect(outcomeOf(report({ timedOut: true, outputLimited: true, cancelled: true }), limits).status).toBe('timeout');
-    const limited = outcomeOf(report({ outputLimited: true, cancelled: true }), limits, 'stop');
-    expect(limited.status).toBe('failed');
-    expect(limited.error).toMatch(/output limit/);
+  it('completes a program whose forks the pids limit refused, saying so', () => {
+    expect(outcomeOf(report({ exitCode: 1, pidsLimited: true }), limits)).toMatchObject({ status: 'completed', reason: 'pids_limit', exitCode: 1 });
+  });
+
+  it.each([
+    ['the wall time over everything', { timedOut: true, oomKilled: true, outputLimited: true, cancelled: true, pidsLimited: true }, 'wall_timeout'],
+    ['memory over output', { oomKilled: true, outputLimited: true }, 'memory_limit'],
+    ['output over a cancellation', { outputLimited: true, cancelled: true }, 'output_limit'],
+    ['a cancellation over a signal', { cancelled: true, signal: 9, exitCode: null }, 'cancelled'],
+    ['a signal over the pids limit', { signal: 6, exitCode: null, pidsLimited: true }, 'signal'],
+  ] as const)('ranks %s', (_what, over, reason) => {
+    expect(outcomeOf(report(over), limits).reason).toBe(reason);
+  });
+
+  it('knows every reason it gives', () => {
+    expect(EXECUTION_REASONS).toEqual(
+      expect.arrayContaining(['exited', 'wall_timeout', 'memory_limit', 'output_limit', 'pids_limit', 'signal', 'cancelled', 'sandbox_lost', 'agent_lost', 'internal']),
+    );
   });
 });
 
 describe('signalName', () => {
   it.each([
     [9, 'SIGKILL'],
-    [11, 'SIGSEGV'],
     [15, 'SIGTERM'],
+    [11, 'SIGSEGV'],
     [25, 'SIGXFSZ'],
-  ])('names signal %d %s', (signal, name) => {
-    expect(signalName(signal)).toBe(name);
-  });
-
-  it('falls back to the number for an unnamed signal', () => {
-    expect(signalName(40)).toBe('signal 40');
+    [40, 'signal 40'],
+  ])('names %i as %s', (n, name) => {
+    expect(signalName(n)).toBe(name);
   });
 });

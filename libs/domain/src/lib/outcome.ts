@@ -5,13 +5,40 @@ export interface RunEnd {
   readonly timedOut: boolean;
   readonly cancelled: boolean;
   readonly outputLimited: boolean;
+  /** The container's OOM killer struck during the run (from its cgroup's counter). */
+  readonly oomKilled: boolean;
+  /** The pids limit refused at least one fork during the run. */
+  readonly pidsLimited: boolean;
   readonly wallMs: number;
 }
+
+/**
+ * Why an execution ended, for machines (the status says how, the error says it to people):
+ * `exited` by itself, killed at the `wall_timeout`, at the `memory_limit`, at the `output_limit`,
+ * `pids_limit` refused forks, died of a `signal`, `cancelled` (its session ended), `sandbox_lost`
+ * (the container died), `agent_lost` (its agent vanished too often), `internal` (the platform failed).
+ */
+export const EXECUTION_REASONS = [
+  'exited',
+  'wall_timeout',
+  'memory_limit',
+  'output_limit',
+  'pids_limit',
+  'signal',
+  'cancelled',
+  'sandbox_lost',
+  'agent_lost',
+  'internal',
+] as const;
+export type ExecutionReason = (typeof EXECUTION_REASONS)[number];
 
 export interface Outcome {
   /** `crashed` is the reaper's verdict, never a run's. */
   readonly status: 'completed' | 'timeout' | 'failed';
+  readonly reason: ExecutionReason;
   readonly exitCode: number | null;
+  /** The name of the signal the program died of, if it did. */
+  readonly signal: string | null;
   readonly error: string | null;
 }
 
@@ -26,18 +53,26 @@ export function signalName(signal: number): string {
 }
 
 /**
- * The terminal status of a run (DESIGN.md §2): `completed` when the program exited by itself (any
- * exit code, a signal shows as 128 + n like a shell), `timeout` at the wall-time limit, `failed` when
- * a platform limit or a cancellation stopped it.
+ * The verdict on a run (DESIGN.md §2), first match wins: the wall-time limit (`timeout`), then the
+ * platform limits that stopped it (`failed`: memory, output) or a cancellation, then the program's own
+ * end (`completed` with any exit code; a signal shows as 128 + n like a shell, and a pids limit that
+ * refused forks is named even when the program coped).
  */
-export function outcomeOf(report: RunEnd, limits: { timeoutSeconds: number; outputBytes: number }, cancelReason = 'cancelled'): Outcome {
+export function outcomeOf(
+  report: RunEnd,
+  limits: { timeoutSeconds: number; outputBytes: number; memory: string },
+  cancelReason = 'cancelled',
+): Outcome {
   const exitCode = report.exitCode ?? (report.signal !== null ? 128 + report.signal : null);
-  if (report.timedOut) {
-    return { status: 'timeout', exitCode, error: `wall-time limit of ${limits.timeoutSeconds}s exceeded: the program was killed` };
-  }
+  const signal = report.signal !== null ? signalName(report.signal) : null;
+  const verdict = (status: Outcome['status'], reason: ExecutionReason, error: string | null): Outcome => ({ status, reason, exitCode, signal, error });
+  if (report.timedOut) return verdict('timeout', 'wall_timeout', `wall-time limit of ${limits.timeoutSeconds}s exceeded: the program was killed`);
+  if (report.oomKilled) return verdict('failed', 'memory_limit', `memory limit of ${limits.memory} exceeded: the program was killed by the out-of-memory killer`);
   if (report.outputLimited) {
-    return { status: 'failed', exitCode, error: `output limit exceeded: more than ${limits.outputBytes} bytes on one stream, the program was killed` };
+    return verdict('failed', 'output_limit', `output limit exceeded: more than ${limits.outputBytes} bytes on one stream, the program was killed`);
   }
-  if (report.cancelled) return { status: 'failed', exitCode, error: cancelReason };
-  return { status: 'completed', exitCode, error: report.signal !== null ? `terminated by ${signalName(report.signal)}` : null };
+  if (report.cancelled) return verdict('failed', 'cancelled', cancelReason);
+  if (signal !== null) return verdict('completed', 'signal', `terminated by ${signal}`);
+  if (report.pidsLimited) return verdict('completed', 'pids_limit', 'the process limit refused to start more processes or threads');
+  return verdict('completed', 'exited', null);
 }

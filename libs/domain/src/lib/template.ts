@@ -19,7 +19,26 @@ export interface Template {
   readonly updatedAt: Date;
 }
 
+/**
+ * templates.limits: what a session of the template gets, and the most a request may ask for. Every
+ * key is optional; the platform's defaults (agent and control-plane settings) fill the gaps.
+ */
 export interface TemplateLimits {
+  /** Largest resources a session may ask for (quantities like the defaults: "2", "2Gi"). */
+  readonly max_cpu?: string;
+  readonly max_memory?: string;
+  readonly max_disk?: string;
+  /** Processes and threads of the sandbox. */
+  readonly pids?: number;
+  readonly nofile?: number;
+  /** Largest file a program may write. */
+  readonly fsize_bytes?: number;
+  /** Output kept per stream; the program is stopped past it. */
+  readonly output_bytes?: number;
+  readonly timeout_default_seconds?: number;
+  readonly timeout_max_seconds?: number;
+  /** Outbound network (to the internet only; never the host, private ranges or metadata). */
+  readonly network?: boolean;
   readonly max_file_bytes?: number;
   readonly max_workspace_bytes?: number;
   readonly max_files?: number;

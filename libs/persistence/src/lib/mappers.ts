@@ -44,6 +44,8 @@ export function toExecution(e: ExecutionEntity): Execution {
     exitCode: e.exitCode,
     executionTime: e.executionTime,
     error: e.error,
+    reason: e.reason,
+    usage: e.usage,
     artifacts: e.artifacts,
     collected: e.collected,
     skippedArtifacts: e.skippedArtifacts,

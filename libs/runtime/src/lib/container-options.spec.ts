@@ -1,5 +1,6 @@
 import { type HostConfig } from 'dockerode';
-import { containerCreateOptions, SANDBOX_UID } from './container-options';
+import { containerCreateOptions, memoryBudget, SANDBOX_UID, SHM_BYTES } from './container-options';
+import { EGRESS_NETWORK } from './egress-network';
 import { LABELS, type SandboxSpec } from './container-runtime';
 
 const spec: SandboxSpec = {
@@ -14,6 +15,8 @@ const spec: SandboxSpec = {
   pidsLimit: 128,
   nofile: 256,
   fsizeBytes: 1 << 30,
+  network: false,
+  inodes: 100_000,
 };
 
 describe('containerCreateOptions', () => {
@@ -71,9 +74,18 @@ describe('containerCreateOptions', () => {
 
   it('limits pids, memory (without swap) and CPU from the spec', () => {
     expect(host.PidsLimit).toBe(128);
-    expect(host.Memory).toBe(512 << 20);
+    // the program's memory plus the tmpfs mounts whose pages count against the same cgroup
+    expect(host.Memory).toBe((512 << 20) + (256 << 20) + (64 << 20) + SHM_BYTES);
+    expect(memoryBudget(spec)).toBe(host.Memory);
     expect(host.MemorySwap).toBe(host.Memory);
     expect(host.NanoCpus).toBe(5e8);
+  });
+
+  it('gives a network-enabled spec the filtered egress network only', () => {
+    const networked = containerCreateOptions({ ...spec, network: true }, 'n');
+    expect(networked.HostConfig!.NetworkMode).toBe(EGRESS_NETWORK);
+    expect(networked.NetworkDisabled).toBe(false);
+    expect(networked.HostConfig!.PortBindings).toBeUndefined();
   });
 
   it('sets nofile and fsize ulimits from the spec and disables core dumps', () => {
@@ -123,8 +135,8 @@ describe('containerCreateOptions', () => {
     const other = containerCreateOptions({ ...spec, nanoCpus: 2e9, memoryBytes: 1 << 30, pidsLimit: 64, diskBytes: 1 << 20 }, 'x');
     const otherHost = other.HostConfig!;
     expect(otherHost.NanoCpus).toBe(2e9);
-    expect(otherHost.Memory).toBe(1 << 30);
-    expect(otherHost.MemorySwap).toBe(1 << 30);
+    expect(otherHost.Memory).toBe((1 << 30) + (1 << 20) + (64 << 20) + SHM_BYTES);
+    expect(otherHost.MemorySwap).toBe(otherHost.Memory);
     expect(otherHost.PidsLimit).toBe(64);
     expect(otherHost.Tmpfs!['/workspace']).toContain(`size=${1 << 20},`);
   });

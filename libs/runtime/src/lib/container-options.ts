@@ -1,33 +1,47 @@
 import { type ContainerCreateOptions, type HostConfig } from 'dockerode';
 import { LABELS, type SandboxSpec } from './container-runtime';
+import { EGRESS_NETWORK } from './egress-network';
 
 export const SANDBOX_UID = 1000;
 const MiB = 1 << 20;
+export const SHM_BYTES = 16 * MiB;
+const TMP_INODES = 10_000;
+
+/**
+ * The container's memory limit. Its writable paths are tmpfs, whose pages count against it: so the
+ * program's memory, the workspace, /tmp and /dev/shm each get their own budget inside one limit, and
+ * filling the workspace ends in ENOSPC, not in the out-of-memory killer.
+ */
+export function memoryBudget(spec: Pick<SandboxSpec, 'memoryBytes' | 'diskBytes' | 'tmpBytes'>): number {
+  return spec.memoryBytes + spec.diskBytes + spec.tmpBytes + SHM_BYTES;
+}
 
 /**
  * The hardened container of reliability.md §1.2: non-root, no capabilities, no new privileges,
- * no network, read-only root with size-capped tmpfs for the only writable paths, pids/memory/CPU
- * limits with no swap, ulimits, its own IPC namespace, an init that reaps zombies, and no logs
- * (PID 1 output would otherwise fill the host disk). Nothing of the agent's environment goes in.
+ * no network (or only the filtered egress network when the template allows it), read-only root with
+ * size-capped tmpfs for the only writable paths, pids/memory/CPU limits with no swap, ulimits, its own
+ * IPC namespace, an init that reaps zombies, and no logs (PID 1 output would otherwise fill the host
+ * disk). Nothing of the agent's environment goes in.
  */
 export function containerCreateOptions(spec: SandboxSpec, name: string): ContainerCreateOptions {
-  const tmpfs = (bytes: number, mode: string, extra = '') =>
-    `rw,nosuid,nodev${extra},size=${bytes},uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=${mode}`;
+  // nr_inodes: a million empty files end in ENOSPC, not in memory spent on inodes
+  const tmpfs = (bytes: number, inodes: number, mode: string, extra = '') =>
+    `rw,nosuid,nodev${extra},size=${bytes},nr_inodes=${inodes},uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=${mode}`;
   // CgroupnsMode is in the Engine API (1.41) but not in @types/dockerode
   const hostConfig: HostConfig & { CgroupnsMode: 'private' } = {
-    NetworkMode: 'none',
+    NetworkMode: spec.network ? EGRESS_NETWORK : 'none',
     CapDrop: ['ALL'],
     SecurityOpt: ['no-new-privileges:true'],
     Privileged: false,
     ReadonlyRootfs: true,
     Tmpfs: {
-      '/workspace': tmpfs(spec.diskBytes, '0755'),
-      '/tmp': tmpfs(spec.tmpBytes, '1777', ',noexec'),
+      '/workspace': tmpfs(spec.diskBytes, spec.inodes, '0755'),
+      '/tmp': tmpfs(spec.tmpBytes, TMP_INODES, '1777', ',noexec'),
     },
     PidsLimit: spec.pidsLimit,
-    Memory: spec.memoryBytes,
+    Memory: memoryBudget(spec),
     // equal to Memory: no swap, so the memory limit is the limit
-    MemorySwap: spec.memoryBytes,
+    MemorySwap: memoryBudget(spec),
     NanoCpus: spec.nanoCpus,
     // sandboxes go before the agent and the database when the host runs out of memory
     OomScoreAdj: 500,
@@ -38,7 +52,7 @@ export function containerCreateOptions(spec: SandboxSpec, name: string): Contain
     ],
     Init: true,
     IpcMode: 'private',
-    ShmSize: 16 * MiB,
+    ShmSize: SHM_BYTES,
     CgroupnsMode: 'private',
     LogConfig: { Type: 'none', Config: {} },
     RestartPolicy: { Name: 'no' },
@@ -63,7 +77,7 @@ export function containerCreateOptions(spec: SandboxSpec, name: string): Contain
     // the agent may re-attach after a restart: detaching must not close the executor's stdin
     StdinOnce: false,
     Tty: false,
-    NetworkDisabled: true,
+    NetworkDisabled: !spec.network,
     StopTimeout: 1,
     HostConfig: hostConfig,
   };

@@ -11,10 +11,14 @@ export interface SandboxSpec {
   readonly memoryBytes: number;
   /** Size of the workspace tmpfs. */
   readonly diskBytes: number;
+  /** Files and directories the workspace may hold. */
+  readonly inodes: number;
   readonly tmpBytes: number;
   readonly pidsLimit: number;
   readonly nofile: number;
   readonly fsizeBytes: number;
+  /** Outbound network through the filtered egress network; none at all otherwise. */
+  readonly network: boolean;
 }
 
 export interface RunRequest {

@@ -16,6 +16,8 @@ const spec = (over: Partial<SandboxSpec> = {}): SandboxSpec => ({
   pidsLimit: 64,
   nofile: 256,
   fsizeBytes: 32 << 20,
+  network: false,
+  inodes: 100_000,
   ...over,
 });
 let seq = 0;
@@ -51,8 +53,8 @@ describe('DockerRuntime on the real engine', () => {
     expect(hc.ReadonlyRootfs).toBe(true);
     expect(hc.NetworkMode).toBe('none');
     expect(hc.PidsLimit).toBe(64);
-    expect(hc.Memory).toBe(256 << 20);
-    expect(hc.MemorySwap).toBe(256 << 20);
+    expect(hc.Memory).toBe((256 << 20) + (64 << 20) + (16 << 20) + (16 << 20));
+    expect(hc.MemorySwap).toBe(hc.Memory);
     expect(hc.NanoCpus).toBe(1e9);
     expect(hc.Init).toBe(true);
     expect(hc.IpcMode).toBe('private');

@@ -3,6 +3,7 @@ import { type Duplex, type PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { type ContainerRuntime, LABELS, type Sandbox, type SandboxInfo, type SandboxSpec } from './container-runtime';
 import { containerCreateOptions } from './container-options';
+import { ensureEgressNetwork } from './egress-network';
 import { ExecutorClient } from './executor-client';
 
 export interface DockerRuntimeOptions {
@@ -16,12 +17,14 @@ export interface DockerRuntimeOptions {
 /** ContainerRuntime on the Docker Engine API (dockerode over the unix socket). */
 export class DockerRuntime implements ContainerRuntime {
   readonly docker: Docker;
+  private egress: Promise<void> | null = null;
 
   constructor(private readonly options: DockerRuntimeOptions) {
     this.docker = new Docker({ socketPath: options.socketPath });
   }
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
+    if (spec.network) await this.egressReady();
     const name = `sandbox-${spec.nodeId}-${randomBytes(6).toString('hex')}`;
     const container = await this.docker.createContainer(containerCreateOptions(spec, name));
     try {
@@ -75,6 +78,15 @@ export class DockerRuntime implements ContainerRuntime {
       // 404: already gone; 409: removal already in progress
       if (status !== 404 && status !== 409) throw e;
     }
+  }
+
+  /** The filtered egress network, set up once; a failure is retried by the next network sandbox. */
+  private egressReady(): Promise<void> {
+    this.egress ??= ensureEgressNetwork(this.docker).catch((e: Error) => {
+      this.egress = null;
+      throw new Error(`network-enabled sandboxes need the egress filter, which could not be set up: ${e.message}`);
+    });
+    return this.egress;
   }
 
   private async attach(containerId: string, templateId: string): Promise<ExecutorClient> {

@@ -22,6 +22,8 @@ const validResult = {
   wall_ms: 12.5,
   cpu_ms: 3,
   max_rss_kb: 9000,
+  oom_kills: 0,
+  pids_limited: 0,
   error: null,
 } as const;
 

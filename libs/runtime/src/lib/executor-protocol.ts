@@ -25,6 +25,8 @@ const result = z.object({
   wall_ms: z.number().min(0),
   cpu_ms: z.number().min(0),
   max_rss_kb: count,
+  oom_kills: count,
+  pids_limited: count,
   error: z.null(),
 });
 const failure = z.object({ op: z.enum(['result', 'error']), id: z.string().nullable().optional(), error: z.string().max(4096) });
@@ -106,6 +108,8 @@ export function toRunReport(reply: z.infer<typeof result>, maxOutputBytes: numbe
     wallMs: reply.wall_ms,
     cpuMs: reply.cpu_ms,
     maxRssKb: reply.max_rss_kb,
+    oomKilled: reply.oom_kills > 0,
+    pidsLimited: reply.pids_limited > 0,
   };
 }
 

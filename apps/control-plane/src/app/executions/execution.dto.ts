@@ -1,4 +1,4 @@
-import { EXECUTION_STATUSES, type Execution, isWorkspacePath } from '@sandbox/domain';
+import { EXECUTION_REASONS, EXECUTION_STATUSES, type Execution, isWorkspacePath } from '@sandbox/domain';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { booleanFlag } from '../http/query';
@@ -57,6 +57,17 @@ const summary = {
   exit_code: z.number().nullable(),
   execution_time: z.number().nullable().describe('seconds the program ran'),
   error: z.string().nullable(),
+  reason: z.enum(EXECUTION_REASONS).nullable().describe('why it ended, for machines: exited, wall_timeout, memory_limit, output_limit, pids_limit, signal, cancelled, sandbox_lost, agent_lost, internal'),
+  usage: z
+    .object({
+      wall_ms: z.number(),
+      cpu_ms: z.number(),
+      peak_memory_bytes: z.number(),
+      stdout_bytes: z.number().describe('written by the program, kept or not'),
+      stderr_bytes: z.number(),
+      signal: z.string().nullable().describe('the signal it died of'),
+    })
+    .nullable(),
   stdout_truncated: z.boolean(),
   stderr_truncated: z.boolean(),
   retry_count: z.number().describe('times it was run again after its runtime agent was lost'),
@@ -97,6 +108,8 @@ export function executionToSummary(e: Execution): z.infer<typeof executionSummar
     exit_code: e.exitCode,
     execution_time: e.executionTime,
     error: e.error,
+    reason: e.reason,
+    usage: e.usage ? { ...e.usage } : null,
     stdout_truncated: e.stdoutTruncated,
     stderr_truncated: e.stderrTruncated,
     retry_count: e.retryCount,

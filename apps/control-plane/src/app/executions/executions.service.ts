@@ -50,9 +50,9 @@ export class ExecutionsService {
         { field: 'language', message: `one of ${allowed.join(', ')}` },
       ]);
     }
-    const max = this.config.EXECUTION_TIMEOUT_MAX_SECONDS;
+    const max = template?.limits.timeout_max_seconds ?? this.config.EXECUTION_TIMEOUT_MAX_SECONDS;
     if (dto.timeout !== undefined && dto.timeout > max) {
-      throw ApiError.validation([{ field: 'timeout', message: `at most ${max} seconds (allowed: 1 to ${max})` }]);
+      throw ApiError.validation([{ field: 'timeout', message: `at most ${max} seconds in template '${session.templateId}' (allowed: 1 to ${max})` }]);
     }
     const id = newId('exec');
     await this.executions.insert({
@@ -61,7 +61,7 @@ export class ExecutionsService {
       code: dto.code,
       language,
       stdin: dto.stdin ?? null,
-      timeout: dto.timeout ?? this.config.EXECUTION_TIMEOUT_DEFAULT_SECONDS,
+      timeout: dto.timeout ?? Math.min(template?.limits.timeout_default_seconds ?? this.config.EXECUTION_TIMEOUT_DEFAULT_SECONDS, max),
       collect: dto.collect ?? null,
     });
     // read before the job goes out: the answer is the accepted row, not whatever an agent made of it since

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { isSessionLive, LIMITS, type Session, sessionPrefix, terminateSession } from '@sandbox/domain';
+import { formatBytes, isSessionLive, LIMITS, parseBytes, parseCpu, type Session, sessionPrefix, type Template, terminateSession } from '@sandbox/domain';
 import { ExecutionRepository, type Page, SessionRepository, TemplateRepository } from '@sandbox/persistence';
 import { QueueProducer } from '@sandbox/queue';
 import { WORKSPACE_STORE, type WorkspaceStore } from '@sandbox/storage';
@@ -30,6 +30,7 @@ export class SessionsService {
         { field: 'template_id', message: 'unknown template' },
       ]);
     }
+    checkResources(template, dto.resources);
     const id = newId('sess');
     await this.sessions.insert({
       id,
@@ -83,4 +84,17 @@ export class SessionsService {
     this.log.info({ session_id: id, runtime_node: after.runtimeNode }, 'session terminated');
     return after;
   }
+}
+
+/** A session may ask for resources up to its template's maximums: 422 naming the allowed range otherwise. */
+function checkResources(template: Template, asked: CreateSessionDto['resources']): void {
+  const bad: { field: string; message: string }[] = [];
+  const check = (field: 'cpu' | 'memory' | 'disk', value: string | undefined, max: string | undefined, parse: (v: string) => number, show: (n: number) => string, min: number) => {
+    if (value === undefined || max === undefined || parse(value) <= parse(max)) return;
+    bad.push({ field: `resources.${field}`, message: `'${value}' is more than template '${template.id}' allows (allowed: ${show(min)} to ${max})` });
+  };
+  check('cpu', asked?.cpu, template.limits.max_cpu, parseCpu, (n) => `${n / 1e9}`, 1e7);
+  check('memory', asked?.memory, template.limits.max_memory, parseBytes, formatBytes, LIMITS.memoryBytes.min);
+  check('disk', asked?.disk, template.limits.max_disk, parseBytes, formatBytes, LIMITS.diskBytes.min);
+  if (bad.length) throw ApiError.validation(bad);
 }

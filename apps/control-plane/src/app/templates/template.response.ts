@@ -13,6 +13,7 @@ export const templateResponse = z.object({
   default_resources_cpu: z.string().nullable(),
   default_resources_memory: z.string().nullable(),
   default_resources_disk: z.string().nullable(),
+  limits: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).describe('per-template limits and the maximums a request may ask for'),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -31,6 +32,7 @@ export function templateToResponse(t: Template): z.infer<typeof templateResponse
     default_resources_cpu: t.defaultResources.cpu,
     default_resources_memory: t.defaultResources.memory,
     default_resources_disk: t.defaultResources.disk,
+    limits: { ...t.limits },
     created_at: t.createdAt.toISOString(),
     updated_at: t.updatedAt.toISOString(),
   };

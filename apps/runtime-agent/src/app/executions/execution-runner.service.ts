@@ -8,6 +8,7 @@ import {
   isSessionLive,
   outcomeOf,
   type Outcome,
+  type ExecutionReason,
   type Session,
   SKIPPED_LISTED,
   type SkippedFile,
@@ -187,21 +188,22 @@ export class ExecutionRunnerService {
   }
 
   private async execute(execution: Execution, active: Active): Promise<{ status: Outcome['status']; result: ExecutionResult }> {
-    const cap = this.config.OUTPUT_LIMIT_BYTES;
-    const failed = (error: string) => ({
+    const failed = (reason: ExecutionReason, error: string) => ({
       status: 'failed' as const,
-      result: { stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, exitCode: null, executionTime: null, error },
+      result: { stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, exitCode: null, executionTime: null, error, reason },
     });
     const session = await this.sessions.findById(execution.sessionId);
     if (!session || !isSessionLive(session.status) || session.runtimeNode !== this.config.NODE_ID) {
-      return failed('the session ended before the execution started');
+      return failed('cancelled', 'the session ended before the execution started');
     }
-    if (!isLanguage(execution.language)) return failed(`language '${execution.language}' is not supported`);
+    if (!isLanguage(execution.language)) return failed('internal', `language '${execution.language}' is not supported`);
     let hosted: Hosted;
     let report: RunReport;
     let notRestored: SkippedFile[];
+    let cap = this.config.OUTPUT_LIMIT_BYTES;
     try {
       hosted = await this.host.hostedFor(session);
+      cap = hosted.template.limits.output_bytes ?? cap;
       notRestored = await this.workspaces.pull(hosted.sandbox, hosted.workspace, session).catch((e: Error) => {
         if (e instanceof SandboxLostError) throw e;
         throw new Error(`the workspace could not be restored from storage (${e.message}); the next execution tries again`);
@@ -217,15 +219,16 @@ export class ExecutionRunnerService {
       });
     } catch (e) {
       if (e instanceof SandboxLostError) {
-        return failed(`sandbox lost: ${e.message}; the session gets a new container for its next execution`);
+        return failed('sandbox_lost', `sandbox lost: ${e.message}; the session gets a new container for its next execution`);
       }
-      return failed(`the platform could not run the execution: ${(e as Error).message}`);
+      return failed('internal', `the platform could not run the execution: ${(e as Error).message}`);
     }
     // given up: the retried attempt works from the store, which this one must not change any more
-    if (active.abandoned) return failed('abandoned');
+    if (active.abandoned) return failed('internal', 'abandoned');
     // whatever the verdict, what the program wrote so far is kept
     const sync = await this.push(hosted, session, execution, notRestored);
-    const outcome = outcomeOf(report, { timeoutSeconds: execution.timeout, outputBytes: cap }, active.cancelReason ?? 'cancelled');
+    const memory = session.resources.memory ?? hosted.template.defaultResources.memory ?? 'its memory';
+    const outcome = outcomeOf(report, { timeoutSeconds: execution.timeout, outputBytes: cap, memory }, active.cancelReason ?? 'cancelled');
     const stdout = storableOutput(report.stdout, cap);
     const stderr = storableOutput(report.stderr, cap);
     return {
@@ -238,6 +241,15 @@ export class ExecutionRunnerService {
         exitCode: outcome.exitCode,
         executionTime: report.wallMs / 1000,
         error: outcome.error,
+        reason: outcome.reason,
+        usage: {
+          wall_ms: Math.round(report.wallMs),
+          cpu_ms: Math.round(report.cpuMs),
+          peak_memory_bytes: report.maxRssKb * 1024,
+          stdout_bytes: report.stdoutBytes,
+          stderr_bytes: report.stderrBytes,
+          signal: outcome.signal,
+        },
         artifacts: sync.artifacts,
         collected: sync.collected,
         skippedArtifacts: sync.skipped,

@@ -1,4 +1,4 @@
-import { EXECUTION_STATUSES, type Artifact, type ExecutionAttempt, type ExecutionStatus, type SkippedArtifacts } from '@sandbox/domain';
+import { EXECUTION_STATUSES, type Artifact, type ExecutionAttempt, type ExecutionReason, type ExecutionStatus, type ResourceUsage, type SkippedArtifacts } from '@sandbox/domain';
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { SessionEntity } from './session.entity';
 
@@ -56,6 +56,12 @@ export class ExecutionEntity {
 
   @Column({ type: 'text', nullable: true })
   error!: string | null;
+
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  reason!: ExecutionReason | null;
+
+  @Column({ name: 'resource_usage', type: 'json', nullable: true })
+  usage!: ResourceUsage | null;
 
   @Column({ type: 'json', nullable: true })
   artifacts!: Artifact[] | null;

@@ -68,7 +68,7 @@ describe('conditional writes on MariaDB', () => {
     expect(claims[3]).toMatchObject({ status: 'running', attempt: 1, runtimeNode: 'node-3' });
     // one at a time: nothing more while exec_1 runs
     expect(await executions.claimNext(id, 'node-3')).toBeNull();
-    const done = { stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, exitCode: 0, executionTime: 0, error: null };
+    const done = { stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, exitCode: 0, executionTime: 0, error: null, reason: 'exited' as const };
     await executions.finish({ id: 'exec_1', attempt: 1, node: 'node-3' }, completeExecution, done);
     expect((await executions.claimNext(id, 'node-3'))?.id).toBe('exec_2');
     await executions.finish({ id: 'exec_2', attempt: 1, node: 'node-3' }, completeExecution, done);
@@ -93,7 +93,7 @@ describe('conditional writes on MariaDB', () => {
     await sessions.bind(id, 'node-a', 'c', bindSession);
     await newExecution(id, 'exec_fenced');
     const claimed = (await executions.claimNext(id, 'node-a'))!;
-    const result = { stdout: 'late', stderr: '', stdoutTruncated: false, stderrTruncated: false, exitCode: 0, executionTime: 0.1, error: null };
+    const result = { stdout: 'late', stderr: '', stdoutTruncated: false, stderrTruncated: false, exitCode: 0, executionTime: 0.1, error: null, reason: 'exited' as const };
     expect(await executions.finish({ id: claimed.id, attempt: 2, node: 'node-a' }, completeExecution, result)).toBe(false);
     expect(await executions.finish({ id: claimed.id, attempt: 1, node: 'node-b' }, completeExecution, result)).toBe(false);
     const writes = await Promise.all(

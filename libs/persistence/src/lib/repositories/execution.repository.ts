@@ -3,7 +3,9 @@ import {
   crashExecution,
   type Execution,
   type ExecutionAttempt,
+  type ExecutionReason,
   type ExecutionStatus,
+  type ResourceUsage,
   retryExecution,
   type SkippedArtifacts,
   startExecution,
@@ -25,6 +27,8 @@ export interface ExecutionResult {
   /** seconds */
   readonly executionTime: number | null;
   readonly error: string | null;
+  readonly reason: ExecutionReason;
+  readonly usage?: ResourceUsage | null;
   readonly artifacts?: readonly Artifact[] | null;
   readonly collected?: readonly Artifact[] | null;
   readonly skippedArtifacts?: SkippedArtifacts | null;
@@ -138,6 +142,8 @@ export class ExecutionRepository {
         exitCode: result.exitCode,
         executionTime: result.executionTime,
         error: result.error,
+        reason: result.reason,
+        ...(result.usage !== undefined ? { usage: result.usage } : {}),
         ...(result.artifacts !== undefined ? { artifacts: result.artifacts as Artifact[] | null } : {}),
         ...(result.collected !== undefined ? { collected: result.collected as Artifact[] | null } : {}),
         ...(result.skippedArtifacts !== undefined ? { skippedArtifacts: result.skippedArtifacts } : {}),
@@ -184,7 +190,7 @@ export class ExecutionRepository {
     const set =
       fate === 'retry'
         ? { status: t.to, attempt: () => 'attempt + 1', retryCount: () => 'COALESCE(retry_count, 0) + 1', runtimeNode: null, startedAt: null, lastHeartbeatAt: null }
-        : { status: t.to, error, completedAt: () => 'CURRENT_TIMESTAMP' };
+        : { status: t.to, error, reason: 'agent_lost' as const, completedAt: () => 'CURRENT_TIMESTAMP' };
     const r = await this.repo
       .createQueryBuilder()
       .update()
@@ -227,7 +233,7 @@ export class ExecutionRepository {
   async failPendingOfEndedSessions(): Promise<number> {
     const r: { affectedRows: number } = await this.ds.query(
       `UPDATE executions e JOIN sessions s ON s.id = e.session_id
-       SET e.status = 'failed', e.error = CONCAT('the session ended (', s.status, ') before the execution started'), e.completed_at = CURRENT_TIMESTAMP
+       SET e.status = 'failed', e.error = CONCAT('the session ended (', s.status, ') before the execution started'), e.reason = 'cancelled', e.completed_at = CURRENT_TIMESTAMP
        WHERE e.status = 'pending' AND s.status NOT IN ('creating', 'running')`,
     );
     return r.affectedRows;
@@ -238,7 +244,7 @@ export class ExecutionRepository {
     const r = await this.repo
       .createQueryBuilder()
       .update()
-      .set({ status: 'failed', error, completedAt: () => 'CURRENT_TIMESTAMP' })
+      .set({ status: 'failed', error, reason: 'cancelled', completedAt: () => 'CURRENT_TIMESTAMP' })
       .where("session_id = :sessionId AND status = 'pending'", { sessionId })
       .execute();
     return r.affected ?? 0;

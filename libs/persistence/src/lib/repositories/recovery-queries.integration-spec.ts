@@ -100,7 +100,7 @@ describe('recovery queries on MariaDB', () => {
     expect(retried).toMatchObject({ status: 'pending', attempt: 2, retryCount: 1, runtimeNode: null, startedAt: null });
     expect(retried.attempts).toEqual([{ attempt: 1, node: 'n-r', started_at: expect.any(String), ended_at: expect.any(String), outcome: 'agent_lost' }]);
     // the lost agent's late result is fenced out
-    const done = { stdout: 'late', stderr: '', stdoutTruncated: false, stderrTruncated: false, exitCode: 0, executionTime: 0, error: null };
+    const done = { stdout: 'late', stderr: '', stdoutTruncated: false, stderrTruncated: false, exitCode: 0, executionTime: 0, error: null, reason: 'exited' as const };
     expect(await executions.finish({ id: e, attempt: 1, node: 'n-r' }, completeExecution, done)).toBe(false);
     await executions.claimNext(s, 'n-r');
     expect(await executions.finish({ id: e, attempt: 2, node: 'n-r' }, completeExecution, done)).toBe(true);

@@ -1,0 +1,317 @@
+import { TestPlatform } from '@sandbox/testing';
+
+/**
+ * The hostile programs of reliability.md §2.1 (H1–H24), each in a session of its own while a
+ * neighbour session runs an ordinary program (I7: only the hostile session is harmed). Every case
+ * asserts the verdict (status and reason) and what the program could or could not do. A canary secret
+ * sits in the agent's and the control plane's environment: no output may ever contain it.
+ */
+const CANARY = 'canary-7f3a9c1e-do-not-leak';
+
+describe('hostile code', () => {
+  let p: TestPlatform;
+  let neighbour: { id: string };
+  let rssAtStart = 0;
+  const outputs: string[] = [];
+
+  beforeAll(async () => {
+    p = await TestPlatform.start('e2e-hostile', {
+      // the store is not what this suite is about, and tens of thousands of small objects are slow on s3rver
+      storage: 'fs',
+      warmPool: 'python-basic=3',
+      agentEnv: { AGENT_CAPACITY: '4', CANARY_SECRET: CANARY },
+      controlPlaneEnv: { CANARY_SECRET: CANARY },
+    });
+    neighbour = await p.session();
+    await p.execute(neighbour.id, { code: 'print("warm")' });
+    rssAtStart = p.agentRss(p.nodeIds[0]!);
+  });
+
+  afterAll(async () => {
+    await p?.stop();
+  }, 300_000);
+
+  /** Runs the hostile program in a fresh session while the neighbour runs an ordinary one. */
+  const hostile = async (code: string, extra: Record<string, unknown> = {}, session: Record<string, unknown> = {}) => {
+    const s = await p.session('python-basic', session);
+    const [e, healthy] = await Promise.all([
+      p.execute(s.id, { timeout: 5, ...extra, code }),
+      p.execute(neighbour.id, { code: 'import time\ntime.sleep(0.3)\nprint("healthy")' }),
+    ]);
+    expect(healthy).toMatchObject({ status: 'completed', stdout: 'healthy\n' });
+    expect((await p.api('GET', '/health')).status).toBe(200);
+    outputs.push(e.stdout ?? '', e.stderr ?? '', e.error ?? '');
+    return { e, s };
+  };
+  /** What the sandbox shows of its processes: every pid but tini and the executor is the program's. */
+  const processes = async (sessionId: string) => (await p.execute(sessionId, { code: 'import os\nprint(len([p for p in os.listdir("/proc") if p.isdigit()]))' })).stdout;
+
+  it('H1 fork bomb (python): held at the pids limit, ends at the wall time, nothing left behind', async () => {
+    const { e, s } = await hostile('import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass', { timeout: 3 });
+    expect(e).toMatchObject({ status: 'timeout', reason: 'wall_timeout' });
+    // tini, the executor, and the listing program
+    expect(await processes(s.id)).toBe('3\n');
+  });
+
+  it('H1 fork bomb (bash): held at the pids limit while its parent lives, all of it killed at the end', async () => {
+    const { e, s } = await hostile(':(){ :|:& };:\nsleep 10', { language: 'bash', timeout: 3 });
+    expect(e).toMatchObject({ status: 'timeout', reason: 'wall_timeout' });
+    expect(e.stderr).toMatch(/fork: (retry: )?Resource temporarily unavailable/);
+    expect(await processes(s.id)).toBe('3\n');
+  });
+
+  it('H2 thread bomb: threads count against the pids limit, which the verdict names', async () => {
+    const { e } = await hostile('import threading, time\nwhile True:\n    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()');
+    expect(e).toMatchObject({ status: 'completed', reason: 'pids_limit', exit_code: 1 });
+    expect(e.stderr).toMatch(/can't start new thread/);
+  });
+
+  it('H3 memory bomb: killed by the out-of-memory killer of its own container, and the session goes on', async () => {
+    const { e, s } = await hostile('chunks = []\nwhile True:\n    chunks.append(b"m" * (16 << 20))', { timeout: 20 });
+    expect(e).toMatchObject({ status: 'failed', reason: 'memory_limit', exit_code: 137 });
+    expect(e.error).toMatch(/memory limit of 512Mi exceeded/);
+    expect(await p.execute(s.id, { code: 'print("alive")' })).toMatchObject({ status: 'completed', stdout: 'alive\n' });
+  });
+
+  it('H4 CPU burn on many processes: capped at its CPU share, ended at the wall time', async () => {
+    const { e } = await hostile('import multiprocessing\ndef burn():\n    while True:\n        pass\nfor _ in range(4):\n    multiprocessing.Process(target=burn).start()\nburn()', { timeout: 3 });
+    expect(e).toMatchObject({ status: 'timeout', reason: 'wall_timeout' });
+    // one CPU for 3 s, whatever the number of burners
+    expect(e.usage.cpu_ms).toBeLessThan(3 * 1000 * 1.3);
+  });
+
+  it('H5 sleeping past the limit: ended on wall-clock time', async () => {
+    const { e } = await hostile('import time\ntime.sleep(10**6)', { timeout: 2 });
+    expect(e).toMatchObject({ status: 'timeout', reason: 'wall_timeout' });
+    expect(e.execution_time).toBeGreaterThanOrEqual(2);
+    expect(e.execution_time).toBeLessThan(5);
+  });
+
+  it('H6 ignoring SIGTERM: killed anyway', async () => {
+    const { e, s } = await hostile('import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(1000)', { timeout: 2 });
+    expect(e).toMatchObject({ status: 'timeout', reason: 'wall_timeout' });
+    expect(await processes(s.id)).toBe('3\n');
+  });
+
+  it('H7 output flood: cut at the cap, flagged, the program stopped long before gigabytes', async () => {
+    const { e } = await hostile('while True:\n    print("x" * 10**6)', { timeout: 30 });
+    expect(e).toMatchObject({ status: 'failed', reason: 'output_limit', stdout_truncated: true });
+    expect(e.stdout.length).toBe(1 << 20);
+    expect(e.usage.stdout_bytes).toBeGreaterThan(1 << 20);
+    expect(e.usage.stdout_bytes).toBeLessThan(64 << 20);
+  });
+
+  it('H8 one 100 MB line, and a stderr flood: the same caps per stream', async () => {
+    const { e } = await hostile('import sys\nsys.stdout.write("y" * (100 << 20))');
+    expect(e).toMatchObject({ status: 'failed', reason: 'output_limit', stdout_truncated: true });
+    const { e: err } = await hostile('import sys\nwhile True:\n    sys.stderr.write("z" * 65536)');
+    expect(err).toMatchObject({ status: 'failed', reason: 'output_limit', stderr_truncated: true });
+    expect(err.stderr.length).toBe(1 << 20);
+  });
+
+  it('H9 binary output, NUL bytes, invalid UTF-8 and escapes: stored safely, valid JSON', async () => {
+    const { e } = await hostile('import sys\nsys.stdout.buffer.write(bytes(range(256)) + b"\\xff\\xfe\\x00 \\x1b[31mred")');
+    expect(e).toMatchObject({ status: 'completed', reason: 'exited', exit_code: 0 });
+    expect(e.stdout).toContain('\u0000');
+    expect(e.stdout).toContain('\ufffd');
+    expect(e.stdout).toContain('\u001b[31mred');
+  });
+
+  it('H10 disk fill of the workspace, /tmp and /dev/shm: ENOSPC inside the sandbox only', async () => {
+    const { e } = await hostile(
+      [
+        'import errno',
+        'for path in ["/workspace/fill", "/tmp/fill", "/dev/shm/fill"]:',
+        '    try:',
+        '        with open(path, "wb") as f:',
+        '            while True:',
+        '                f.write(b"\\0" * (1 << 20))',
+        '    except OSError as e:',
+        '        print(path, errno.errorcode[e.errno])',
+      ].join('\n'),
+      { timeout: 20 },
+      { resources: { disk: '64Mi' } },
+    );
+    expect(e).toMatchObject({ status: 'completed', reason: 'exited' });
+    expect(e.stdout).toBe('/workspace/fill ENOSPC\n/tmp/fill ENOSPC\n/dev/shm/fill ENOSPC\n');
+  });
+
+  it('H11 a file larger than the file-size limit: refused with EFBIG/SIGXFSZ inside the sandbox', async () => {
+    const { e } = await hostile(
+      'import resource, signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\nprint(resource.getrlimit(resource.RLIMIT_FSIZE)[0])\ntry:\n    open("big", "wb").truncate(2 << 30)\nexcept OSError as e:\n    print(e.strerror)',
+      {},
+      { resources: { disk: '64Mi' } },
+    );
+    expect(e.stdout).toBe(`${1 << 30}\nFile too large\n`);
+  });
+
+  it('H12 inode exhaustion: ENOSPC at the inode cap, the sync bounded and reported', async () => {
+    const { e } = await hostile(
+      'import os\nos.makedirs("many", exist_ok=True)\nn = 0\ntry:\n    while True:\n        open(f"many/{n}", "w").close()\n        n += 1\nexcept OSError as e:\n    print(e.strerror, n > 100000)',
+      { timeout: 60 },
+    );
+    expect(e).toMatchObject({ status: 'completed', stdout: 'No space left on device True\n' });
+    expect(e.artifacts).toHaveLength(10_000);
+    expect(e.skipped_artifacts.count).toBeGreaterThan(100_000);
+  });
+
+  it('H13 writes outside the workspace: refused, and nothing persists into a new session', async () => {
+    const probe = [
+      'import errno',
+      'for path in ["/usr/lib/evil", "/etc/passwd", "/proc/sys/kernel/hostname", "/sys/fs/cgroup/pids/pids.max", "/opt/sandbox/executor.py"]:',
+      '    try:',
+      '        open(path, "a").write("x")',
+      '        print(path, "WRITTEN")',
+      '    except OSError as e:',
+      '        print(path, errno.errorcode[e.errno])',
+    ].join('\n');
+    const { e } = await hostile(probe);
+    for (const line of e.stdout.trim().split('\n')) expect(line).toMatch(/ (EROFS|EACCES|EPERM)$/);
+    const fresh = await p.session();
+    const check = await p.execute(fresh.id, { code: 'print("x" in open("/etc/passwd").read()[-2:], __import__("os").path.exists("/usr/lib/evil"))' });
+    expect(check.stdout).toBe('False False\n');
+  });
+
+  it('H14 links to host paths: never followed, never stored; hard links across filesystems refused', async () => {
+    const { e } = await hostile(
+      'import os\nfor t in ["/etc/shadow", "/proc/1/environ", "/var/run/docker.sock"]:\n    os.symlink(t, os.path.basename(t))\ntry:\n    os.link("/etc/passwd", "hard")\nexcept OSError as e:\n    print(e.strerror)',
+    );
+    expect(e.stdout).toBe('Invalid cross-device link\n');
+    expect(e.artifacts).toEqual([]);
+    expect(e.skipped_artifacts.items.map((i: { path: string }) => i.path).sort()).toEqual(['docker.sock', 'environ', 'shadow']);
+  });
+
+  it('H15 reading secrets: only its own environment, no docker socket, no host mounts', async () => {
+    const { e } = await hostile(
+      [
+        'import os',
+        'print(sorted(os.environ))',
+        'print(open("/proc/1/environ", "rb").read().split(b"\\0")[:20])',
+        'print(os.path.exists("/var/run/docker.sock"), os.path.exists(os.path.expanduser("~/.aws")))',
+        'print([l.split()[4] for l in open("/proc/self/mountinfo")][:40])',
+      ].join('\n'),
+      {},
+      { env_vars: { MINE: 'ok' } },
+    );
+    const [env, , sockets] = e.stdout.split('\n');
+    expect(JSON.parse(env.replace(/'/g, '"'))).toEqual(['HOME', 'LANG', 'MINE', 'MPLCONFIGDIR', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONUNBUFFERED', 'TMPDIR']);
+    expect(sockets).toBe('False False');
+    expect(e.stdout).not.toContain(CANARY);
+  });
+
+  it('H16 network egress: none at all, every attempt fails fast', async () => {
+    const { e } = await hostile(
+      [
+        'import socket, time',
+        't0 = time.time()',
+        'for host, port in [("1.1.1.1", 443), ("172.17.0.1", 6379), ("172.17.0.1", 3306), ("169.254.169.254", 80), ("10.0.0.1", 9000)]:',
+        '    try:',
+        '        socket.create_connection((host, port), timeout=2).close()',
+        '        print(host, "CONNECTED")',
+        '    except OSError as e:',
+        '        print(host, type(e).__name__)',
+        'try:',
+        '    socket.getaddrinfo("example.com", 80)',
+        '    print("dns RESOLVED")',
+        'except OSError as e:',
+        '    print("dns", type(e).__name__)',
+        'print(time.time() - t0 < 2)',
+      ].join('\n'),
+    );
+    expect(e.stdout).not.toMatch(/CONNECTED|RESOLVED/);
+    expect(e.stdout.trim().split('\n').at(-1)).toBe('True');
+  });
+
+  it('H17 /proc and cgroup probing: masked, read-only or denied', async () => {
+    const { e } = await hostile(
+      [
+        'cat /proc/kcore 2>/dev/null | head -c 1 | wc -c',
+        'echo b > /proc/sysrq-trigger 2>&1 || echo sysrq denied',
+        'echo $$ > /sys/fs/cgroup/pids/cgroup.procs 2>&1 || echo cgroup denied',
+        'mount -t tmpfs none /mnt 2>&1 || echo mount denied',
+        'unshare -U true 2>&1 || echo unshare denied',
+        'ls /sys/firmware 2>&1 | wc -l',
+      ].join('\n'),
+      { language: 'bash' },
+    );
+    expect(e.stdout).toMatch(/^0\n/);
+    for (const denied of ['sysrq denied', 'cgroup denied', 'mount denied', 'unshare denied']) expect(e.stdout).toContain(denied);
+  });
+
+  it('H18 privilege escalation: every attempt refused, still uid 1000', async () => {
+    const { e } = await hostile(
+      ['su -c id root </dev/null 2>&1 | tail -1', 'chroot / true 2>&1 || echo chroot denied', 'mknod /tmp/dev c 1 3 2>&1 || echo mknod denied', 'date -s 2000-01-01 2>&1 || echo date denied', 'find / -xdev -perm /6000 -type f 2>/dev/null | wc -l', 'id -u'].join('\n'),
+      { language: 'bash' },
+    );
+    for (const denied of ['Authentication failure', 'chroot denied', 'mknod denied', 'date denied']) expect(e.stdout).toContain(denied);
+    // no setuid or setgid binary left in the image, and still the sandbox user
+    expect(e.stdout).toMatch(/\n0\n1000\n$/);
+  });
+
+  it('H19 orphans and daemons: none outlives the execution that started them', async () => {
+    const { e, s } = await hostile(
+      'import os, subprocess\nsubprocess.Popen(["sleep", "1000"], start_new_session=True)\nif os.fork() == 0:\n    if os.fork() == 0:\n        os.setsid()\n        import time\n        time.sleep(1000)\n    os._exit(0)\nos.system("nohup sleep 1000 >/dev/null 2>&1 &")\nprint("spawned")',
+    );
+    expect(e).toMatchObject({ status: 'completed', stdout: 'spawned\n' });
+    expect(await processes(s.id)).toBe('3\n');
+  });
+
+  it('H20 signals at its init and itself: init ignores them; a stopped program ends at the wall time', async () => {
+    const { e, s } = await hostile('import os, signal\nos.kill(1, signal.SIGKILL)\nos.kill(1, signal.SIGTERM)\nprint("init alive")\nos.kill(os.getpid(), signal.SIGSTOP)', { timeout: 2 });
+    expect(e).toMatchObject({ status: 'timeout', stdout: 'init alive\n' });
+    expect(await p.execute(s.id, { code: 'print("container alive")' })).toMatchObject({ stdout: 'container alive\n' });
+  });
+
+  it('H21 killing its own sandbox (kill -9 -1): failed as sandbox_lost, never stuck; the session gets a new container', async () => {
+    const { e, s } = await hostile('open("keep.txt", "w").write("restored")\nimport os, signal, time\ntime.sleep(0.2)\nos.kill(-1, signal.SIGKILL)', { language: 'python' });
+    expect(e).toMatchObject({ status: 'failed', reason: 'sandbox_lost' });
+    const next = await p.execute(s.id, { code: 'import os\nprint(os.path.exists("keep.txt"))' });
+    expect(next.status).toBe('completed');
+  });
+
+  it('H22 a marker in /tmp and /dev/shm is invisible to the next session', async () => {
+    await hostile('open("/tmp/marker", "w").write("a")\nopen("/dev/shm/marker", "w").write("a")\nprint("left")');
+    const { e } = await hostile('import os\nprint(os.path.exists("/tmp/marker"), os.path.exists("/dev/shm/marker"))');
+    expect(e.stdout).toBe('False False\n');
+  });
+
+  it('H23 language-level "escapes" (ctypes, os.system): allowed, the container is the boundary', async () => {
+    const { e } = await hostile('import ctypes, os\nprint(ctypes.CDLL(None).getpid() == os.getpid(), os.system("true"))');
+    expect(e).toMatchObject({ status: 'completed', stdout: 'True 0\n' });
+  });
+
+  it('H24 reading stdin when none is given: end of file at once, no hang', async () => {
+    const { e } = await hostile('import sys\nprint(repr(sys.stdin.read()))\ninput()', { timeout: 10 });
+    expect(e).toMatchObject({ status: 'completed', exit_code: 1, stdout: "''\n" });
+    expect(e.stderr).toMatch(/EOFError/);
+    expect(e.execution_time).toBeLessThan(2);
+  });
+
+  it('leaks the canary secret through no output at all', () => {
+    expect(outputs.length).toBeGreaterThan(50);
+    for (const o of outputs) expect(o).not.toContain(CANARY);
+  });
+
+  it('leaves no container but the warm pool once the sessions end, and the agent memory flat', async () => {
+    const sessions = (await p.api('GET', '/v1/sessions?status=running&limit=100')).body.items;
+    for (const s of sessions) await p.api('DELETE', `/v1/sessions/${s.id}`);
+    await p.until('only the warm pool left', async () => p.containers(`sandbox.node=${p.nodeIds[0]}`).length === 3);
+  });
+
+  it('keeps the agent memory flat under repeated output floods and file storms', async () => {
+    const round = async () => {
+      const s = await p.session();
+      await p.execute(s.id, { code: 'while True:\n    print("x" * 10**6)', timeout: 30 });
+      await p.execute(s.id, { code: 'import os\nos.makedirs("d", exist_ok=True)\nfor i in range(12000):\n    open(f"d/{i}", "w").write(str(i))', timeout: 60 });
+      await p.api('DELETE', `/v1/sessions/${s.id}`);
+    };
+    // RSS swings by tens of MiB with garbage collection: a leak shows as a floor that keeps rising
+    const rss: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await round();
+      rss.push(p.agentRss(p.nodeIds[0]!));
+    }
+    expect(Math.min(...rss.slice(2))).toBeLessThan(Math.max(...rss.slice(0, 2)) + (32 << 20));
+    expect(Math.max(...rss) - rssAtStart).toBeLessThan(320 << 20);
+  }, 300_000);
+});
