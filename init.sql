@@ -10,6 +10,9 @@ USE sandbox;
 CREATE TABLE IF NOT EXISTS sessions (
     id VARCHAR(64) PRIMARY KEY,
     template_id VARCHAR(64) NOT NULL,
+    tenant VARCHAR(64) NOT NULL,         -- added: owner; another tenant's key sees 404 for it
+    idempotency_key VARCHAR(128) NULL,   -- added: Idempotency-Key of the POST that created it
+    request_hash CHAR(64) NULL,          -- added: sha256 of that request's body; a reused key with another body is refused
     status ENUM('creating', 'running', 'completed', 'failed', 'timeout', 'terminated') NOT NULL,
     runtime_type ENUM('docker', 'kubernetes') NOT NULL,
     runtime_node VARCHAR(128),           -- node it is bound to; NULL while unplaced (I1: set once, conditionally)
@@ -31,7 +34,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     INDEX idx_template (template_id),
     INDEX idx_created (created_at),
     INDEX idx_runtime_node (runtime_node),
-    INDEX idx_last_activity (last_activity_at)
+    INDEX idx_last_activity (last_activity_at),
+    INDEX idx_tenant_status (tenant, status),
+    UNIQUE INDEX uq_sessions_idempotency (tenant, idempotency_key)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS executions (
@@ -41,6 +46,8 @@ CREATE TABLE IF NOT EXISTS executions (
     language VARCHAR(16) NOT NULL,
     status ENUM('pending', 'running', 'completed', 'failed', 'timeout', 'crashed') NOT NULL,
     stdin MEDIUMTEXT NULL,               -- added: jobs carry ids only, the input lives here
+    idempotency_key VARCHAR(128) NULL,   -- added: Idempotency-Key of the POST that created it
+    request_hash CHAR(64) NULL,          -- added: sha256 of that request's body
     collect JSON NULL,                   -- added: glob patterns of workspace files to return with the result
     timeout INT NOT NULL DEFAULT 30,     -- added: wall-time limit, seconds
     stdout MEDIUMTEXT,
@@ -67,7 +74,9 @@ CREATE TABLE IF NOT EXISTS executions (
     INDEX idx_session (session_id),
     INDEX idx_status (status),
     INDEX idx_created (created_at),
-    INDEX idx_last_heartbeat (last_heartbeat_at)
+    INDEX idx_last_heartbeat (last_heartbeat_at),
+    INDEX idx_session_status (session_id, status),
+    UNIQUE INDEX uq_executions_idempotency (session_id, idempotency_key)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS templates (
@@ -101,6 +110,45 @@ CREATE TABLE IF NOT EXISTS runtime_nodes (
     INDEX idx_status (status),
     INDEX idx_last_heartbeat (last_heartbeat_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- added: API keys. Only the sha256 of a key is stored; its first characters (prefix) identify it in lists.
+CREATE TABLE IF NOT EXISTS api_keys (
+    id VARCHAR(64) PRIMARY KEY,
+    prefix VARCHAR(16) NOT NULL,
+    key_hash CHAR(64) NOT NULL,
+    name VARCHAR(128) NOT NULL,
+    scope ENUM('admin', 'tenant') NOT NULL,  -- admin: node, key and audit operations, every tenant's sessions
+    tenant VARCHAR(64) NOT NULL,         -- owner of the sessions the key creates
+    created_by VARCHAR(64) NULL,         -- key id that created it; NULL from the CLI
+    expires_at TIMESTAMP NULL,
+    revoked_at TIMESTAMP NULL,
+    last_used_at TIMESTAMP NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    UNIQUE INDEX uq_api_keys_hash (key_hash),
+    INDEX idx_tenant (tenant)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- added: who created, terminated, drained what. Append-only: the triggers refuse UPDATE and DELETE.
+CREATE TABLE IF NOT EXISTS audit_events (
+    id BIGINT AUTO_INCREMENT PRIMARY KEY,
+    occurred_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+    actor VARCHAR(64) NOT NULL,          -- api key id, or cli / reaper
+    tenant VARCHAR(64) NULL,             -- the actor's tenant
+    action VARCHAR(64) NOT NULL,         -- session.create, session.terminate, session.expire, node.drain, node.undrain, api_key.create, api_key.revoke
+    target_type VARCHAR(32) NOT NULL,
+    target_id VARCHAR(128) NOT NULL,
+    outcome VARCHAR(16) NOT NULL,        -- ok, or why not
+    request_id VARCHAR(64) NULL,
+    ip VARCHAR(64) NULL,
+    detail JSON NULL,                    -- ids and names only: never code, env values or keys
+    INDEX idx_occurred (occurred_at),
+    INDEX idx_target (target_type, target_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events FOR EACH ROW
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_events is append-only';
+CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events FOR EACH ROW
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_events is append-only';
 
 INSERT INTO templates (id, name, image, base_image, language, pre_installed_packages, default_resources_cpu, default_resources_memory, default_resources_disk, limits) VALUES
 ('python-basic', 'Python Basic', 'sandbox-python:3.11-basic', 'python:3.11-slim', 'python', JSON_ARRAY(), '1', '512Mi', '1Gi',

@@ -38,5 +38,10 @@ agent_online() {
 wait_for "the control plane and the runtime agent" 60 ready
 log "control plane on $API (OpenAPI at $API/docs), runtime agent online ($((SECONDS - t0))s since start)"
 
+# the local stack's admin key: kept in .stack/dev-api-key while it stays valid
+SANDBOX_API_KEY=$(node dist/tools/api-keys.js dev "$STACK_DIR/dev-api-key")
+export SANDBOX_API_KEY
+log "development API key (admin scope, tenant 'dev'; also in $STACK_DIR/dev-api-key): $SANDBOX_API_KEY"
+
 node tools/demo.mjs "$API"
 log "platform up in $((SECONDS - t0))s. Logs: $STACK_DIR/{control-plane,runtime-agent,reaper}.log. Stop it all: npm stop"

@@ -266,7 +266,7 @@ describe('workspaces of other templates, and limits', () => {
         c.close();
       },
     });
-    const r = await fetch(`${p.url}/v1/sessions/${s.id}/files/stream.bin`, { method: 'PUT', body, duplex: 'half' } as RequestInit);
+    const r = await fetch(`${p.url}/v1/sessions/${s.id}/files/stream.bin`, { method: 'PUT', body, duplex: 'half', headers: p.authorization() } as RequestInit);
     expect(r.status).toBe(413);
     expect(await listAll(p.storage.store, `sessions/${s.id}/`)).toEqual([]);
   });

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { type Server } from 'node:http';
 import { controlPlaneConfigSchema, loadConfig } from '@sandbox/config';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
@@ -12,10 +13,13 @@ async function bootstrap(): Promise<void> {
   configureHttp(app, config);
   // without shutdown hooks SIGTERM skips closing queues and connections (twenty PR #22514)
   app.enableShutdownHooks();
-  const server = await app.listen(config.PORT, config.HOST);
-  // a slow or silent client cannot hold a socket forever (slowloris)
+  // a slow or silent client cannot hold a socket forever (slowloris): Node checks these timeouts
+  // every connectionsCheckingInterval (30 s by default), set before listening
+  const server = app.getHttpServer() as Server & { connectionsCheckingInterval: number };
   server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS;
   server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
+  server.connectionsCheckingInterval = 1000;
+  await app.listen(config.PORT, config.HOST);
   app.get(Logger).log(`control plane listening on http://${config.HOST}:${config.PORT} (OpenAPI at /docs)`);
 }
 

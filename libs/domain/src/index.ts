@@ -9,3 +9,4 @@ export * from './lib/output';
 export * from './lib/outcome';
 export * from './lib/workspace';
 export * from './lib/liveness';
+export * from './lib/access';

@@ -9,3 +9,8 @@ export * from './lib/repositories/execution.repository';
 export * from './lib/repositories/runtime-node.repository';
 export * from './lib/repositories/session.repository';
 export * from './lib/repositories/template.repository';
+export * from './lib/entities/api-key.entity';
+export * from './lib/entities/audit-event.entity';
+export * from './lib/named-lock';
+export * from './lib/repositories/api-key.repository';
+export * from './lib/repositories/audit.repository';

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { PersistenceModule } from '@sandbox/persistence';
 import { QueueProducer } from '@sandbox/queue';
@@ -7,6 +7,12 @@ import { StorageModule } from '@sandbox/storage';
 import { loggerOptions } from '@sandbox/telemetry';
 import { LoggerModule } from 'nestjs-pino';
 import { ZodValidationPipe } from 'nestjs-zod';
+import { AuditController } from './audit/audit.controller';
+import { AuditService } from './audit/audit.service';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { ApiKeysController } from './auth/api-keys.controller';
+import { ApiKeysService } from './auth/api-keys.service';
+import { RateLimitGuard } from './auth/rate-limit.guard';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from './control-plane-config';
 import { ExecutionWaiterService } from './executions/execution-waiter.service';
 import { ExecutionsController } from './executions/executions.controller';
@@ -37,7 +43,16 @@ export class AppModule {
         StorageModule.forRoot(config),
         TerminusModule.forRoot({ errorLogStyle: 'json' }),
       ],
-      controllers: [TemplatesController, SessionsController, ExecutionsController, FilesController, NodesController, HealthController],
+      controllers: [
+        TemplatesController,
+        SessionsController,
+        ExecutionsController,
+        FilesController,
+        NodesController,
+        ApiKeysController,
+        AuditController,
+        HealthController,
+      ],
       providers: [
         { provide: CONTROL_PLANE_CONFIG, useValue: config },
         {
@@ -46,6 +61,11 @@ export class AppModule {
         },
         { provide: APP_PIPE, useClass: ZodValidationPipe },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
+        // in this order: who is asking, then how often they ask
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
+        ApiKeysService,
+        AuditService,
         SessionsService,
         ExecutionsService,
         ExecutionWaiterService,

@@ -38,6 +38,11 @@ describe('controlPlaneConfigSchema', () => {
       WAIT_POLL_MS: 1000,
       HTTP_HEADERS_TIMEOUT_MS: 20_000,
       HTTP_REQUEST_TIMEOUT_MS: 330_000,
+      RATE_LIMIT_REQUESTS: 6000,
+      RATE_LIMIT_WINDOW_SECONDS: 60,
+      TENANT_MAX_SESSIONS: 50,
+      SESSION_MAX_PENDING: 100,
+      API_KEY_CACHE_MS: 5000,
     });
   });
 

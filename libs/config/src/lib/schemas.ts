@@ -83,6 +83,15 @@ export const controlPlaneConfigSchema = z
     /** Server socket timeouts: a slow client cannot hold a connection forever. */
     HTTP_HEADERS_TIMEOUT_MS: int(1000, 600_000).default(20_000),
     HTTP_REQUEST_TIMEOUT_MS: int(1000, 3_600_000).default(330_000),
+    /** Requests one API key may make per window (0: no limit); over it the API answers 429. */
+    RATE_LIMIT_REQUESTS: int(0, 10_000_000).default(6000),
+    RATE_LIMIT_WINDOW_SECONDS: int(1, 3600).default(60),
+    /** Live sessions one tenant may hold; the next one is refused with 429. */
+    TENANT_MAX_SESSIONS: int(1, 100_000).default(50),
+    /** Executions one session may have waiting to run; the next one is refused with 429. */
+    SESSION_MAX_PENDING: int(1, 10_000).default(100),
+    /** How long a looked-up key is trusted before it is read again (a revocation elsewhere takes this long). */
+    API_KEY_CACHE_MS: int(0, 300_000).default(5000),
   })
   .superRefine((c, ctx) => {
     checkStorage(c, ctx);

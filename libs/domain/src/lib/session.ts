@@ -33,6 +33,8 @@ export interface SessionResources {
 export interface Session {
   readonly id: string;
   readonly templateId: string;
+  /** Owner: only its keys (and admin keys) see the session, its executions and files. */
+  readonly tenant: string;
   readonly status: SessionStatus;
   readonly runtimeType: RuntimeType;
   readonly runtimeNode: string | null;

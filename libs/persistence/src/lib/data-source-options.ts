@@ -1,10 +1,12 @@
 import { type DataSourceOptions } from 'typeorm';
+import { ApiKeyEntity } from './entities/api-key.entity';
+import { AuditEventEntity } from './entities/audit-event.entity';
 import { ExecutionEntity } from './entities/execution.entity';
 import { RuntimeNodeEntity } from './entities/runtime-node.entity';
 import { SessionEntity } from './entities/session.entity';
 import { TemplateEntity } from './entities/template.entity';
 
-export const ENTITIES = [SessionEntity, ExecutionEntity, TemplateEntity, RuntimeNodeEntity];
+export const ENTITIES = [SessionEntity, ExecutionEntity, TemplateEntity, RuntimeNodeEntity, ApiKeyEntity, AuditEventEntity];
 
 /** TypeORM options for the schema of record in init.sql: never synchronised, only mapped. */
 export function dataSourceOptions(databaseUrl: string, extra: { poolSize?: number } = {}): DataSourceOptions {

@@ -1,4 +1,6 @@
-import { type Execution, type RuntimeNode, type Session, type Template } from '@sandbox/domain';
+import { type ApiKey, type Execution, type RecordedAuditEvent, type RuntimeNode, type Session, type Template } from '@sandbox/domain';
+import { type ApiKeyEntity } from './entities/api-key.entity';
+import { type AuditEventEntity } from './entities/audit-event.entity';
 import { type ExecutionEntity } from './entities/execution.entity';
 import { type RuntimeNodeEntity } from './entities/runtime-node.entity';
 import { type SessionEntity } from './entities/session.entity';
@@ -9,6 +11,7 @@ export function toSession(e: SessionEntity): Session {
   return {
     id: e.id,
     templateId: e.templateId,
+    tenant: e.tenant,
     status: e.status,
     runtimeType: e.runtimeType,
     runtimeNode: e.runtimeNode,
@@ -87,5 +90,36 @@ export function toRuntimeNode(e: RuntimeNodeEntity): RuntimeNode {
     labels: e.labels ?? {},
     lastHeartbeatAt: e.lastHeartbeatAt,
     startedAt: e.startedAt,
+  };
+}
+
+export function toApiKey(e: ApiKeyEntity): ApiKey {
+  return {
+    id: e.id,
+    prefix: e.prefix,
+    name: e.name,
+    scope: e.scope,
+    tenant: e.tenant,
+    createdBy: e.createdBy,
+    expiresAt: e.expiresAt,
+    revokedAt: e.revokedAt,
+    lastUsedAt: e.lastUsedAt,
+    createdAt: e.createdAt,
+  };
+}
+
+export function toAuditEvent(e: AuditEventEntity): RecordedAuditEvent {
+  return {
+    id: Number(e.id),
+    occurredAt: e.occurredAt,
+    actor: e.actor,
+    tenant: e.tenant,
+    action: e.action,
+    targetType: e.targetType,
+    targetId: e.targetId,
+    outcome: e.outcome,
+    requestId: e.requestId,
+    ip: e.ip,
+    detail: e.detail,
   };
 }

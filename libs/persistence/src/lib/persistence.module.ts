@@ -2,12 +2,14 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './data-source-options';
+import { ApiKeyRepository } from './repositories/api-key.repository';
+import { AuditRepository } from './repositories/audit.repository';
 import { ExecutionRepository } from './repositories/execution.repository';
 import { RuntimeNodeRepository } from './repositories/runtime-node.repository';
 import { SessionRepository } from './repositories/session.repository';
 import { TemplateRepository } from './repositories/template.repository';
 
-const REPOSITORIES = [SessionRepository, ExecutionRepository, TemplateRepository, RuntimeNodeRepository] as const;
+const REPOSITORIES = [SessionRepository, ExecutionRepository, TemplateRepository, RuntimeNodeRepository, ApiKeyRepository, AuditRepository] as const;
 
 /** The DataSource and the repositories, for the apps; the repositories also work without Nest. */
 @Module({})

@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createPool, type Pool } from 'mysql2/promise';
+import { type ApiKeyScope, generateApiKey } from '@sandbox/domain';
 import { S3WorkspaceStore } from '@sandbox/storage';
 import { type PrivateServices } from './private-services';
 import { REPO_ROOT, stackEnv } from './stack';
@@ -46,6 +47,8 @@ export class TestPlatform {
   readonly nodeIds: string[] = [];
   private controlPlane: ChildProcess | null = null;
   private sql: Pool | null = null;
+  /** The secret of an admin key of tenant 'ops': `api` sends it unless told otherwise. */
+  adminKey = '';
 
   private constructor(
     readonly label: string,
@@ -70,6 +73,7 @@ export class TestPlatform {
     try {
       // a pool: it reconnects after the suite restarts the database
       platform.sql = createPool({ uri: db.url, timezone: 'Z', connectionLimit: 2 });
+      platform.adminKey = (await platform.createKey('admin', 'ops')).secret;
       for (let i = 0; i < (options.agents ?? 1); i++) platform.startAgent();
       platform.startControlPlane();
       await platform.started();
@@ -114,11 +118,37 @@ export class TestPlatform {
     return stopProcess(child, signal);
   }
 
+  /** Stores an API key straight in the database, as the CLI does; the secret is returned once. */
+  async createKey(scope: ApiKeyScope, tenant: string, extra: { expiresAt?: Date; name?: string } = {}): Promise<{ id: string; secret: string }> {
+    const { id, secret, prefix, hash } = generateApiKey();
+    await this.query('INSERT INTO api_keys (id, prefix, key_hash, name, scope, tenant, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      id,
+      prefix,
+      hash,
+      extra.name ?? `${scope}-${tenant}`,
+      scope,
+      tenant,
+      extra.expiresAt ?? null,
+    ]);
+    return { id, secret };
+  }
+
+  /** The Authorization header of a key (the admin key by default). */
+  authorization(secret = this.adminKey): Record<string, string> {
+    return { authorization: `Bearer ${secret}` };
+  }
+
+  /**
+   * A request with the admin key, unless `headers` brings its own `authorization` (an empty one is
+   * left out: no key at all).
+   */
   async api<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
     const raw = typeof body === 'string' || body === undefined ? body : JSON.stringify(body);
+    const sent: Record<string, string> = { ...this.authorization(), ...headers };
+    if (!sent['authorization']) delete sent['authorization'];
     const res = await fetch(`${this.url}${path}`, {
       method,
-      headers: raw !== undefined ? { 'content-type': 'application/json', ...headers } : headers,
+      headers: raw !== undefined ? { 'content-type': 'application/json', ...sent } : sent,
       ...(raw !== undefined ? { body: raw } : {}),
     });
     const text = await res.text();
@@ -137,7 +167,7 @@ export class TestPlatform {
    */
   raw(method: string, path: string, body?: Buffer): Promise<ApiResponse<any> & { bytes: Buffer }> {
     return new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: this.port, method, path, headers: body ? { 'content-length': body.length } : {} }, (res) => {
+      const req = request({ host: '127.0.0.1', port: this.port, method, path, headers: { ...this.authorization(), ...(body ? { 'content-length': body.length } : {}) } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {

@@ -1,6 +1,6 @@
-import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { isExecutionTerminal } from '@sandbox/domain';
+import { Body, Controller, Get, Headers, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { isExecutionTerminal, type Principal } from '@sandbox/domain';
 import { type Response } from 'express';
 import {
   CreateExecutionDto,
@@ -12,11 +12,14 @@ import {
   GetExecutionQueryDto,
   ListExecutionsQueryDto,
 } from './execution.dto';
+import { CurrentPrincipal } from '../auth/access.decorators';
 import { FilesService } from '../files/files.service';
+import { IDEMPOTENCY_HEADER, idempotencyOf, markReplayed } from '../http/idempotency';
 import { ExecutionWaiterService } from './execution-waiter.service';
 import { ExecutionsService } from './executions.service';
 
 @ApiTags('executions')
+@ApiBearerAuth()
 @Controller('v1')
 export class ExecutionsController {
   constructor(
@@ -26,14 +29,19 @@ export class ExecutionsController {
   ) {}
 
   @Post('sessions/:id/executions')
+  @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiAcceptedResponse({ type: ExecutionResponseDto, description: '`pending`; with wait: 200 once terminal, 202 if the wait ran out first' })
   async create(
     @Param('id') sessionId: string,
     @Body() body: CreateExecutionDto,
     @Query() query: CreateExecutionQueryDto,
+    @Headers('idempotency-key') key: string | undefined,
+    @CurrentPrincipal() who: Principal,
     @Res({ passthrough: true }) res: Response,
   ) {
-    let execution = await this.executions.create(sessionId, body);
+    const created = await this.executions.create(sessionId, body, who, idempotencyOf(key, body));
+    markReplayed(res, created.replayed);
+    let execution = created.execution;
     if (query.wait || query.wait_ms !== undefined) {
       // a client that hangs up stops the wait, not the execution
       const gone = new AbortController();
@@ -46,15 +54,15 @@ export class ExecutionsController {
 
   @Get('executions/:id')
   @ApiOkResponse({ type: ExecutionResponseDto })
-  async get(@Param('id') id: string, @Query() query: GetExecutionQueryDto) {
-    const execution = await this.executions.get(id);
+  async get(@Param('id') id: string, @Query() query: GetExecutionQueryDto, @CurrentPrincipal() who: Principal) {
+    const execution = await this.executions.get(id, who);
     return executionToResponse(execution, query.inline ? await this.files.inline(execution) : undefined);
   }
 
   @Get('sessions/:id/executions')
   @ApiOkResponse({ type: ExecutionPageDto, description: 'newest first' })
-  async list(@Param('id') sessionId: string, @Query() query: ListExecutionsQueryDto) {
-    const page = await this.executions.listBySession(sessionId, query);
+  async list(@Param('id') sessionId: string, @Query() query: ListExecutionsQueryDto, @CurrentPrincipal() who: Principal) {
+    const page = await this.executions.listBySession(sessionId, query, who);
     return { items: page.items.map(executionToSummary), next_cursor: page.nextCursor };
   }
 }

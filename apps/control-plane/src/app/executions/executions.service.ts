@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type Execution, isLanguage, isSessionLive, languagesOf, LIMITS } from '@sandbox/domain';
-import { ExecutionRepository, type Page, type PageQuery, SessionRepository, TemplateRepository } from '@sandbox/persistence';
+import { canAccess, type Execution, isLanguage, isSessionLive, languagesOf, LIMITS, type Principal } from '@sandbox/domain';
+import { ExecutionRepository, type Idempotency, type Page, type PageQuery, SessionRepository, TemplateRepository } from '@sandbox/persistence';
 import { executionJobId, QueueProducer } from '@sandbox/queue';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-config';
 import { ApiError } from '../http/api-error';
+import { isDuplicateKey, replay } from '../http/idempotency';
 import { newId } from '../ids';
 import { SessionsService } from '../sessions/sessions.service';
 import { type CreateExecutionDto } from './execution.dto';
@@ -23,10 +24,13 @@ export class ExecutionsService {
 
   /**
    * Stores the execution `pending` and rings the doorbell of the node holding its session (or of
-   * the shared queue while the session is unplaced). The job carries ids only.
+   * the shared queue while the session is unplaced). The job carries ids only. A retry with the same
+   * Idempotency-Key gets the same execution; past SESSION_MAX_PENDING queued ones the answer is 429.
    */
-  async create(sessionId: string, dto: CreateExecutionDto): Promise<Execution> {
-    const session = await this.sessionsService.get(sessionId);
+  async create(sessionId: string, dto: CreateExecutionDto, who: Principal, idem: Idempotency | null): Promise<{ execution: Execution; replayed: boolean }> {
+    const session = await this.sessionsService.get(sessionId, who);
+    const prior = idem && (await this.executions.findByIdempotencyKey(sessionId, idem.key));
+    if (prior) return { execution: replay(prior, prior.execution, idem), replayed: true };
     if (!isSessionLive(session.status)) {
       throw new ApiError(409, 'session_ended', `session '${sessionId}' is ${session.status}: create a new session to run code`);
     }
@@ -55,15 +59,36 @@ export class ExecutionsService {
       throw ApiError.validation([{ field: 'timeout', message: `at most ${max} seconds in template '${session.templateId}' (allowed: 1 to ${max})` }]);
     }
     const id = newId('exec');
-    await this.executions.insert({
-      id,
-      sessionId,
-      code: dto.code,
-      language,
-      stdin: dto.stdin ?? null,
-      timeout: dto.timeout ?? Math.min(template?.limits.timeout_default_seconds ?? this.config.EXECUTION_TIMEOUT_DEFAULT_SECONDS, max),
-      collect: dto.collect ?? null,
-    });
+    let pending: number | null;
+    try {
+      pending = await this.executions.insertWithinCap(
+        {
+          id,
+          sessionId,
+          code: dto.code,
+          language,
+          stdin: dto.stdin ?? null,
+          timeout: dto.timeout ?? Math.min(template?.limits.timeout_default_seconds ?? this.config.EXECUTION_TIMEOUT_DEFAULT_SECONDS, max),
+          collect: dto.collect ?? null,
+          idempotency: idem,
+        },
+        this.config.SESSION_MAX_PENDING,
+      );
+    } catch (e) {
+      // the same key raced in from another request: that one created it
+      const raced = idem && isDuplicateKey(e) ? await this.executions.findByIdempotencyKey(sessionId, idem.key) : null;
+      if (raced && idem) return { execution: replay(raced, raced.execution, idem), replayed: true };
+      throw e;
+    }
+    if (pending !== null) {
+      throw new ApiError(
+        429,
+        'too_many_pending',
+        `session '${sessionId}' has ${pending} executions waiting to run, its maximum; wait for some to finish`,
+        [{ message: `at most ${this.config.SESSION_MAX_PENDING} pending executions per session`, limit: this.config.SESSION_MAX_PENDING }],
+        { 'Retry-After': '1' },
+      );
+    }
     // read before the job goes out: the answer is the accepted row, not whatever an agent made of it since
     const accepted = (await this.executions.findById(id))!;
     const job = { execution_id: id, session_id: sessionId, attempt: 1 };
@@ -81,17 +106,19 @@ export class ExecutionsService {
     }
     await this.sessions.touch(sessionId);
     this.log.info({ session_id: sessionId, execution_id: id, template_id: session.templateId, runtime_node: session.runtimeNode }, 'execution accepted');
-    return accepted;
+    return { execution: accepted, replayed: false };
   }
 
-  async get(id: string): Promise<Execution> {
+  /** The execution if the caller may see its session; another tenant's is as unknown as a missing one (404). */
+  async get(id: string, who: Principal): Promise<Execution> {
     const e = id.length <= 64 ? await this.executions.findById(id) : null;
-    if (!e) throw ApiError.notFound('execution', id);
+    const owner = e && (await this.sessions.findById(e.sessionId))?.tenant;
+    if (!e || !owner || !canAccess(who, owner)) throw ApiError.notFound('execution', id);
     return e;
   }
 
-  async listBySession(sessionId: string, query: PageQuery): Promise<Page<Execution>> {
-    await this.sessionsService.get(sessionId);
+  async listBySession(sessionId: string, query: PageQuery, who: Principal): Promise<Page<Execution>> {
+    await this.sessionsService.get(sessionId, who);
     return this.executions.listBySession(sessionId, query);
   }
 

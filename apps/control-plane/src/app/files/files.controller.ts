@@ -1,7 +1,9 @@
 import { pipeline } from 'node:stream/promises';
 import { Controller, Delete, Get, HttpCode, Param, Put, Query, Req, Res } from '@nestjs/common';
-import { ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { type Principal } from '@sandbox/domain';
 import { type Request, type Response } from 'express';
+import { CurrentPrincipal } from '../auth/access.decorators';
 import { ExecutionsService } from '../executions/executions.service';
 import { FileDownloadQueryDto, FileInfoDto, FileListDto, ListFilesQueryDto, PresignedUrlDto } from './file.dto';
 import { type Download, FilesService } from './files.service';
@@ -11,6 +13,7 @@ import { type Download, FilesService } from './files.service';
  * `files/` (or `artifacts/`), '/'-separated; percent-escapes are decoded once, then validated.
  */
 @ApiTags('files')
+@ApiBearerAuth()
 @Controller('v1')
 export class FilesController {
   constructor(
@@ -21,10 +24,10 @@ export class FilesController {
   @Put('sessions/:id/files/*path')
   @ApiConsumes('application/octet-stream')
   @ApiCreatedResponse({ type: FileInfoDto, description: 'stored; visible to the next execution of the session' })
-  async upload(@Param('id') id: string, @Param('path') path: string[], @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async upload(@Param('id') id: string, @Param('path') path: string[], @CurrentPrincipal() who: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const length = req.headers['content-length'] === undefined ? null : Number(req.headers['content-length']);
     try {
-      const stored = await this.files.upload(id, path.join('/'), req, Number.isSafeInteger(length) ? length : null);
+      const stored = await this.files.upload(who, id, path.join('/'), req, Number.isSafeInteger(length) ? length : null);
       res.status(201);
       return stored;
     } catch (e) {
@@ -36,33 +39,33 @@ export class FilesController {
 
   @Get('sessions/:id/files')
   @ApiOkResponse({ type: FileListDto, description: 'stored files in path order; `prefix` narrows them' })
-  list(@Param('id') id: string, @Query() query: ListFilesQueryDto) {
-    return this.files.list(id, query.prefix ?? '', query.limit, query.cursor);
+  list(@Param('id') id: string, @Query() query: ListFilesQueryDto, @CurrentPrincipal() who: Principal) {
+    return this.files.list(who, id, query.prefix ?? '', query.limit, query.cursor);
   }
 
   @Get('sessions/:id/files/*path')
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ description: 'the file; with presign=true a JSON {url, expires_at} to fetch it from the store directly', type: PresignedUrlDto })
-  async download(@Param('id') id: string, @Param('path') path: string[], @Query() query: FileDownloadQueryDto, @Res() res: Response) {
+  async download(@Param('id') id: string, @Param('path') path: string[], @Query() query: FileDownloadQueryDto, @CurrentPrincipal() who: Principal, @Res() res: Response) {
     if (query.presign) {
-      res.json(await this.files.presign(id, path.join('/')));
+      res.json(await this.files.presign(who, id, path.join('/')));
       return;
     }
-    await send(res, await this.files.download(id, path.join('/')));
+    await send(res, await this.files.download(who, id, path.join('/')));
   }
 
   @Delete('sessions/:id/files/*path')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'deleted; gone from the workspace at the next execution' })
-  async remove(@Param('id') id: string, @Param('path') path: string[]) {
-    await this.files.remove(id, path.join('/'));
+  async remove(@Param('id') id: string, @Param('path') path: string[], @CurrentPrincipal() who: Principal) {
+    await this.files.remove(who, id, path.join('/'));
   }
 
   @Get('executions/:id/artifacts/*path')
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ description: 'the file as the execution stored it (410 when replaced since)' })
-  async artifact(@Param('id') id: string, @Param('path') path: string[], @Res() res: Response) {
-    await send(res, await this.files.artifact(await this.executions.get(id), path.join('/')));
+  async artifact(@Param('id') id: string, @Param('path') path: string[], @CurrentPrincipal() who: Principal, @Res() res: Response) {
+    await send(res, await this.files.artifact(who, await this.executions.get(id, who), path.join('/')));
   }
 }
 

@@ -6,6 +6,7 @@ import {
   type Artifact,
   type Execution,
   isSessionLive,
+  type Principal,
   type Session,
   sessionPrefix,
   WorkspacePathError,
@@ -47,9 +48,9 @@ export class FilesService {
   ) {}
 
   /** Streams an upload into the store, refusing more than the template's per-file limit (413). */
-  async upload(sessionId: string, rawPath: string, body: Readable, declaredLength: number | null): Promise<StoredFileInfo & { sha256: string }> {
+  async upload(who: Principal, sessionId: string, rawPath: string, body: Readable, declaredLength: number | null): Promise<StoredFileInfo & { sha256: string }> {
     const path = pathOf(rawPath);
-    const session = await this.liveSession(sessionId, 'upload files');
+    const session = await this.liveSession(who, sessionId, 'upload files');
     const { maxFileBytes } = workspaceLimitsOf((await this.templates.findById(session.templateId)) ?? { limits: {} });
     const tooLarge = (size: number) =>
       new ApiError(413, 'payload_too_large', `the file is ${size} bytes or more; the limit of this template is ${maxFileBytes} bytes per file`, [
@@ -86,9 +87,9 @@ export class FilesService {
     return { path, size, mime_type: mimeType, etag, sha256: hash.digest('hex'), last_modified: new Date().toISOString() };
   }
 
-  async download(sessionId: string, rawPath: string): Promise<Download> {
+  async download(who: Principal, sessionId: string, rawPath: string): Promise<Download> {
     const path = pathOf(rawPath);
-    const session = await this.storedSession(sessionId);
+    const session = await this.storedSession(who, sessionId);
     const object = await this.store.get(sessionPrefix(session.id) + path).catch((e) => {
       throw storeUnavailable(e);
     });
@@ -97,9 +98,9 @@ export class FilesService {
   }
 
   /** A URL the client can download the file from without credentials (S3 only). */
-  async presign(sessionId: string, rawPath: string): Promise<{ url: string; expires_at: string }> {
+  async presign(who: Principal, sessionId: string, rawPath: string): Promise<{ url: string; expires_at: string }> {
     const path = pathOf(rawPath);
-    const session = await this.storedSession(sessionId);
+    const session = await this.storedSession(who, sessionId);
     const key = sessionPrefix(session.id) + path;
     if (!(await this.store.head(key).catch((e) => Promise.reject(storeUnavailable(e))))) {
       throw new ApiError(404, 'not_found', `file '${path}' does not exist in session '${session.id}'`);
@@ -114,9 +115,9 @@ export class FilesService {
   }
 
   /** The stored files under a prefix ('' for all), in path order, a page at a time. */
-  async list(sessionId: string, prefix: string, limit: number, cursor?: string): Promise<{ items: StoredFileInfo[]; next_cursor: string | null }> {
+  async list(who: Principal, sessionId: string, prefix: string, limit: number, cursor?: string): Promise<{ items: StoredFileInfo[]; next_cursor: string | null }> {
     if (prefix) pathOf(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix, 'prefix');
-    const session = await this.storedSession(sessionId);
+    const session = await this.storedSession(who, sessionId);
     const base = sessionPrefix(session.id);
     const all = (await listAll(this.store, base + prefix).catch((e) => Promise.reject(storeUnavailable(e))))
       .map((o) => ({ path: o.key.slice(base.length), size: o.size, mime_type: mimeTypeOf(o.key), etag: o.etag, last_modified: o.lastModified.toISOString() }))
@@ -126,9 +127,9 @@ export class FilesService {
     return { items, next_cursor: all.length > limit ? items[items.length - 1]!.path : null };
   }
 
-  async remove(sessionId: string, rawPath: string): Promise<void> {
+  async remove(who: Principal, sessionId: string, rawPath: string): Promise<void> {
     const path = pathOf(rawPath);
-    const session = await this.liveSession(sessionId, 'delete files');
+    const session = await this.liveSession(who, sessionId, 'delete files');
     const key = sessionPrefix(session.id) + path;
     try {
       if (!(await this.store.head(key))) throw new ApiError(404, 'not_found', `file '${path}' does not exist in session '${session.id}'`);
@@ -144,11 +145,11 @@ export class FilesService {
    * An artifact of an execution, as that execution stored it: when a later execution or an upload
    * replaced the file since, the artifact is gone (410) and the current file is at the files API.
    */
-  async artifact(execution: Execution, rawPath: string): Promise<Download> {
+  async artifact(who: Principal, execution: Execution, rawPath: string): Promise<Download> {
     const path = pathOf(rawPath);
     const artifact = [...(execution.artifacts ?? []), ...(execution.collected ?? [])].find((a) => a.path === path);
     if (!artifact) throw new ApiError(404, 'not_found', `execution '${execution.id}' has no artifact '${path}'`);
-    const current = await this.download(execution.sessionId, path).catch((e) => {
+    const current = await this.download(who, execution.sessionId, path).catch((e) => {
       if (e instanceof ApiError && e.getStatus() === 404) return null;
       throw e;
     });
@@ -174,16 +175,16 @@ export class FilesService {
     return contents;
   }
 
-  private async liveSession(id: string, what: string): Promise<Session> {
-    const session = await this.sessionsService.get(id);
+  private async liveSession(who: Principal, id: string, what: string): Promise<Session> {
+    const session = await this.sessionsService.get(id, who);
     if (!isSessionLive(session.status)) {
       throw new ApiError(409, 'session_ended', `session '${id}' is ${session.status}: its files can be read but no longer changed; cannot ${what}`);
     }
     return session;
   }
 
-  private async storedSession(id: string): Promise<Session> {
-    const session = await this.sessionsService.get(id);
+  private async storedSession(who: Principal, id: string): Promise<Session> {
+    const session = await this.sessionsService.get(id, who);
     if (!session.workspacePath) throw new ApiError(410, 'workspace_deleted', `the workspace of session '${id}' was deleted after its retention period`);
     return session;
   }

@@ -2,11 +2,13 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthIndicatorResult, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { QueueProducer } from '@sandbox/queue';
+import { Public } from '../auth/access.decorators';
 import { ApiError } from '../http/api-error';
 
 const PROBE_TIMEOUT_MS = 2000;
 
 @ApiTags('health')
+@Public()
 @Controller()
 export class HealthController {
   constructor(

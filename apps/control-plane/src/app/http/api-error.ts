@@ -25,6 +25,11 @@ export class ApiError extends HttpException {
     return new ApiError(404, 'not_found', `${what} '${id}' does not exist`);
   }
 
+  /** 401 with the challenge RFC 6750 asks for. */
+  static unauthorized(code: string, message: string): ApiError {
+    return new ApiError(401, code, message, [], { 'WWW-Authenticate': 'Bearer realm="sandbox"' });
+  }
+
   static validation(details: readonly ErrorDetail[]): ApiError {
     const fields = details.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message));
     return new ApiError(422, 'validation_failed', `invalid request: ${fields.join('; ')}`, details);

@@ -11,6 +11,7 @@ export function configureHttp(app: INestApplication, config: ControlPlaneConfig)
     .setTitle('Sandbox platform API')
     .setDescription('Sessions from templates, code executions in hardened containers. Errors are {"error": {"code", "message", "details"}}.')
     .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'an API key: sbx_…' })
     .build();
   SwaggerModule.setup('docs', app, cleanupOpenApiDoc(SwaggerModule.createDocument(app, doc)), { jsonDocumentUrl: 'docs/openapi.json' });
 }

@@ -1,19 +1,26 @@
-import { Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { type Principal } from '@sandbox/domain';
 import { RuntimeNodeRepository, SessionRepository } from '@sandbox/persistence';
+import { type Request } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AuditService } from '../audit/audit.service';
+import { AdminOnly, CurrentPrincipal } from '../auth/access.decorators';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-config';
 import { ApiError } from '../http/api-error';
 import { NodeListDto, NodeResponseDto, nodeToResponse } from './node.dto';
 
-/** Runtime nodes for operators: their heartbeat as the reaper judges it, drain and undrain. */
+/** Runtime nodes for operators (admin scope): their heartbeat as the reaper judges it, drain and undrain. */
 @ApiTags('nodes')
+@ApiBearerAuth()
+@AdminOnly()
 @Controller('v1/nodes')
 export class NodesController {
   constructor(
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
     private readonly nodes: RuntimeNodeRepository,
     private readonly sessions: SessionRepository,
+    private readonly audit: AuditService,
     @InjectPinoLogger(NodesController.name) private readonly log: PinoLogger,
   ) {}
 
@@ -36,16 +43,20 @@ export class NodesController {
   @Post(':id/drain')
   @HttpCode(200)
   @ApiOkResponse({ type: NodeResponseDto, description: '`draining`' })
-  async drain(@Param('id') id: string) {
-    return this.move(id, 'online', 'draining');
+  async drain(@Param('id') id: string, @CurrentPrincipal() who: Principal, @Req() req: Request) {
+    const node = await this.move(id, 'online', 'draining');
+    await this.audit.record(who, req, 'node.drain', { type: 'node', id });
+    return node;
   }
 
   /** Calls off a drain that has not finished yet. */
   @Post(':id/undrain')
   @HttpCode(200)
   @ApiOkResponse({ type: NodeResponseDto, description: '`online`' })
-  async undrain(@Param('id') id: string) {
-    return this.move(id, 'draining', 'online');
+  async undrain(@Param('id') id: string, @CurrentPrincipal() who: Principal, @Req() req: Request) {
+    const node = await this.move(id, 'draining', 'online');
+    await this.audit.record(who, req, 'node.undrain', { type: 'node', id });
+    return node;
   }
 
   private async move(id: string, from: 'online' | 'draining', to: 'online' | 'draining') {

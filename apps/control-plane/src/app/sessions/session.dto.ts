@@ -69,6 +69,7 @@ export class ListSessionsQueryDto extends createZodDto(listSessionsQuery) {}
 export const sessionResponse = z.object({
   id: z.string(),
   template_id: z.string(),
+  tenant: z.string().describe('owner: the tenant of the key that created it'),
   status: z.enum(SESSION_STATUSES),
   runtime_type: z.string(),
   runtime_node: z.string().nullable(),
@@ -93,6 +94,7 @@ export function sessionToResponse(s: Session): z.infer<typeof sessionResponse> {
   return {
     id: s.id,
     template_id: s.templateId,
+    tenant: s.tenant,
     status: s.status,
     runtime_type: s.runtimeType,
     runtime_node: s.runtimeNode,

@@ -1,36 +1,57 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { isSessionLive, type Principal } from '@sandbox/domain';
+import { type Request, type Response } from 'express';
+import { AuditService } from '../audit/audit.service';
+import { CurrentPrincipal } from '../auth/access.decorators';
+import { IDEMPOTENCY_HEADER, idempotencyOf, markReplayed } from '../http/idempotency';
 import { CreateSessionDto, ListSessionsQueryDto, SessionPageDto, SessionResponseDto, sessionToResponse } from './session.dto';
 import { SessionsService } from './sessions.service';
 
 @ApiTags('sessions')
+@ApiBearerAuth()
 @Controller('v1/sessions')
 export class SessionsController {
-  constructor(private readonly sessions: SessionsService) {}
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly audit: AuditService,
+  ) {}
 
   @Post()
   @HttpCode(201)
-  @ApiCreatedResponse({ type: SessionResponseDto, description: 'the session, `creating` until a node places it' })
-  async create(@Body() body: CreateSessionDto) {
-    return sessionToResponse(await this.sessions.create(body));
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiCreatedResponse({ type: SessionResponseDto, description: "the session, `creating` until a node places it; 429 at the tenant's cap of live sessions" })
+  async create(
+    @Body() body: CreateSessionDto,
+    @Headers('idempotency-key') key: string | undefined,
+    @CurrentPrincipal() who: Principal,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const { session, replayed } = await this.sessions.create(body, who, idempotencyOf(key, body));
+    markReplayed(res, replayed);
+    if (!replayed) await this.audit.record(who, req, 'session.create', { type: 'session', id: session.id }, { template_id: session.templateId });
+    return sessionToResponse(session);
   }
 
   @Get()
-  @ApiOkResponse({ type: SessionPageDto, description: 'newest first' })
-  async list(@Query() query: ListSessionsQueryDto) {
-    const page = await this.sessions.list(query);
+  @ApiOkResponse({ type: SessionPageDto, description: "newest first; the caller's tenant only (admin keys: all)" })
+  async list(@Query() query: ListSessionsQueryDto, @CurrentPrincipal() who: Principal) {
+    const page = await this.sessions.list(query, who);
     return { items: page.items.map(sessionToResponse), next_cursor: page.nextCursor };
   }
 
   @Get(':id')
   @ApiOkResponse({ type: SessionResponseDto })
-  async get(@Param('id') id: string) {
-    return sessionToResponse(await this.sessions.get(id));
+  async get(@Param('id') id: string, @CurrentPrincipal() who: Principal) {
+    return sessionToResponse(await this.sessions.get(id, who));
   }
 
   @Delete(':id')
   @ApiOkResponse({ type: SessionResponseDto, description: 'the session, `terminated` (or as it ended before)' })
-  async terminate(@Param('id') id: string) {
-    return sessionToResponse(await this.sessions.terminate(id));
+  async terminate(@Param('id') id: string, @CurrentPrincipal() who: Principal, @Req() req: Request) {
+    const { before, after } = await this.sessions.terminate(id, who);
+    await this.audit.record(who, req, 'session.terminate', { type: 'session', id }, null, isSessionLive(before.status) ? 'ok' : `already_${before.status}`);
+    return sessionToResponse(after);
   }
 }

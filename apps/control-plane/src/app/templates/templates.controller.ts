@@ -1,10 +1,11 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { TemplateRepository } from '@sandbox/persistence';
 import { ApiError } from '../http/api-error';
 import { TemplateListResponseDto, templateToResponse, TemplateResponseDto } from './template.response';
 
 @ApiTags('templates')
+@ApiBearerAuth()
 @Controller('v1/templates')
 export class TemplatesController {
   constructor(private readonly templates: TemplateRepository) {}

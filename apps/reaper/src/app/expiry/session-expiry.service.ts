@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { expireSession } from '@sandbox/domain';
-import { ExecutionRepository, SessionRepository } from '@sandbox/persistence';
+import { AuditRepository, ExecutionRepository, SessionRepository } from '@sandbox/persistence';
 import { QueueProducer } from '@sandbox/queue';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { REAPER_CONFIG, type ReaperConfig } from '../reaper-config';
@@ -19,6 +19,7 @@ export class SessionExpiryService {
     private readonly sessions: SessionRepository,
     private readonly executions: ExecutionRepository,
     private readonly producer: QueueProducer,
+    private readonly audit: AuditRepository,
     private readonly stats: ReaperStats,
     @InjectPinoLogger(SessionExpiryService.name) private readonly log: PinoLogger,
   ) {}
@@ -33,6 +34,9 @@ export class SessionExpiryService {
       if (!(await this.sessions.transition(session.id, expireSession, { error }))) continue;
       ended++;
       this.stats.count('session', `expired_${reason}`);
+      await this.audit
+        .append({ actor: 'reaper', tenant: null, action: 'session.expire', targetType: 'session', targetId: session.id, outcome: 'ok', detail: { reason, tenant: session.tenant } })
+        .catch((e) => this.log.error({ session_id: session.id, err: e }, 'audit event not recorded'));
       await this.executions.failPending(session.id, `the session timed out (${error}) before the execution started`);
       if (session.runtimeNode) {
         // a lost doorbell here leaves the container to the node's orphan sweep

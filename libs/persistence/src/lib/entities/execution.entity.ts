@@ -7,6 +7,8 @@ import { SessionEntity } from './session.entity';
 @Index('idx_status', ['status'])
 @Index('idx_created', ['createdAt'])
 @Index('idx_last_heartbeat', ['lastHeartbeatAt'])
+@Index('idx_session_status', ['sessionId', 'status'])
+@Index('uq_executions_idempotency', ['sessionId', 'idempotencyKey'], { unique: true })
 export class ExecutionEntity {
   @PrimaryColumn({ type: 'varchar', length: 64 })
   id!: string;
@@ -29,6 +31,12 @@ export class ExecutionEntity {
 
   @Column({ type: 'mediumtext', nullable: true })
   stdin!: string | null;
+
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 128, nullable: true })
+  idempotencyKey!: string | null;
+
+  @Column({ name: 'request_hash', type: 'char', length: 64, nullable: true })
+  requestHash!: string | null;
 
   @Column({ type: 'json', nullable: true })
   collect!: string[] | null;

@@ -7,12 +7,23 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Index('idx_created', ['createdAt'])
 @Index('idx_runtime_node', ['runtimeNode'])
 @Index('idx_last_activity', ['lastActivityAt'])
+@Index('idx_tenant_status', ['tenant', 'status'])
+@Index('uq_sessions_idempotency', ['tenant', 'idempotencyKey'], { unique: true })
 export class SessionEntity {
   @PrimaryColumn({ type: 'varchar', length: 64 })
   id!: string;
 
   @Column({ name: 'template_id', type: 'varchar', length: 64 })
   templateId!: string;
+
+  @Column({ type: 'varchar', length: 64 })
+  tenant!: string;
+
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 128, nullable: true })
+  idempotencyKey!: string | null;
+
+  @Column({ name: 'request_hash', type: 'char', length: 64, nullable: true })
+  requestHash!: string | null;
 
   @Column({ type: 'enum', enum: SESSION_STATUSES })
   status!: SessionStatus;

@@ -20,11 +20,11 @@ describe('conditional writes on MariaDB', () => {
 
   const newSession = async () => {
     const id = `sess_${++seq}`;
-    await sessions.insert({ id, templateId: 'python-basic', runtimeType: 'docker', envVars: {}, timeout: 300, resources: { cpu: '1', memory: '512Mi', disk: '1Gi' }, workspacePath: null });
+    await sessions.insertWithinCap({ id, templateId: 'python-basic', tenant: 't', runtimeType: 'docker', envVars: {}, timeout: 300, resources: { cpu: '1', memory: '512Mi', disk: '1Gi' }, workspacePath: null }, 1000);
     return id;
   };
   const newExecution = async (sessionId: string, id: string) =>
-    executions.insert({ id, sessionId, code: 'print(1)', language: 'python', stdin: null, timeout: 30, collect: null });
+    executions.insertWithinCap({ id, sessionId, code: 'print(1)', language: 'python', stdin: null, timeout: 30, collect: null }, 1000);
 
   beforeAll(async () => {
     db = await createTestDatabase('condwrites');
@@ -75,6 +75,38 @@ describe('conditional writes on MariaDB', () => {
     expect((await executions.claimNext(id, 'node-3'))?.id).toBe('exec_3');
     await executions.finish({ id: 'exec_3', attempt: 1, node: 'node-3' }, completeExecution, done);
     expect(await executions.claimNext(id, 'node-3')).toBeNull();
+  });
+
+  it("keeps a tenant's live sessions at its cap when creations race", async () => {
+    const row = (i: number) => ({ id: `sess_cap_${i}`, templateId: 'python-basic', tenant: 'capped', runtimeType: 'docker' as const, envVars: {}, timeout: 300, resources: { cpu: '1', memory: '512Mi', disk: '1Gi' }, workspacePath: null });
+    const answers = await Promise.all(racers.map((ds, i) => new SessionRepository(ds).insertWithinCap(row(i), 5)));
+    expect(answers.filter((a) => a === null)).toHaveLength(5);
+    expect(answers.filter((a) => a !== null)).toEqual(Array(RACERS - 5).fill(5));
+    expect((await sessions.list({ limit: 100, tenant: 'capped' })).items).toHaveLength(5);
+  });
+
+  it("keeps a session's queued executions at its cap when submissions race", async () => {
+    const id = await newSession();
+    const answers = await Promise.all(
+      racers.map((ds, i) => new ExecutionRepository(ds).insertWithinCap({ id: `exec_cap_${i}`, sessionId: id, code: '', language: 'python', stdin: null, timeout: 30, collect: null }, 3)),
+    );
+    expect(answers.filter((a) => a === null)).toHaveLength(3);
+    expect((await executions.listBySession(id, { limit: 100 })).items).toHaveLength(3);
+  });
+
+  it('stores one row per Idempotency-Key when retries race', async () => {
+    const id = await newSession();
+    const attempts = await Promise.allSettled(
+      racers.map((ds, i) =>
+        new ExecutionRepository(ds).insertWithinCap(
+          { id: `exec_idem_${i}`, sessionId: id, code: '', language: 'python', stdin: null, timeout: 30, collect: null, idempotency: { key: 'k1', requestHash: 'h' } },
+          100,
+        ),
+      ),
+    );
+    expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+    expect(attempts.filter((a) => a.status === 'rejected').map((a) => (a as PromiseRejectedResult).reason.code)).toEqual(Array(RACERS - 1).fill('ER_DUP_ENTRY'));
+    expect(await executions.findByIdempotencyKey(id, 'k1')).toMatchObject({ requestHash: 'h', execution: { sessionId: id } });
   });
 
   it('claims nothing for a session that ended or moved to another node', async () => {

@@ -14,9 +14,13 @@ import {
 import { type DataSource, In, type Repository } from 'typeorm';
 import { ExecutionEntity } from '../entities/execution.entity';
 import { toExecution } from '../mappers';
+import { withNamedLock } from '../named-lock';
 import { type Page, type PageQuery } from '../page';
+import { type Idempotency } from './session.repository';
 
-export type NewExecution = Pick<Execution, 'id' | 'sessionId' | 'code' | 'language' | 'stdin' | 'timeout' | 'collect'>;
+export type NewExecution = Pick<Execution, 'id' | 'sessionId' | 'code' | 'language' | 'stdin' | 'timeout' | 'collect'> & {
+  readonly idempotency?: Idempotency | null;
+};
 
 export interface ExecutionResult {
   readonly stdout: string;
@@ -70,8 +74,32 @@ export class ExecutionRepository {
     this.repo = ds.getRepository(ExecutionEntity);
   }
 
-  async insert(e: NewExecution): Promise<void> {
-    await this.repo.insert({ ...e, collect: e.collect ? [...e.collect] : null, status: 'pending', attempt: 1, retryCount: 0 });
+  /**
+   * Inserts the execution unless its session already has `cap` pending ones (the session's named lock
+   * makes the count and the insert one step). Null when inserted, else the pending count.
+   */
+  async insertWithinCap(e: NewExecution, cap: number): Promise<number | null> {
+    return withNamedLock(this.ds, `sandbox.session.${e.sessionId}`, async (m) => {
+      const pending = await m.countBy(ExecutionEntity, { sessionId: e.sessionId, status: 'pending' });
+      if (pending >= cap) return pending;
+      const { idempotency, ...fields } = e;
+      await m.insert(ExecutionEntity, {
+        ...fields,
+        collect: e.collect ? [...e.collect] : null,
+        idempotencyKey: idempotency?.key ?? null,
+        requestHash: idempotency?.requestHash ?? null,
+        status: 'pending',
+        attempt: 1,
+        retryCount: 0,
+      });
+      return null;
+    });
+  }
+
+  /** The execution of a session created with this Idempotency-Key, and the hash of that request. */
+  async findByIdempotencyKey(sessionId: string, key: string): Promise<{ execution: Execution; requestHash: string | null } | null> {
+    const e = await this.repo.findOneBy({ sessionId, idempotencyKey: key });
+    return e ? { execution: toExecution(e), requestHash: e.requestHash } : null;
   }
 
   async findById(id: string): Promise<Execution | null> {

@@ -23,13 +23,13 @@ describe('recovery queries on MariaDB', () => {
   };
   const session = async (boundTo?: string, timeout = 300) => {
     const id = `sess_${String(++seq).padStart(4, '0')}`;
-    await sessions.insert({ id, templateId: 'python-basic', runtimeType: 'docker', envVars: {}, timeout, resources: { cpu: '1', memory: '512Mi', disk: '1Gi' }, workspacePath: null });
+    await sessions.insertWithinCap({ id, templateId: 'python-basic', tenant: 't', runtimeType: 'docker', envVars: {}, timeout, resources: { cpu: '1', memory: '512Mi', disk: '1Gi' }, workspacePath: null }, 1000);
     if (boundTo) await sessions.bind(id, boundTo, `c-${id}`, bindSession);
     return id;
   };
   const execution = async (sessionId: string) => {
     const id = `exec_${String(++seq).padStart(4, '0')}`;
-    await executions.insert({ id, sessionId, code: 'print(1)', language: 'python', stdin: null, timeout: 30, collect: null });
+    await executions.insertWithinCap({ id, sessionId, code: 'print(1)', language: 'python', stdin: null, timeout: 30, collect: null }, 1000);
     return id;
   };
 

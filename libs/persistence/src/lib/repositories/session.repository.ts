@@ -2,11 +2,19 @@ import { type Session, type SessionStatus, type Transition } from '@sandbox/doma
 import { Brackets, type DataSource, In, type Repository } from 'typeorm';
 import { SessionEntity } from '../entities/session.entity';
 import { toSession } from '../mappers';
+import { withNamedLock } from '../named-lock';
 import { type Page, type PageQuery } from '../page';
 
-export type NewSession = Pick<Session, 'id' | 'templateId' | 'runtimeType' | 'envVars' | 'timeout' | 'resources'> & {
+export type NewSession = Pick<Session, 'id' | 'templateId' | 'tenant' | 'runtimeType' | 'envVars' | 'timeout' | 'resources'> & {
   readonly workspacePath: string | null;
+  readonly idempotency?: Idempotency | null;
 };
+
+/** The Idempotency-Key a row was created with, and the hash of that request's body. */
+export interface Idempotency {
+  readonly key: string;
+  readonly requestHash: string;
+}
 
 /** Every status change here is one conditional UPDATE checked by affected rows (DESIGN.md §7). */
 export class SessionRepository {
@@ -16,11 +24,33 @@ export class SessionRepository {
     this.repo = ds.getRepository(SessionEntity);
   }
 
-  async insert(s: NewSession): Promise<void> {
-    await this.repo.insert({
+  /**
+   * Inserts the session unless its tenant already holds `cap` live ones (a named lock per tenant makes
+   * the count and the insert one step). Null when inserted, else the tenant's live count.
+   */
+  async insertWithinCap(s: NewSession, cap: number): Promise<number | null> {
+    return withNamedLock(this.ds, `sandbox.tenant.${s.tenant}`, async (m) => {
+      const live = await m.countBy(SessionEntity, { tenant: s.tenant, status: In(['creating', 'running']) });
+      if (live >= cap) return live;
+      await m.insert(SessionEntity, this.row(s));
+      return null;
+    });
+  }
+
+  /** The session a tenant created with this Idempotency-Key, and the hash of that request. */
+  async findByIdempotencyKey(tenant: string, key: string): Promise<{ session: Session; requestHash: string | null } | null> {
+    const e = await this.repo.findOneBy({ tenant, idempotencyKey: key });
+    return e ? { session: toSession(e), requestHash: e.requestHash } : null;
+  }
+
+  private row(s: NewSession): Partial<SessionEntity> {
+    return {
       id: s.id,
       templateId: s.templateId,
-      status: 'creating',
+      tenant: s.tenant,
+      idempotencyKey: s.idempotency?.key ?? null,
+      requestHash: s.idempotency?.requestHash ?? null,
+      status: 'creating' as const,
       runtimeType: s.runtimeType,
       envVars: s.envVars,
       timeout: s.timeout,
@@ -28,7 +58,7 @@ export class SessionRepository {
       resourcesMemory: s.resources.memory,
       resourcesDisk: s.resources.disk,
       workspacePath: s.workspacePath,
-    });
+    };
   }
 
   async findById(id: string): Promise<Session | null> {
@@ -36,8 +66,10 @@ export class SessionRepository {
     return e ? toSession(e) : null;
   }
 
-  async list(query: PageQuery & { status?: SessionStatus }): Promise<Page<Session>> {
+  /** Newest first; one tenant's only when `tenant` is given. */
+  async list(query: PageQuery & { status?: SessionStatus; tenant?: string | null }): Promise<Page<Session>> {
     const qb = this.repo.createQueryBuilder('s').orderBy('s.id', 'DESC').take(query.limit + 1);
+    if (query.tenant) qb.andWhere('s.tenant = :tenant', { tenant: query.tenant });
     if (query.status) qb.andWhere('s.status = :status', { status: query.status });
     if (query.cursor) qb.andWhere('s.id < :cursor', { cursor: query.cursor });
     const rows = await qb.getMany();

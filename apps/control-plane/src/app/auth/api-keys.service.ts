@@ -1,0 +1,61 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type ApiKey, apiKeyRefusal, type ApiKeyScope, generateApiKey, hashApiKey, looksLikeApiKey, type Principal } from '@sandbox/domain';
+import { ApiKeyRepository } from '@sandbox/persistence';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-config';
+import { ApiError } from '../http/api-error';
+
+/** Looks up keys by hash, briefly cached so a request costs no extra database read. */
+@Injectable()
+export class ApiKeysService {
+  private readonly cache = new Map<string, { key: ApiKey | null; until: number }>();
+
+  constructor(
+    @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
+    private readonly keys: ApiKeyRepository,
+    @InjectPinoLogger(ApiKeysService.name) private readonly log: PinoLogger,
+  ) {}
+
+  /** The principal of a bearer secret; 401 saying why (never which part of a guess was right). */
+  async authenticate(secret: string | undefined): Promise<Principal> {
+    if (!secret) throw ApiError.unauthorized('missing_api_key', 'send an API key as "Authorization: Bearer <key>"');
+    const key = looksLikeApiKey(secret) ? await this.lookup(hashApiKey(secret)) : null;
+    if (!key) throw ApiError.unauthorized('invalid_api_key', 'the API key is not valid');
+    const refusal = apiKeyRefusal(key, new Date());
+    if (refusal) throw ApiError.unauthorized(`${refusal}_api_key`, `the API key '${key.prefix}…' is ${refusal}`);
+    // a hint for operators, not on the request's path
+    this.keys.touch(key.id).catch((e) => this.log.warn({ err: e, key_id: key.id }, 'cannot record key use'));
+    return { keyId: key.id, scope: key.scope, tenant: key.tenant };
+  }
+
+  async create(input: { name: string; scope: ApiKeyScope; tenant: string; expiresAt: Date | null }, createdBy: string | null): Promise<{ key: ApiKey; secret: string }> {
+    const { id, secret, prefix, hash } = generateApiKey();
+    const key = await this.keys.insert({ id, prefix, hash, createdBy, ...input });
+    return { key, secret };
+  }
+
+  list(tenant?: string): Promise<ApiKey[]> {
+    return this.keys.list(tenant);
+  }
+
+  /** Revokes at once on this control plane; others notice within API_KEY_CACHE_MS. */
+  async revoke(id: string): Promise<ApiKey> {
+    const key = await this.keys.findById(id);
+    if (!key) throw ApiError.notFound('api key', id);
+    await this.keys.revoke(id);
+    for (const [hash, entry] of this.cache) if (entry.key?.id === id) this.cache.delete(hash);
+    return (await this.keys.findById(id))!;
+  }
+
+  private async lookup(hash: string): Promise<ApiKey | null> {
+    const hit = this.cache.get(hash);
+    if (hit && hit.until > Date.now()) return hit.key;
+    const key = await this.keys.findByHash(hash);
+    if (this.config.API_KEY_CACHE_MS > 0) {
+      // bounded: unknown hashes are cached too, so a flood of guesses cannot grow it without end
+      if (this.cache.size >= 10_000) this.cache.clear();
+      this.cache.set(hash, { key, until: Date.now() + this.config.API_KEY_CACHE_MS });
+    }
+    return key;
+  }
+}
