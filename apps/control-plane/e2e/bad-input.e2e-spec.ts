@@ -101,6 +101,23 @@ describe('bad input through the REST API', () => {
       expect(fields(r)).toEqual([field]);
     });
 
+    it.each([
+      ['cpu', '2001m', "'2001m' is more than template 'python-basic' allows (allowed: 0.01 to 2)"],
+      ['memory', '2049Mi', "'2049Mi' is more than template 'python-basic' allows (allowed: 32Mi to 2Gi)"],
+      ['disk', '4097Mi', "'4097Mi' is more than template 'python-basic' allows (allowed: 1Mi to 4Gi)"],
+    ])("refuses resources.%s %s, just over the template's maximum, naming the allowed range", async (field, value, message) => {
+      const r = await post('/v1/sessions', { template_id: 'python-basic', resources: { [field]: value } });
+      expect(r.status).toBe(422);
+      expect(r.body.error.details).toEqual([{ field: `resources.${field}`, message }]);
+    });
+
+    it("accepts resources of exactly the template's maximums", async () => {
+      const r = await post('/v1/sessions', { template_id: 'python-basic', resources: { cpu: '2', memory: '2Gi', disk: '4Gi' } });
+      expect(r.status).toBe(201);
+      expect((await p.api('DELETE', `/v1/sessions/${r.body.id}`)).status).toBe(200);
+      counts.sessions++;
+    });
+
     it('accepts the boundaries: timeout 10 and 86400, 100 env vars, an 8192-byte value', async () => {
       const vars = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`V${i}`, i === 0 ? 'x'.repeat(8192) : '1']));
       for (const body of [{ timeout: 10 }, { timeout: 86_400, env_vars: vars }]) {
@@ -128,6 +145,14 @@ describe('bad input through the REST API', () => {
       const over = await execute({ code: `#${'x'.repeat(65_535)}` });
       expect(over.status).toBe(413);
       expect(over.body.error.message).toBe('code is 65536 bytes; the limit is 65535');
+    });
+
+    it('accepts stdin of exactly 1 MiB and a timeout of exactly the template maximum', async () => {
+      for (const body of [{ stdin: 'x'.repeat(1 << 20) }, { timeout: 300 }]) {
+        const r = await execute({ code: 'print(1)', ...body });
+        expect(r.status).toBe(202);
+        counts.executions++;
+      }
     });
 
     it('answers stdin over 1 MiB with 413', async () => {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
@@ -43,13 +44,34 @@ function networkOf(cidr: string): string {
   return `${[24, 16, 8, 0].map((s) => (masked >>> s) & 255).join('.')}/${n}`;
 }
 
-/** The filter rules, as iptables arguments after the chain (checked with -C, inserted with -I). */
-export function egressRules(extraBlocked: readonly string[]): [chain: string, ...rule: string[]][] {
-  return [
-    // nothing of the host itself, on any of its addresses
-    ['INPUT', '-i', EGRESS_BRIDGE, '-j', 'DROP'],
-    ...[...BLOCKED_RANGES, ...extraBlocked].map((cidr): [string, ...string[]] => ['DOCKER-USER', '-i', EGRESS_BRIDGE, '-d', cidr, '-j', 'DROP']),
-  ];
+/**
+ * The DNS servers Docker's embedded resolver forwards to: it sends those queries from the container's
+ * own namespace, so they cross the filter and need their one exception (port 53, these addresses).
+ */
+export function hostResolvers(): string[] {
+  // behind systemd-resolved, Docker reads the upstream servers, not the 127.0.0.53 stub
+  const file = ['/run/systemd/resolve/resolv.conf', '/etc/resolv.conf'].find((f) => existsSync(f));
+  const text = file ? readFileSync(file, 'utf8') : '';
+  return [...text.matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => m[1]!).filter((ip) => !ip.startsWith('127.'));
+}
+
+export type FilterRule = [chain: string, ...rule: string[]];
+
+/**
+ * The filter rules, as iptables arguments after the chain: `drops` (checked with -C, inserted with
+ * -I), and `accepts`, the DNS exceptions, which must stay above every drop.
+ */
+export function egressRules(extraBlocked: readonly string[], resolvers: readonly string[]): { drops: FilterRule[]; accepts: FilterRule[] } {
+  return {
+    drops: [
+      // nothing of the host itself, on any of its addresses
+      ['INPUT', '-i', EGRESS_BRIDGE, '-j', 'DROP'],
+      ...[...BLOCKED_RANGES, ...extraBlocked].map((cidr): FilterRule => ['DOCKER-USER', '-i', EGRESS_BRIDGE, '-d', cidr, '-j', 'DROP']),
+    ],
+    accepts: resolvers.flatMap((ip) =>
+      ['udp', 'tcp'].map((proto): FilterRule => ['DOCKER-USER', '-i', EGRESS_BRIDGE, '-d', `${ip}/32`, '-p', proto, '--dport', '53', '-j', 'ACCEPT']),
+    ),
+  };
 }
 
 /**
@@ -73,11 +95,16 @@ export async function ensureEgressNetwork(docker: Docker): Promise<void> {
       Labels: { [LABELS.managed]: 'true' },
     });
   }
-  for (const [chain, ...rule] of egressRules(hostNetworks())) {
-    const present = await run('iptables', ['-C', chain, ...rule]).then(
+  const { drops, accepts } = egressRules(hostNetworks(), hostResolvers());
+  const present = (rule: FilterRule) =>
+    run('iptables', ['-C', ...rule]).then(
       () => true,
       () => false,
     );
-    if (!present) await run('iptables', ['-I', chain, '1', ...rule]);
+  for (const rule of drops) if (!(await present(rule))) await run('iptables', ['-I', rule[0], '1', ...rule.slice(1)]);
+  // on top, whatever drops were added before: delete and insert again
+  for (const rule of accepts) {
+    while (await present(rule)) await run('iptables', ['-D', ...rule]);
+    await run('iptables', ['-I', rule[0], '1', ...rule.slice(1)]);
   }
 }
