@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { hashApiKey } from '@sandbox/domain';
-import { TestPlatform } from '@sandbox/testing';
+import { REPO_ROOT, TestPlatform } from '@sandbox/testing';
 
 const RATE_LIMIT = 1000;
 const TENANT_CAP = 3;
@@ -311,6 +313,60 @@ describe('API security', () => {
       ['?limit=-1', 422],
     ])('GET /v1/sessions%s → %i', async (q, status) => {
       expect((await p.api('GET', `/v1/sessions${q}`)).status).toBe(status);
+    });
+  });
+
+  describe('quantities, env vars, waits and text (A7, A8, A14, A18)', () => {
+    it.each([['99999Gi'], ['-1'], ['1e3Mi'], ['12 Mi'], ['0x10Mi']])('refuses resources.memory %j with 422', async (memory) => {
+      const r = await p.api('POST', '/v1/sessions', { template_id: 'python-basic', resources: { memory } });
+      expect(r.status).toBe(422);
+      expect(r.body.error.details.map((d: { field: string }) => d.field)).toEqual(['resources.memory']);
+    });
+
+    it.each([['A=B'], [''], ['A\u0000B'], ['9LIVES']])('refuses the env var name %j with 422', async (name) => {
+      const r = await p.api('POST', '/v1/sessions', { template_id: 'python-basic', env_vars: { [name]: 'v' } });
+      expect(r.status).toBe(422);
+      expect(r.body.error.details).toHaveLength(1);
+    });
+
+    it('never writes env var values to the logs', async () => {
+      const value = 'env-value-4b1d-never-logged';
+      const s = await p.session('python-basic', { env_vars: { TOKEN: value } });
+      expect((await p.execute(s.id, { code: 'import os\nprint(len(os.environ["TOKEN"]))' })).stdout).toBe(`${value.length}\n`);
+      expect(readFileSync(join(REPO_ROOT, '.stack', 'test-logs', 'e2e-sec-control-plane.log'), 'utf8')).not.toContain(value);
+      await p.api('DELETE', `/v1/sessions/${s.id}`);
+    });
+
+    it('clamps a huge wait_ms, and a client hanging up does not cancel the execution', async () => {
+      const s = await p.session();
+      const clamped = await p.api('POST', `/v1/sessions/${s.id}/executions?wait_ms=1000000000000`, { code: 'print("waited")' });
+      expect(clamped).toMatchObject({ status: 200, body: { status: 'completed', stdout: 'waited\n' } });
+      const gone = new AbortController();
+      const hungUp = fetch(`${p.url}/v1/sessions/${s.id}/executions?wait=true`, {
+        method: 'POST',
+        headers: { ...p.authorization(), 'content-type': 'application/json' },
+        body: JSON.stringify({ code: 'import time\ntime.sleep(1)\nprint("finished anyway")' }),
+        signal: gone.signal,
+      }).catch((e: Error) => e.name);
+      const id = await p.until('the execution running', async () => (await p.query("SELECT id FROM executions WHERE session_id = ? AND id != ? AND status = 'running'", [s.id, clamped.body.id]))[0]?.id);
+      gone.abort();
+      expect(await hungUp).toBe('AbortError');
+      const done = await p.until('the execution finished', async () => {
+        const e = (await p.api('GET', `/v1/executions/${id}`)).body;
+        return e.status !== 'pending' && e.status !== 'running' && e;
+      });
+      expect(done).toMatchObject({ status: 'completed', stdout: 'finished anyway\n' });
+      await p.api('DELETE', `/v1/sessions/${s.id}`);
+    });
+
+    it('stores and runs emoji, right-to-left and 4-byte UTF-8 byte for byte', async () => {
+      const s = await p.session();
+      const text = '😀 שלום עולם 𝄞 مرحبا 🇺🇳';
+      const e = await p.execute(s.id, { code: `print(${JSON.stringify(text)})` });
+      expect(e.stdout).toBe(`${text}\n`);
+      expect((await p.api('GET', `/v1/executions/${e.id}`)).body.code).toBe(`print(${JSON.stringify(text)})`);
+      expect((await p.query('SELECT code FROM executions WHERE id = ?', [e.id]))[0].code).toBe(`print(${JSON.stringify(text)})`);
+      await p.api('DELETE', `/v1/sessions/${s.id}`);
     });
   });
 
