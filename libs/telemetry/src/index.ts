@@ -1,1 +1,2 @@
 export * from './lib/logger-options';
+export * from './lib/metrics';

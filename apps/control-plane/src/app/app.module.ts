@@ -20,6 +20,8 @@ import { ExecutionsService } from './executions/executions.service';
 import { FilesController } from './files/files.controller';
 import { FilesService } from './files/files.service';
 import { HealthController } from './health/health.controller';
+import { ControlPlaneMetrics } from './metrics/control-plane-metrics';
+import { MetricsController } from './metrics/metrics.controller';
 import { NodesController } from './nodes/nodes.controller';
 import { ApiExceptionFilter } from './http/api-exception.filter';
 import { SessionsController } from './sessions/sessions.controller';
@@ -51,6 +53,7 @@ export class AppModule {
         NodesController,
         ApiKeysController,
         AuditController,
+        MetricsController,
         HealthController,
       ],
       providers: [
@@ -66,6 +69,7 @@ export class AppModule {
         { provide: APP_GUARD, useClass: RateLimitGuard },
         ApiKeysService,
         AuditService,
+        ControlPlaneMetrics,
         SessionsService,
         ExecutionsService,
         ExecutionWaiterService,

@@ -1,25 +1,31 @@
 import { Injectable } from '@nestjs/common';
+import { metricsRegistry } from '@sandbox/telemetry';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
-/** What the reaper did, by action and outcome, and when each task last ran (for metrics and logs). */
+/** What the reaper did, by action and outcome, and when each task last ran: its /metrics. */
 @Injectable()
 export class ReaperStats {
-  private readonly counts = new Map<string, number>();
-  private readonly lastRun = new Map<string, Date>();
+  readonly registry: Registry = metricsRegistry('reaper');
+
+  private readonly actions = new Counter({
+    name: 'sandbox_reaper_actions_total',
+    help: 'What the reaper did (nodes lost, sessions moved, executions retried or crashed, sessions expired, workspaces deleted)',
+    labelNames: ['action', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly lastRun = new Gauge({
+    name: 'sandbox_reaper_last_run_timestamp_seconds',
+    help: 'When each reaper task last ran (Unix time)',
+    labelNames: ['task'] as const,
+    registers: [this.registry],
+  });
 
   count(action: string, outcome: string, n = 1): void {
-    if (n <= 0) return;
-    const key = `${action}:${outcome}`;
-    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+    if (n > 0) this.actions.inc({ action, outcome }, n);
   }
 
   ran(task: string): void {
-    this.lastRun.set(task, new Date());
-  }
-
-  snapshot(): { counts: Record<string, number>; last_run: Record<string, string> } {
-    return {
-      counts: Object.fromEntries(this.counts),
-      last_run: Object.fromEntries([...this.lastRun].map(([task, at]) => [task, at.toISOString()])),
-    };
+    this.lastRun.set({ task }, Date.now() / 1000);
   }
 }

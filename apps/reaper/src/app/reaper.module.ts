@@ -1,8 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { PersistenceModule } from '@sandbox/persistence';
+import { ApiKeyRepository, PersistenceModule } from '@sandbox/persistence';
 import { ExecutionEventsPublisher, QueueProducer } from '@sandbox/queue';
 import { StorageModule } from '@sandbox/storage';
-import { loggerOptions } from '@sandbox/telemetry';
+import { loggerOptions, MetricsEndpoint } from '@sandbox/telemetry';
 import { LoggerModule } from 'nestjs-pino';
 import { REAPER_CONFIG, type ReaperConfig } from './reaper-config';
 import { SessionExpiryService } from './expiry/session-expiry.service';
@@ -28,6 +28,12 @@ export class ReaperModule {
         { provide: QueueProducer, useFactory: () => new QueueProducer(queueSettings) },
         { provide: ExecutionEventsPublisher, useFactory: () => new ExecutionEventsPublisher(queueSettings) },
         ReaperStats,
+        {
+          provide: MetricsEndpoint,
+          useFactory: (stats: ReaperStats, keys: ApiKeyRepository) =>
+            new MetricsEndpoint(stats.registry, { port: config.METRICS_PORT, host: config.METRICS_HOST, authorize: (h) => keys.isAdminBearer(h) }),
+          inject: [ReaperStats, ApiKeyRepository],
+        },
         WatchService,
         RecoveryService,
         SessionExpiryService,

@@ -1,12 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { PersistenceModule } from '@sandbox/persistence';
+import { ApiKeyRepository, PersistenceModule } from '@sandbox/persistence';
 import { ExecutionEventsPublisher, QueueProducer } from '@sandbox/queue';
 import { StorageModule } from '@sandbox/storage';
-import { loggerOptions } from '@sandbox/telemetry';
+import { loggerOptions, MetricsEndpoint } from '@sandbox/telemetry';
 import { LoggerModule } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from './agent-config';
 import { AgentLifecycleService } from './agent-lifecycle.service';
 import { containerRuntimeProvider } from './container-runtime.provider';
+import { AgentMetrics } from './metrics/agent-metrics';
 import { ExecutionRunnerService } from './executions/execution-runner.service';
 import { NodeRegistryService } from './node/node-registry.service';
 import { WarmPoolService } from './pool/warm-pool.service';
@@ -32,6 +33,13 @@ export class AgentModule {
         { provide: QueueProducer, useFactory: () => new QueueProducer(queueSettings) },
         { provide: ExecutionEventsPublisher, useFactory: () => new ExecutionEventsPublisher(queueSettings) },
         containerRuntimeProvider,
+        AgentMetrics,
+        {
+          provide: MetricsEndpoint,
+          useFactory: (metrics: AgentMetrics, keys: ApiKeyRepository) =>
+            new MetricsEndpoint(metrics.registry, { port: config.METRICS_PORT, host: config.METRICS_HOST, authorize: (h) => keys.isAdminBearer(h) }),
+          inject: [AgentMetrics, ApiKeyRepository],
+        },
         TemplateCatalogService,
         WarmPoolService,
         SessionHostService,

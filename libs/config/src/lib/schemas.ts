@@ -60,6 +60,12 @@ const common = {
 };
 
 type StorageFields = { STORAGE_DRIVER: 's3' | 'fs'; STORAGE_FS_ROOT?: string | undefined; S3_ACCESS_KEY_ID?: string | undefined; S3_SECRET_ACCESS_KEY?: string | undefined };
+/** `/metrics` of the processes without an HTTP API; port 0 turns it off. */
+const metricsServer = (port: number) => ({
+  METRICS_PORT: int(0, 65535).default(port),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+});
+
 function checkStorage(c: StorageFields, ctx: z.RefinementCtx): void {
   if (c.STORAGE_DRIVER === 'fs' && !c.STORAGE_FS_ROOT) ctx.addIssue({ code: 'custom', path: ['STORAGE_FS_ROOT'], message: 'is required when STORAGE_DRIVER=fs' });
   if (Boolean(c.S3_ACCESS_KEY_ID) !== Boolean(c.S3_SECRET_ACCESS_KEY)) {
@@ -104,6 +110,7 @@ export type ControlPlaneConfig = Readonly<z.output<typeof controlPlaneConfigSche
 export const agentConfigSchema = z
   .object({
     ...common,
+    ...metricsServer(9464),
     NODE_ID: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, "_", "." and "-" only')
@@ -144,6 +151,7 @@ export type AgentConfig = Readonly<z.output<typeof agentConfigSchema>>;
 export const reaperConfigSchema = z
   .object({
     ...common,
+    ...metricsServer(9465),
     /** Stored workspaces of ended sessions are deleted this many days after the end; 0 keeps them. */
     WORKSPACE_RETENTION_DAYS: int(0, 3650).default(7),
     RETENTION_INTERVAL_MS: int(100, 86_400_000).default(3_600_000),

@@ -283,6 +283,8 @@ export class TestPlatform {
         ...this.storage.env,
         LOG_LEVEL: 'debug',
         NODE_ENV: 'test',
+        // several agents share this host: /metrics only where a test asks for it
+        METRICS_PORT: '0',
         ...env,
       },
       stdio: ['ignore', log, log],

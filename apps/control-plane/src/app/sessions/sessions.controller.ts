@@ -6,6 +6,7 @@ import { AuditService } from '../audit/audit.service';
 import { CurrentPrincipal } from '../auth/access.decorators';
 import { IDEMPOTENCY_HEADER, idempotencyOf, markReplayed } from '../http/idempotency';
 import { CreateSessionDto, ListSessionsQueryDto, SessionPageDto, SessionResponseDto, sessionToResponse } from './session.dto';
+import { ControlPlaneMetrics } from '../metrics/control-plane-metrics';
 import { SessionsService } from './sessions.service';
 
 @ApiTags('sessions')
@@ -15,6 +16,7 @@ export class SessionsController {
   constructor(
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
+    private readonly metrics: ControlPlaneMetrics,
   ) {}
 
   @Post()
@@ -30,7 +32,10 @@ export class SessionsController {
   ) {
     const { session, replayed } = await this.sessions.create(body, who, idempotencyOf(key, body));
     markReplayed(res, replayed);
-    if (!replayed) await this.audit.record(who, req, 'session.create', { type: 'session', id: session.id }, { template_id: session.templateId });
+    if (!replayed) {
+      this.metrics.sessionsCreated.inc({ template: session.templateId });
+      await this.audit.record(who, req, 'session.create', { type: 'session', id: session.id }, { template_id: session.templateId });
+    }
     return sessionToResponse(session);
   }
 

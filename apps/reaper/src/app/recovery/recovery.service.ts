@@ -121,7 +121,7 @@ export class RecoveryService {
     this.stats.count('doorbell', 'rung_again', r.rerung);
     this.stats.count('execution', 'failed_session_ended', r.pendingFailed);
     if (r.nodesLost || r.sessionsMoved || r.retried || r.crashed || r.rerung || r.pendingFailed) {
-      this.log.info({ ...r, stats: this.stats.snapshot().counts }, 'recovery tick acted');
+      this.log.info(r, 'recovery tick acted');
     }
   }
 }

@@ -23,6 +23,7 @@ import { type RunReport, SandboxLostError } from '@sandbox/runtime';
 import { Semaphore } from 'async-mutex';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
+import { AgentMetrics } from '../metrics/agent-metrics';
 import { type Hosted, SessionHostService } from '../sessions/session-host.service';
 import { retrying } from '../util/retry';
 import { type PushResult, WorkspaceSyncService } from '../workspaces/workspace-sync.service';
@@ -48,6 +49,8 @@ interface Active {
   cancelReason: string | null;
   /** Stopped and given up: no result is written, the reaper retries the attempt (this node was lost). */
   abandoned: boolean;
+  /** Its session's template, once known (a metrics label). */
+  template: string;
 }
 
 /**
@@ -70,9 +73,11 @@ export class ExecutionRunnerService {
     private readonly host: SessionHostService,
     private readonly workspaces: WorkspaceSyncService,
     private readonly events: ExecutionEventsPublisher,
+    private readonly metrics: AgentMetrics,
     @InjectPinoLogger(ExecutionRunnerService.name) private readonly log: PinoLogger,
   ) {
     this.slots = new Semaphore(config.AGENT_CAPACITY);
+    metrics.gauge('sandbox_executions_running', 'Executions running on the node now', () => [[{ node: config.NODE_ID }, this.active.size]]);
   }
 
   get running(): number {
@@ -161,7 +166,7 @@ export class ExecutionRunnerService {
 
   private async runOne(execution: Execution): Promise<void> {
     const fence: AttemptFence = { id: execution.id, attempt: execution.attempt, node: this.config.NODE_ID, startedAt: execution.startedAt };
-    const active: Active = { fence, sessionId: execution.sessionId, runId: `${execution.id}-${execution.attempt}`, cancelReason: null, abandoned: false };
+    const active: Active = { fence, sessionId: execution.sessionId, runId: `${execution.id}-${execution.attempt}`, cancelReason: null, abandoned: false, template: 'unknown' };
     this.active.set(execution.id, active);
     const fields = { session_id: execution.sessionId, execution_id: execution.id, attempt: execution.attempt, runtime_node: fence.node };
     const t0 = Date.now();
@@ -181,7 +186,13 @@ export class ExecutionRunnerService {
       this.log.warn(fields, 'result fenced out: the attempt no longer owns the execution');
       return;
     }
-    this.log.info({ ...fields, status: outcome.status, exit_code: outcome.result.exitCode, duration_ms: Date.now() - t0 }, 'execution finished');
+    const status = TRANSITIONS[outcome.status].to;
+    this.metrics.executions.inc({ template: active.template, status, reason: outcome.result.reason });
+    this.metrics.executionDuration.observe({ template: active.template, status }, (Date.now() - t0) / 1000);
+    this.log.info(
+      { ...fields, template_id: active.template, status, reason: outcome.result.reason, exit_code: outcome.result.exitCode, duration_ms: Date.now() - t0 },
+      'execution finished',
+    );
     await this.sessions.touch(execution.sessionId).catch(() => undefined);
     // best effort: a waiter that misses this re-reads the database
     await this.events.finished({ execution_id: execution.id, status: TRANSITIONS[outcome.status].to }).catch(() => undefined);
@@ -193,6 +204,7 @@ export class ExecutionRunnerService {
       result: { stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, exitCode: null, executionTime: null, error, reason },
     });
     const session = await this.sessions.findById(execution.sessionId);
+    if (session) active.template = session.templateId;
     if (!session || !isSessionLive(session.status) || session.runtimeNode !== this.config.NODE_ID) {
       return failed('cancelled', 'the session ended before the execution started');
     }

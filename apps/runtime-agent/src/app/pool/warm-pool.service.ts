@@ -5,6 +5,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
 import { CONTAINER_RUNTIME } from '../container-runtime.provider';
 import { sandboxSpec } from '../sandbox-spec.factory';
+import { AgentMetrics } from '../metrics/agent-metrics';
 import { TemplateCatalogService } from '../template-catalog.service';
 
 // after a failed create (missing image, engine down), wait before trying that template again
@@ -25,8 +26,13 @@ export class WarmPoolService {
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
     @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
     private readonly templates: TemplateCatalogService,
+    metrics: AgentMetrics,
     @InjectPinoLogger(WarmPoolService.name) private readonly log: PinoLogger,
-  ) {}
+  ) {
+    metrics.gauge('sandbox_warm_pool_size', 'Started containers waiting for a session, per template', () =>
+      Object.keys(config.WARM_POOL).map((template): [Record<string, string>, number] => [{ template, node: config.NODE_ID }, this.pools.get(template)?.length ?? 0]),
+    );
+  }
 
   /** A ready sandbox of the template: warm when the pool has one, else started now (cold). */
   async claim(template: Template): Promise<{ sandbox: Sandbox; warm: boolean }> {

@@ -5,6 +5,7 @@ import { DelayedError, type Job, type Worker } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
 import { ExecutionRunnerService } from '../executions/execution-runner.service';
+import { AgentMetrics } from '../metrics/agent-metrics';
 import { SessionHostService } from '../sessions/session-host.service';
 
 // a full node hands placement back to the shared queue for this long, for another node to take
@@ -28,6 +29,7 @@ export class QueueConsumersService {
     private readonly executions: ExecutionRepository,
     private readonly sessions: SessionRepository,
     private readonly producer: QueueProducer,
+    private readonly metrics: AgentMetrics,
     @InjectPinoLogger(QueueConsumersService.name) private readonly log: PinoLogger,
   ) {
     this.settings = { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX };
@@ -51,6 +53,7 @@ export class QueueConsumersService {
       { ...this.settings, concurrency: Math.max(this.config.AGENT_CAPACITY * 4, 16) },
     );
     own.on('error', (e) => this.log.error({ err: e, queue: own.name }, 'queue worker error'));
+    own.on('active', (job) => this.metrics.queueWait.observe({ queue: 'node' }, waitOf(job)));
     this.own = own;
   }
 
@@ -73,6 +76,7 @@ export class QueueConsumersService {
       this.settings,
     );
     shared.on('error', (e) => this.log.error({ err: e, queue: shared.name }, 'queue worker error'));
+    shared.on('active', (job) => this.metrics.queueWait.observe({ queue: 'shared' }, waitOf(job)));
     this.shared = shared;
   }
 
@@ -120,4 +124,9 @@ export class QueueConsumersService {
     await job.moveToDelayed(Date.now() + FULL_NODE_DELAY_MS, token);
     throw new DelayedError();
   }
+}
+
+/** Seconds a job waited in its queue (BullMQ stamps both times in ms). */
+function waitOf(job: Job): number {
+  return Math.max(0, ((job.processedOn ?? Date.now()) - job.timestamp) / 1000);
 }

@@ -6,6 +6,7 @@ import { Mutex } from 'async-mutex';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
 import { CONTAINER_RUNTIME } from '../container-runtime.provider';
+import { AgentMetrics } from '../metrics/agent-metrics';
 import { WarmPoolService } from '../pool/warm-pool.service';
 import { fitsWarmPool, sandboxSpec } from '../sandbox-spec.factory';
 import { TemplateCatalogService } from '../template-catalog.service';
@@ -39,6 +40,7 @@ export class SessionHostService {
     private readonly executions: ExecutionRepository,
     private readonly pool: WarmPoolService,
     private readonly templates: TemplateCatalogService,
+    private readonly metrics: AgentMetrics,
     @InjectPinoLogger(SessionHostService.name) private readonly log: PinoLogger,
   ) {}
 
@@ -140,6 +142,7 @@ export class SessionHostService {
     if (!template) return this.fail(session, `template '${session.templateId}' does not exist`);
     let sandbox: Sandbox;
     let warm = false;
+    const t0 = Date.now();
     try {
       if (fitsWarmPool(template, session)) ({ sandbox, warm } = await this.pool.claim(template));
       else sandbox = await this.runtime.create(sandboxSpec(this.config, template, session));
@@ -160,7 +163,8 @@ export class SessionHostService {
       this.placing.delete(sandbox.containerId);
     }
     this.runtime.assign(sandbox.containerId, session.id).catch(() => undefined);
-    this.log.info({ session_id: session.id, template_id: template.id, container_id: sandbox.containerId, warm }, 'session placed');
+    (warm ? this.metrics.warmStart : this.metrics.coldStart).observe({ template: template.id }, (Date.now() - t0) / 1000);
+    this.log.info({ session_id: session.id, template_id: template.id, container_id: sandbox.containerId, warm, duration_ms: Date.now() - t0 }, 'session placed');
     return { kind: 'here' };
   }
 

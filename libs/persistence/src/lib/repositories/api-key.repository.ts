@@ -1,4 +1,4 @@
-import { type ApiKey, type ApiKeyScope } from '@sandbox/domain';
+import { type ApiKey, apiKeyRefusal, type ApiKeyScope, hashApiKey, looksLikeApiKey } from '@sandbox/domain';
 import { type DataSource, IsNull, type Repository } from 'typeorm';
 import { ApiKeyEntity } from '../entities/api-key.entity';
 import { toApiKey } from '../mappers';
@@ -46,6 +46,14 @@ export class ApiKeyRepository {
   async revoke(id: string): Promise<boolean> {
     const r = await this.repo.update({ id, revokedAt: IsNull() }, { revokedAt: () => 'CURRENT_TIMESTAMP' });
     return r.affected === 1;
+  }
+
+  /** True for an `Authorization: Bearer <key>` header of a valid admin key (the agent's and reaper's /metrics). */
+  async isAdminBearer(authorization: string | undefined): Promise<boolean> {
+    const secret = /^Bearer\s+(\S+)$/i.exec(authorization?.trim() ?? '')?.[1];
+    if (!secret || !looksLikeApiKey(secret)) return false;
+    const key = await this.findByHash(hashApiKey(secret));
+    return key?.scope === 'admin' && !apiKeyRefusal(key, new Date());
   }
 
   /** At most one write per key and minute: last_used_at is a hint, not a request log. */

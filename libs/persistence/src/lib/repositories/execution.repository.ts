@@ -96,6 +96,17 @@ export class ExecutionRepository {
     });
   }
 
+  /** Ended executions created in the last `seconds` (on the database clock), by template and status. */
+  async recentOutcomes(seconds: number): Promise<{ template: string; status: ExecutionStatus; n: number }[]> {
+    const rows: { template_id: string; status: ExecutionStatus; n: number }[] = await this.ds.query(
+      `SELECT s.template_id, e.status, COUNT(*) AS n FROM executions e JOIN sessions s ON s.id = e.session_id
+       WHERE e.created_at > NOW() - INTERVAL ? SECOND AND e.status NOT IN ('pending', 'running')
+       GROUP BY s.template_id, e.status`,
+      [seconds],
+    );
+    return rows.map((r) => ({ template: r.template_id, status: r.status, n: Number(r.n) }));
+  }
+
   /** The execution of a session created with this Idempotency-Key, and the hash of that request. */
   async findByIdempotencyKey(sessionId: string, key: string): Promise<{ execution: Execution; requestHash: string | null } | null> {
     const e = await this.repo.findOneBy({ sessionId, idempotencyKey: key });

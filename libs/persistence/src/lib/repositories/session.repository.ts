@@ -207,6 +207,14 @@ export class SessionRepository {
     return new Map(rows.map((r) => [r.id, { status: r.status, runtimeNode: r.runtimeNode }]));
   }
 
+  /** How many live sessions each template has. */
+  async countLiveByTemplate(): Promise<Map<string, number>> {
+    const rows: { template_id: string; n: number }[] = await this.ds.query(
+      "SELECT template_id, COUNT(*) AS n FROM sessions WHERE status IN ('creating', 'running') GROUP BY template_id",
+    );
+    return new Map(rows.map((r) => [r.template_id, Number(r.n)]));
+  }
+
   /** How many live sessions each node holds. */
   async countByNode(): Promise<Map<string, number>> {
     const rows: { runtime_node: string; n: number }[] = await this.ds.query(
