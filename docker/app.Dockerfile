@@ -10,6 +10,7 @@ COPY tsconfig.base.json tsconfig.build.json ./
 COPY apps apps
 COPY libs libs
 COPY tools/bench tools/bench
+COPY tools/api-keys.ts tools/api-keys.ts
 RUN npx tsc -p tsconfig.build.json && npx tsc-alias -p tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime

@@ -1,13 +1,36 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { EXECUTION_STATUSES } from '@sandbox/domain';
 import { ExecutionRepository, RuntimeNodeRepository, SessionRepository } from '@sandbox/persistence';
 import { nodeQueueName, QueueProducer, SHARED_QUEUE } from '@sandbox/queue';
 import { metricsRegistry, SECONDS_BUCKETS } from '@sandbox/telemetry';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-config';
 
 /** Window of sandbox_failure_rate and sandbox_timeout_rate. */
 export const RATE_WINDOW_SECONDS = 300;
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const;
+const PROBE_TIMEOUT_MS = 1000;
+
+/** A gauge read at scrape time; when its source is down it reports nothing rather than failing the scrape. */
+function sourced(registry: Registry, name: string, help: string, labelNames: string[], read: () => Promise<Iterable<[Record<string, string>, number]>>): void {
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await read().catch(() => []);
+      for (const [labels, value] of rows) this.set(labels, value);
+    },
+  });
+}
+
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([work, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), ms)))]).finally(() => clearTimeout(timer));
+}
 
 /**
  * The control plane's metrics: HTTP RED, sessions created, and what the whole platform looks like
@@ -33,63 +56,54 @@ export class ControlPlaneMetrics {
     registers: [this.registry],
   });
 
-  constructor(sessions: SessionRepository, executions: ExecutionRepository, nodes: RuntimeNodeRepository, producer: QueueProducer) {
-    const registers = [this.registry];
-    new Gauge({
-      name: 'sandbox_sessions_active',
-      help: 'Live (creating or running) sessions',
-      labelNames: ['template'],
-      registers,
-      async collect() {
-        this.reset();
-        for (const [template, n] of await sessions.countLiveByTemplate()) this.set({ template }, n);
-      },
+  constructor(
+    @Inject(CONTROL_PLANE_CONFIG) config: ControlPlaneConfig,
+    sessions: SessionRepository,
+    executions: ExecutionRepository,
+    nodes: RuntimeNodeRepository,
+    producer: QueueProducer,
+    ds: DataSource,
+  ) {
+    const gauge = (name: string, help: string, labels: string[], read: () => Promise<Iterable<[Record<string, string>, number]>>) =>
+      sourced(this.registry, name, help, labels, read);
+    gauge('sandbox_sessions_active', 'Live (creating or running) sessions', ['template'], async () =>
+      [...(await sessions.countLiveByTemplate())].map(([template, n]) => [{ template }, n]),
+    );
+    const rate = (status: (typeof EXECUTION_STATUSES)[number]) => async () => {
+      const totals = new Map<string, { all: number; hit: number }>();
+      for (const o of await executions.recentOutcomes(RATE_WINDOW_SECONDS)) {
+        const t = totals.get(o.template) ?? { all: 0, hit: 0 };
+        t.all += o.n;
+        if (o.status === status) t.hit += o.n;
+        totals.set(o.template, t);
+      }
+      return [...totals].map(([template, t]): [Record<string, string>, number] => [{ template }, t.hit / t.all]);
+    };
+    gauge('sandbox_failure_rate', `Share of executions ended in the last ${RATE_WINDOW_SECONDS} s that failed (a limit or the platform stopped them)`, ['template'], rate('failed'));
+    gauge('sandbox_timeout_rate', `Share of executions ended in the last ${RATE_WINDOW_SECONDS} s that hit their wall-time limit`, ['template'], rate('timeout'));
+    const live = async () => (await nodes.withAges()).filter((n) => n.status !== 'offline');
+    gauge('sandbox_node_heartbeat_age_seconds', 'Seconds since each live runtime node last beat, on the database clock (-1: never)', ['node', 'status'], async () =>
+      (await live()).map((n) => [{ node: n.id, status: n.status }, n.heartbeatAge ?? -1]),
+    );
+    gauge('sandbox_executions_stale', `Running executions without a heartbeat (of theirs or their node) for ${config.STALE_AFTER_SECONDS} s`, [], async () => [
+      [{}, (await executions.lost(config.STALE_AFTER_SECONDS, 10_000)).length],
+    ]);
+    gauge('sandbox_queue_jobs', 'BullMQ jobs per queue and state (the shared queue and every live node queue)', ['queue', 'state'], async () => {
+      const out: [Record<string, string>, number][] = [];
+      for (const name of [SHARED_QUEUE, ...(await live()).map((n) => nodeQueueName(n.id))]) {
+        const counts = await within(PROBE_TIMEOUT_MS, producer.queue(name).getJobCounts(...QUEUE_STATES));
+        for (const state of QUEUE_STATES) out.push([{ queue: name, state }, counts[state] ?? 0]);
+      }
+      return out;
     });
-    const outcomes = () => executions.recentOutcomes(RATE_WINDOW_SECONDS);
-    const rate = (name: string, status: (typeof EXECUTION_STATUSES)[number], what: string) =>
-      new Gauge({
-        name,
-        help: `Share of executions ended in the last ${RATE_WINDOW_SECONDS} s that ${what}`,
-        labelNames: ['template'],
-        registers,
-        async collect() {
-          this.reset();
-          const totals = new Map<string, { all: number; hit: number }>();
-          for (const o of await outcomes()) {
-            const t = totals.get(o.template) ?? { all: 0, hit: 0 };
-            t.all += o.n;
-            if (o.status === status) t.hit += o.n;
-            totals.set(o.template, t);
-          }
-          for (const [template, t] of totals) this.set({ template }, t.hit / t.all);
-        },
-      });
-    rate('sandbox_failure_rate', 'failed', 'failed (a limit or the platform stopped them)');
-    rate('sandbox_timeout_rate', 'timeout', 'hit their wall-time limit');
-    const nodeRows = () => nodes.withAges();
-    new Gauge({
-      name: 'sandbox_node_heartbeat_age_seconds',
-      help: 'Seconds since each runtime node last beat, on the database clock (-1: never)',
-      labelNames: ['node', 'status'],
-      registers,
-      async collect() {
-        this.reset();
-        for (const n of await nodeRows()) if (n.status !== 'offline') this.set({ node: n.id, status: n.status }, n.heartbeatAge ?? -1);
-      },
-    });
-    new Gauge({
-      name: 'sandbox_queue_jobs',
-      help: 'BullMQ jobs per queue and state (the shared queue and every live node queue)',
-      labelNames: ['queue', 'state'],
-      registers,
-      async collect() {
-        this.reset();
-        const live = (await nodeRows()).filter((n) => n.status !== 'offline').map((n) => nodeQueueName(n.id));
-        for (const name of [SHARED_QUEUE, ...live]) {
-          const counts = await producer.queue(name).getJobCounts(...QUEUE_STATES);
-          for (const state of QUEUE_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
-        }
-      },
-    });
+    const up = (probe: () => Promise<unknown>) =>
+      within(PROBE_TIMEOUT_MS, probe()).then(
+        () => 1,
+        () => 0,
+      );
+    gauge('sandbox_dependency_up', 'Whether MariaDB and Redis answer this control plane (1) or not (0)', ['dependency'], async () => [
+      [{ dependency: 'database' }, await up(() => ds.query('SELECT 1'))],
+      [{ dependency: 'redis' }, await up(() => producer.ping(PROBE_TIMEOUT_MS))],
+    ]);
   }
 }
