@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { freePort, TestPlatform } from '@sandbox/testing';
+import { launch } from 'puppeteer-core';
 
 /** One sample of a Prometheus exposition: the value of `name` whose labels include all of `labels`. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -104,4 +105,25 @@ describe('metrics', () => {
     expect(sample(m.text, 'sandbox_reaper_last_run_timestamp_seconds', { task: 'recovery' })! * 1000).toBeGreaterThan(Date.now() - 60_000);
     promtoolCheck(m.text);
   });
+
+  it('serves bull-board at /admin/queues to admin keys only; headless Chromium sees our queues', async () => {
+    expect((await fetch(`${p.url}/admin/queues`)).status).toBe(401);
+    const tenant = (await p.createKey('tenant', 'acme')).secret;
+    expect((await fetch(`${p.url}/admin/queues`, { headers: { authorization: `Bearer ${tenant}` } })).status).toBe(403);
+    const browser = await launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    try {
+      const page = await browser.newPage();
+      // every request of the page, the board's API calls too, carries the admin key
+      await page.setExtraHTTPHeaders(p.authorization());
+      const answer = await page.goto(`${p.url}/admin/queues`, { waitUntil: 'networkidle0' });
+      expect(answer?.status()).toBe(200);
+      const nodeQueue = `sandbox-node-${p.nodeIds[0]}`;
+      await page.waitForFunction((q: string) => document.body.innerText.includes(q), { timeout: 30_000 }, nodeQueue);
+      const text = await page.evaluate(() => document.body.innerText);
+      expect(text).toContain('Sandbox queues');
+      for (const q of ['sandbox-shared', 'sandbox-reaper', nodeQueue]) expect(text).toContain(q);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 });

@@ -1,6 +1,7 @@
 import { type INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
+import { mountQueueBoard } from '../admin/queue-board';
 import { type ControlPlaneConfig } from '../control-plane-config';
 import { ControlPlaneMetrics } from '../metrics/control-plane-metrics';
 import { httpMetrics } from '../metrics/http-metrics';
@@ -9,6 +10,7 @@ import { useJsonBodies } from './body-parsing';
 /** Body parsing, OpenAPI at /docs: shared by main.ts and the tests that boot the app. */
 export function configureHttp(app: INestApplication, config: ControlPlaneConfig): void {
   app.use(httpMetrics(app.get(ControlPlaneMetrics)));
+  mountQueueBoard(app);
   useJsonBodies(app, config.BODY_LIMIT_BYTES);
   const doc = new DocumentBuilder()
     .setTitle('Sandbox platform API')
