@@ -118,8 +118,9 @@ describe('metrics', () => {
       const answer = await page.goto(`${p.url}/admin/queues`, { waitUntil: 'networkidle0' });
       expect(answer?.status()).toBe(200);
       const nodeQueue = `sandbox-node-${p.nodeIds[0]}`;
-      await page.waitForFunction((q: string) => document.body.innerText.includes(q), { timeout: 30_000 }, nodeQueue);
-      const text = await page.evaluate(() => document.body.innerText);
+      // page code as strings: this file is compiled without the DOM library
+      await page.waitForFunction(`document.body.innerText.includes(${JSON.stringify(nodeQueue)})`, { timeout: 30_000 });
+      const text = String(await page.evaluate('document.body.innerText'));
       expect(text).toContain('Sandbox queues');
       for (const q of ['sandbox-shared', 'sandbox-reaper', nodeQueue]) expect(text).toContain(q);
     } finally {
