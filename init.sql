@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     tenant VARCHAR(64) NOT NULL,         -- added: owner; another tenant's key sees 404 for it
     idempotency_key VARCHAR(128) NULL,   -- added: Idempotency-Key of the POST that created it
     request_hash CHAR(64) NULL,          -- added: sha256 of that request's body; a reused key with another body is refused
+    trace_parent VARCHAR(55) NULL,       -- added: W3C traceparent of the request that created it; the agent's spans continue that trace
     status ENUM('creating', 'running', 'completed', 'failed', 'timeout', 'terminated') NOT NULL,
     runtime_type ENUM('docker', 'kubernetes') NOT NULL,
     runtime_node VARCHAR(128),           -- node it is bound to; NULL while unplaced (I1: set once, conditionally)
@@ -48,6 +49,7 @@ CREATE TABLE IF NOT EXISTS executions (
     stdin MEDIUMTEXT NULL,               -- added: jobs carry ids only, the input lives here
     idempotency_key VARCHAR(128) NULL,   -- added: Idempotency-Key of the POST that created it
     request_hash CHAR(64) NULL,          -- added: sha256 of that request's body
+    trace_parent VARCHAR(55) NULL,       -- added: W3C traceparent of the request that created it
     collect JSON NULL,                   -- added: glob patterns of workspace files to return with the result
     timeout INT NOT NULL DEFAULT 30,     -- added: wall-time limit, seconds
     stdout MEDIUMTEXT,

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import { freePort, TestPlatform } from '@sandbox/testing';
 import { launch } from 'puppeteer-core';
 
@@ -18,6 +19,39 @@ function promtoolCheck(text: string): void {
   execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
+interface ExportedSpan {
+  service: string;
+  name: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  attributes: Record<string, unknown>;
+}
+
+/** A small OTLP/HTTP (JSON) trace receiver: what the control plane and the agent export lands here. */
+async function otlpReceiver(): Promise<{ server: Server; port: number; spans: ExportedSpan[] }> {
+  const spans: ExportedSpan[] = [];
+  const port = await freePort();
+  const value = (v: Record<string, unknown>) => v['stringValue'] ?? v['intValue'] ?? v['boolValue'] ?? v['doubleValue'];
+  const attrs = (list: { key: string; value: Record<string, unknown> }[] = []) => Object.fromEntries(list.map((a) => [a.key, value(a.value)]));
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString());
+      for (const rs of body.resourceSpans ?? []) {
+        const service = String(attrs(rs.resource?.attributes)['service.name']);
+        for (const ss of rs.scopeSpans ?? []) {
+          for (const s of ss.spans ?? []) spans.push({ service, name: s.name, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? '', attributes: attrs(s.attributes) });
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { server, port, spans };
+}
+
 /**
  * Metrics of every process: the seed's sandbox_* names with bounded labels, HTTP RED, queue depth and
  * wait, node heartbeats and reaper actions, each behind the admin scope and accepted by promtool.
@@ -26,6 +60,7 @@ describe('metrics', () => {
   let p: TestPlatform;
   let agentPort: number;
   let reaperPort: number;
+  let otlp: Awaited<ReturnType<typeof otlpReceiver>>;
   const scrape = async (url: string, key = p.adminKey) => {
     const r = await fetch(url, { headers: key ? { authorization: `Bearer ${key}` } : {} });
     return { status: r.status, type: r.headers.get('content-type'), text: await r.text() };
@@ -34,7 +69,13 @@ describe('metrics', () => {
   beforeAll(async () => {
     agentPort = await freePort();
     reaperPort = await freePort();
-    p = await TestPlatform.start('e2e-metrics', { warmPool: 'python-basic=1', agentEnv: { METRICS_PORT: String(agentPort) } });
+    otlp = await otlpReceiver();
+    const tracing = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlp.port}`, OTEL_BSP_SCHEDULE_DELAY: '200' };
+    p = await TestPlatform.start('e2e-metrics', {
+      warmPool: 'python-basic=1',
+      agentEnv: { METRICS_PORT: String(agentPort), ...tracing },
+      controlPlaneEnv: tracing,
+    });
     p.startReaper({ METRICS_PORT: String(reaperPort) });
     const warm = await p.session();
     await p.execute(warm.id, { code: 'print("ok")' });
@@ -46,6 +87,7 @@ describe('metrics', () => {
 
   afterAll(async () => {
     await p?.stop();
+    otlp?.server.close();
   });
 
   it('keeps every /metrics behind the admin scope', async () => {
@@ -127,4 +169,47 @@ describe('metrics', () => {
       await browser.close();
     }
   }, 60_000);
+
+  it('traces an execution from the HTTP request through the queue into the agent, its run and its result write', async () => {
+    const s = await p.session();
+    const r = await p.api('POST', `/v1/sessions/${s.id}/executions?wait=true`, { code: 'print("traced")' });
+    const traceparent = r.headers.get('traceparent')!;
+    expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    const traceId = traceparent.split('-')[1];
+    const spans = await p.until('the agent spans of that trace', async () => {
+      const mine = otlp.spans.filter((x) => x.traceId === traceId);
+      return mine.some((x) => x.name === 'result.write') ? mine : null;
+    });
+    const byId = new Map(spans.map((x) => [x.spanId, x]));
+    const lineage = (x: ExportedSpan) => {
+      const out = [x];
+      for (let up = byId.get(x.parentSpanId); up; up = byId.get(up.parentSpanId)) out.push(up);
+      return out.map((y) => `${y.service} ${y.name}`);
+    };
+    const chain = lineage(spans.find((x) => x.name === 'result.write')!);
+    expect(chain.slice(0, 2)).toEqual(['runtime-agent result.write', 'runtime-agent execution.run']);
+    // the root: the control plane's span of the POST, across the queue and the process boundary
+    expect(chain.at(-1)).toMatch(/^control-plane POST/);
+    const root = spans.find((x) => `${x.service} ${x.name}` === chain.at(-1))!;
+    expect(root.parentSpanId).toBe('');
+    expect(root.attributes).toMatchObject({ 'sandbox.session_id': s.id, 'sandbox.execution_id': r.body.id });
+    const run = spans.find((x) => x.name === 'execution.run')!;
+    expect(run.attributes).toMatchObject({ 'sandbox.session_id': s.id, 'sandbox.execution_id': r.body.id, 'sandbox.node': p.nodeIds[0], 'sandbox.status': 'completed' });
+    for (const step of ['workspace.pull', 'sandbox.run', 'workspace.push']) expect(lineage(spans.find((x) => x.name === step)!)[1]).toBe('runtime-agent execution.run');
+    // the doorbell job: added by the control plane, taken by the agent, in the same trace
+    const taken = spans.find((x) => x.service === 'runtime-agent' && x.name.startsWith('process sandbox-'))!;
+    expect(lineage(taken)).toEqual([
+      `runtime-agent ${taken.name}`,
+      expect.stringMatching(/^control-plane add sandbox-(node-.+|shared)\.run-execution$/),
+      'control-plane POST',
+    ]);
+  });
+
+  it('traces the placement of a session: the claim of its container continues the request that created it', async () => {
+    const created = await p.api('POST', '/v1/sessions', { template_id: 'python-basic' });
+    const traceId = created.headers.get('traceparent')!.split('-')[1];
+    const claim = await p.until('the claim span', async () => otlp.spans.find((x) => x.traceId === traceId && x.name === 'sandbox.claim'));
+    expect(claim.attributes).toMatchObject({ 'sandbox.template_id': 'python-basic', 'sandbox.warm': expect.any(Boolean) });
+    expect(otlp.spans.find((x) => x.spanId === claim.parentSpanId)).toMatchObject({ service: 'runtime-agent', name: 'session.place' });
+  });
 });

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import './tracing';
 import { type Server } from 'node:http';
 import { controlPlaneConfigSchema, loadConfig } from '@sandbox/config';
 import { NestFactory } from '@nestjs/core';

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import './tracing';
 import { agentConfigSchema, loadConfig } from '@sandbox/config';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';

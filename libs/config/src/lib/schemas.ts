@@ -57,6 +57,8 @@ const common = {
    * TIMESTAMP has 1 s precision, so several beats fit in it).
    */
   STALE_AFTER_SECONDS: int(3, 3600).default(10),
+  /** OTLP/HTTP collector (traces go to <endpoint>/v1/traces); unset: spans are made but not exported. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
 };
 
 type StorageFields = { STORAGE_DRIVER: 's3' | 'fs'; STORAGE_FS_ROOT?: string | undefined; S3_ACCESS_KEY_ID?: string | undefined; S3_SECRET_ACCESS_KEY?: string | undefined };

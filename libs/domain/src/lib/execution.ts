@@ -68,6 +68,8 @@ export const SKIPPED_LISTED = 100;
 export interface Execution {
   readonly id: string;
   readonly sessionId: string;
+  /** W3C traceparent of the request that created it: the agent's spans continue that trace. */
+  readonly traceParent: string | null;
   readonly code: string;
   readonly language: string;
   readonly status: ExecutionStatus;

@@ -35,6 +35,8 @@ export interface Session {
   readonly templateId: string;
   /** Owner: only its keys (and admin keys) see the session, its executions and files. */
   readonly tenant: string;
+  /** W3C traceparent of the request that created it. */
+  readonly traceParent: string | null;
   readonly status: SessionStatus;
   readonly runtimeType: RuntimeType;
   readonly runtimeNode: string | null;

@@ -12,6 +12,7 @@ export function toSession(e: SessionEntity): Session {
     id: e.id,
     templateId: e.templateId,
     tenant: e.tenant,
+    traceParent: e.traceParent,
     status: e.status,
     runtimeType: e.runtimeType,
     runtimeNode: e.runtimeNode,
@@ -34,6 +35,7 @@ export function toExecution(e: ExecutionEntity): Execution {
   return {
     id: e.id,
     sessionId: e.sessionId,
+    traceParent: e.traceParent,
     code: e.code,
     language: e.language,
     status: e.status,

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
+import { queueTelemetry } from '@sandbox/telemetry';
 import { QUEUES, type JobData, type JobName, type QueueKind, parseJob, queueName } from './catalog';
 import { redisOptions } from './connection';
 
@@ -81,7 +82,7 @@ export class QueueProducer {
   queue(name: string): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: this.connection, prefix: this.settings.prefix });
+      q = new Queue(name, { connection: this.connection, prefix: this.settings.prefix, telemetry: queueTelemetry() });
       q.on('error', () => undefined);
       this.queues.set(name, q);
     }

@@ -1,4 +1,5 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { queueTelemetry } from '@sandbox/telemetry';
 import { ZodError } from 'zod';
 import { QUEUES, type JobData, type JobName, type QueueKind, parseJob } from './catalog';
 import { redisOptions } from './connection';
@@ -36,6 +37,8 @@ export function createWorker<K extends QueueKind>(
     {
       connection: redisOptions(settings.redisUrl, 'worker'),
       prefix: settings.prefix,
+      // the producer's trace context travels in the job: the handler's spans continue its trace
+      telemetry: queueTelemetry(),
       ...knobs,
       concurrency: settings.concurrency ?? knobs.concurrency,
       autorun: settings.autorun ?? true,

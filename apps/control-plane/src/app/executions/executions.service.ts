@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { canAccess, type Execution, isLanguage, isSessionLive, languagesOf, LIMITS, type Principal } from '@sandbox/domain';
 import { ExecutionRepository, type Idempotency, type Page, type PageQuery, SessionRepository, TemplateRepository } from '@sandbox/persistence';
 import { executionJobId, QueueProducer } from '@sandbox/queue';
+import { annotateSpan, currentTraceparent } from '@sandbox/telemetry';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-config';
 import { ApiError } from '../http/api-error';
@@ -71,6 +72,7 @@ export class ExecutionsService {
           timeout: dto.timeout ?? Math.min(template?.limits.timeout_default_seconds ?? this.config.EXECUTION_TIMEOUT_DEFAULT_SECONDS, max),
           collect: dto.collect ?? null,
           idempotency: idem,
+          traceParent: currentTraceparent(),
         },
         this.config.SESSION_MAX_PENDING,
       );
@@ -105,6 +107,7 @@ export class ExecutionsService {
       throw ApiError.unavailable('queue_unavailable', 'the work queue is not reachable; retry shortly');
     }
     await this.sessions.touch(sessionId);
+    annotateSpan({ 'sandbox.session_id': sessionId, 'sandbox.execution_id': id, 'sandbox.template_id': session.templateId });
     this.log.info({ session_id: sessionId, execution_id: id, template_id: session.templateId, runtime_node: session.runtimeNode }, 'execution accepted');
     return { execution: accepted, replayed: false };
   }

@@ -3,6 +3,7 @@ import { canAccess, formatBytes, isSessionLive, type Principal, tenantFilter, LI
 import { ExecutionRepository, type Idempotency, type Page, SessionRepository, TemplateRepository } from '@sandbox/persistence';
 import { QueueProducer } from '@sandbox/queue';
 import { WORKSPACE_STORE, type WorkspaceStore } from '@sandbox/storage';
+import { annotateSpan, currentTraceparent } from '@sandbox/telemetry';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-config';
 import { ApiError } from '../http/api-error';
@@ -46,6 +47,7 @@ export class SessionsService {
           templateId: template.id,
           tenant: who.tenant,
           idempotency: idem,
+          traceParent: currentTraceparent(),
           runtimeType: this.config.RUNTIME_MODE,
           envVars: dto.env_vars ?? {},
           timeout: dto.timeout ?? LIMITS.sessionTimeoutSeconds.default,
@@ -83,6 +85,7 @@ export class SessionsService {
       this.log.error({ session_id: id, err: e }, 'cannot enqueue placement');
       throw ApiError.unavailable('queue_unavailable', 'the work queue is not reachable; retry shortly');
     }
+    annotateSpan({ 'sandbox.session_id': id, 'sandbox.template_id': template.id });
     this.log.info({ session_id: id, template_id: template.id, tenant: who.tenant }, 'session created');
     return { session: accepted, replayed: false };
   }

@@ -20,6 +20,7 @@ import {
 import { type AttemptFence, ExecutionRepository, type ExecutionResult, SessionRepository } from '@sandbox/persistence';
 import { ExecutionEventsPublisher } from '@sandbox/queue';
 import { type RunReport, SandboxLostError } from '@sandbox/runtime';
+import { annotateSpan, inSpan } from '@sandbox/telemetry';
 import { Semaphore } from 'async-mutex';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
@@ -164,7 +165,18 @@ export class ExecutionRunnerService {
     }
   }
 
-  private async runOne(execution: Execution): Promise<void> {
+  /** One attempt, as a span continuing the trace of the request that accepted the execution. */
+  private runOne(execution: Execution): Promise<void> {
+    const attributes = {
+      'sandbox.session_id': execution.sessionId,
+      'sandbox.execution_id': execution.id,
+      'sandbox.attempt': execution.attempt,
+      'sandbox.node': this.config.NODE_ID,
+    };
+    return inSpan('execution.run', attributes, () => this.attempt(execution), execution.traceParent);
+  }
+
+  private async attempt(execution: Execution): Promise<void> {
     const fence: AttemptFence = { id: execution.id, attempt: execution.attempt, node: this.config.NODE_ID, startedAt: execution.startedAt };
     const active: Active = { fence, sessionId: execution.sessionId, runId: `${execution.id}-${execution.attempt}`, cancelReason: null, abandoned: false, template: 'unknown' };
     this.active.set(execution.id, active);
@@ -177,10 +189,13 @@ export class ExecutionRunnerService {
       this.active.delete(execution.id);
     }
     if (active.abandoned) return;
-    const written = await retrying(() => this.executions.finish(fence, TRANSITIONS[outcome.status], outcome.result), {
-      deadlineMs: WRITE_DEADLINE_MS,
-      onRetry: (e, n) => this.log.warn({ ...fields, err: e, retry: n }, 'cannot record the result yet, retrying'),
-    });
+    annotateSpan({ 'sandbox.template_id': active.template, 'sandbox.status': outcome.status, 'sandbox.reason': outcome.result.reason });
+    const written = await inSpan('result.write', {}, () =>
+      retrying(() => this.executions.finish(fence, TRANSITIONS[outcome.status], outcome.result), {
+        deadlineMs: WRITE_DEADLINE_MS,
+        onRetry: (e, n) => this.log.warn({ ...fields, err: e, retry: n }, 'cannot record the result yet, retrying'),
+      }),
+    );
     if (!written) {
       // retried elsewhere or ended while we ran: the fence keeps this late result out (I4)
       this.log.warn(fields, 'result fenced out: the attempt no longer owns the execution');
@@ -216,19 +231,21 @@ export class ExecutionRunnerService {
     try {
       hosted = await this.host.hostedFor(session);
       cap = hosted.template.limits.output_bytes ?? cap;
-      notRestored = await this.workspaces.pull(hosted.sandbox, hosted.workspace, session).catch((e: Error) => {
+      notRestored = await inSpan('workspace.pull', {}, () => this.workspaces.pull(hosted.sandbox, hosted.workspace, session)).catch((e: Error) => {
         if (e instanceof SandboxLostError) throw e;
         throw new Error(`the workspace could not be restored from storage (${e.message}); the next execution tries again`);
       });
-      report = await hosted.sandbox.run({
+      const { sandbox } = hosted;
+      const language = execution.language;
+      report = await inSpan('sandbox.run', { 'sandbox.container_id': sandbox.containerId }, () => sandbox.run({
         id: active.runId,
-        language: execution.language,
+        language,
         code: execution.code,
         stdin: execution.stdin,
         env: session.envVars,
         timeoutMs: execution.timeout * 1000,
         maxOutputBytes: cap,
-      });
+      }));
     } catch (e) {
       if (e instanceof SandboxLostError) {
         return failed('sandbox_lost', `sandbox lost: ${e.message}; the session gets a new container for its next execution`);
@@ -238,7 +255,7 @@ export class ExecutionRunnerService {
     // given up: the retried attempt works from the store, which this one must not change any more
     if (active.abandoned) return failed('internal', 'abandoned');
     // whatever the verdict, what the program wrote so far is kept
-    const sync = await this.push(hosted, session, execution, notRestored);
+    const sync = await inSpan('workspace.push', {}, () => this.push(hosted, session, execution, notRestored));
     const memory = session.resources.memory ?? hosted.template.defaultResources.memory ?? 'its memory';
     const outcome = outcomeOf(report, { timeoutSeconds: execution.timeout, outputBytes: cap, memory }, active.cancelReason ?? 'cancelled');
     const stdout = storableOutput(report.stdout, cap);

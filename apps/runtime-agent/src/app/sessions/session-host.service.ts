@@ -3,6 +3,7 @@ import { bindSession, failSession, isSessionLive, type Session, type Template } 
 import { ExecutionRepository, SessionRepository } from '@sandbox/persistence';
 import { type ContainerRuntime, type Sandbox } from '@sandbox/runtime';
 import { Mutex } from 'async-mutex';
+import { inSpan } from '@sandbox/telemetry';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
 import { CONTAINER_RUNTIME } from '../container-runtime.provider';
@@ -82,7 +83,8 @@ export class SessionHostService {
       if (!session || !isSessionLive(session.status)) return { kind: 'ended' };
       if (session.runtimeNode && session.runtimeNode !== this.config.NODE_ID) return { kind: 'elsewhere', node: session.runtimeNode };
       if (session.runtimeNode === this.config.NODE_ID) return { kind: 'here' };
-      return this.bind(session);
+      // continues the trace of the request that created the session
+      return inSpan('session.place', { 'sandbox.session_id': session.id, 'sandbox.node': this.config.NODE_ID }, () => this.bind(session), session.traceParent);
     });
   }
 
@@ -144,8 +146,11 @@ export class SessionHostService {
     let warm = false;
     const t0 = Date.now();
     try {
-      if (fitsWarmPool(template, session)) ({ sandbox, warm } = await this.pool.claim(template));
-      else sandbox = await this.runtime.create(sandboxSpec(this.config, template, session));
+      ({ sandbox, warm } = await inSpan('sandbox.claim', { 'sandbox.template_id': template.id }, async (span) => {
+        const claimed = fitsWarmPool(template, session) ? await this.pool.claim(template) : { sandbox: await this.runtime.create(sandboxSpec(this.config, template, session)), warm: false };
+        span.setAttributes({ 'sandbox.warm': claimed.warm, 'sandbox.container_id': claimed.sandbox.containerId });
+        return claimed;
+      }));
     } catch (e) {
       return this.fail(session, `cannot start a container from image '${template.image}': ${(e as Error).message}`);
     }

@@ -38,6 +38,9 @@ export class ExecutionEntity {
   @Column({ name: 'request_hash', type: 'char', length: 64, nullable: true })
   requestHash!: string | null;
 
+  @Column({ name: 'trace_parent', type: 'varchar', length: 55, nullable: true })
+  traceParent!: string | null;
+
   @Column({ type: 'json', nullable: true })
   collect!: string[] | null;
 

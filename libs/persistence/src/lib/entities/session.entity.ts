@@ -25,6 +25,9 @@ export class SessionEntity {
   @Column({ name: 'request_hash', type: 'char', length: 64, nullable: true })
   requestHash!: string | null;
 
+  @Column({ name: 'trace_parent', type: 'varchar', length: 55, nullable: true })
+  traceParent!: string | null;
+
   @Column({ type: 'enum', enum: SESSION_STATUSES })
   status!: SessionStatus;
 

@@ -20,6 +20,7 @@ import { type Idempotency } from './session.repository';
 
 export type NewExecution = Pick<Execution, 'id' | 'sessionId' | 'code' | 'language' | 'stdin' | 'timeout' | 'collect'> & {
   readonly idempotency?: Idempotency | null;
+  readonly traceParent?: string | null;
 };
 
 export interface ExecutionResult {

@@ -8,6 +8,7 @@ import { type Page, type PageQuery } from '../page';
 export type NewSession = Pick<Session, 'id' | 'templateId' | 'tenant' | 'runtimeType' | 'envVars' | 'timeout' | 'resources'> & {
   readonly workspacePath: string | null;
   readonly idempotency?: Idempotency | null;
+  readonly traceParent?: string | null;
 };
 
 /** The Idempotency-Key a row was created with, and the hash of that request's body. */
@@ -48,6 +49,7 @@ export class SessionRepository {
       id: s.id,
       templateId: s.templateId,
       tenant: s.tenant,
+      traceParent: s.traceParent ?? null,
       idempotencyKey: s.idempotency?.key ?? null,
       requestHash: s.idempotency?.requestHash ?? null,
       status: 'creating' as const,
