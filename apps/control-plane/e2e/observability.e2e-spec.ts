@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { freePort, TestPlatform } from '@sandbox/testing';
+import { join } from 'node:path';
+import { freePort, REPO_ROOT, TestPlatform } from '@sandbox/testing';
 import { launch } from 'puppeteer-core';
 
 /** One sample of a Prometheus exposition: the value of `name` whose labels include all of `labels`. */
@@ -211,5 +213,40 @@ describe('metrics', () => {
     const claim = await p.until('the claim span', async () => otlp.spans.find((x) => x.traceId === traceId && x.name === 'sandbox.claim'));
     expect(claim.attributes).toMatchObject({ 'sandbox.template_id': 'python-basic', 'sandbox.warm': expect.any(Boolean) });
     expect(otlp.spans.find((x) => x.spanId === claim.parentSpanId)).toMatchObject({ service: 'runtime-agent', name: 'session.place' });
+  });
+
+  it('logs JSON lines with the ids, the node, the duration and the trace, never a key or a probe', async () => {
+    const s = await p.session();
+    const r = await p.api('POST', `/v1/sessions/${s.id}/executions?wait=true`, { code: 'print("logged")' });
+    const traceId = r.headers.get('traceparent')!.split('-')[1];
+    await p.api('GET', '/health');
+    const lines = (name: string) =>
+      readFileSync(join(REPO_ROOT, '.stack', 'test-logs', `e2e-metrics-${name}.log`), 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l));
+    const agent = await p.until('the agent logged the result', async () =>
+      lines(`agent-${p.nodeIds[0]}`).find((l) => l.msg === 'execution finished' && l.execution_id === r.body.id),
+    );
+    expect(agent).toMatchObject({
+      service: 'runtime-agent',
+      level: 'info',
+      session_id: s.id,
+      execution_id: r.body.id,
+      template_id: 'python-basic',
+      runtime_node: p.nodeIds[0],
+      status: 'completed',
+      reason: 'exited',
+      duration_ms: expect.any(Number),
+      trace_id: traceId,
+    });
+    const controlPlane = lines('control-plane');
+    expect(controlPlane.find((l) => l.msg === 'execution accepted' && l.execution_id === r.body.id)).toMatchObject({ session_id: s.id, template_id: 'python-basic', trace_id: traceId });
+    const request = controlPlane.find((l) => l.msg === 'request completed' && l.trace_id === traceId);
+    expect(request).toMatchObject({ duration_ms: expect.any(Number), res: { statusCode: 200 }, req: { headers: { authorization: '[redacted]' } } });
+    expect(controlPlane.filter((l) => ['/health', '/ready', '/metrics'].includes(l.req?.url))).toEqual([]);
+    const everything = [...controlPlane, ...lines(`agent-${p.nodeIds[0]}`)].map((l) => JSON.stringify(l)).join('\n');
+    expect(everything).not.toContain(p.adminKey);
+    expect(everything).not.toContain('print(\\"logged\\")');
   });
 });

@@ -37,8 +37,9 @@ export class AppModule {
         LoggerModule.forRoot({
           pinoHttp: {
             ...loggerOptions('control-plane', config.LOG_LEVEL),
-            // probes every few seconds would drown the request log
-            autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/ready' },
+            // probes and scrapes every few seconds would drown the request log
+            autoLogging: { ignore: (req) => ['/health', '/ready', '/metrics'].includes((req.url ?? '').split('?')[0]!) },
+            customAttributeKeys: { responseTime: 'duration_ms' },
           },
         }),
         PersistenceModule.forRoot(config.DATABASE_URL),

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { type LoggerOptions, stdTimeFunctions } from 'pino';
 
 /**
@@ -23,7 +24,7 @@ export const REDACTED_PATHS = [
   '*.password',
 ];
 
-/** JSON logs with the service name on every line and ISO timestamps. */
+/** JSON logs with the service name on every line, ISO timestamps, and the trace of the work logged. */
 export function loggerOptions(service: string, level: string): LoggerOptions {
   return {
     level,
@@ -32,5 +33,9 @@ export function loggerOptions(service: string, level: string): LoggerOptions {
     timestamp: stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    mixin: () => {
+      const span = trace.getActiveSpan()?.spanContext();
+      return span ? { trace_id: span.traceId, span_id: span.spanId } : {};
+    },
   };
 }
