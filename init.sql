@@ -70,8 +70,8 @@ CREATE TABLE IF NOT EXISTS executions (
     runtime_node VARCHAR(128) NULL,      -- added: node running the current attempt
     started_at TIMESTAMP(3) NULL,        -- added
     last_heartbeat_at TIMESTAMP NULL,
-    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    completed_at TIMESTAMP NULL,
+    created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),  -- ms: the benchmark splits a run's latency by these
+    completed_at TIMESTAMP(3) NULL,
     CONSTRAINT fk_executions_session FOREIGN KEY (session_id) REFERENCES sessions(id) ON DELETE CASCADE,
     INDEX idx_session (session_id),
     INDEX idx_status (status),

@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { freePort, REPO_ROOT, TestPlatform } from '@sandbox/testing';
+import { type ExportedSpan, freePort, otlpReceiver, REPO_ROOT, TestPlatform } from '@sandbox/testing';
 import { launch } from 'puppeteer-core';
 
 /** One sample of a Prometheus exposition: the value of `name` whose labels include all of `labels`. */
@@ -19,39 +18,6 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 /** promtool's own lint of an exposition (Debian package prometheus): throws with its complaints. */
 function promtoolCheck(text: string): void {
   execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-interface ExportedSpan {
-  service: string;
-  name: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  attributes: Record<string, unknown>;
-}
-
-/** A small OTLP/HTTP (JSON) trace receiver: what the control plane and the agent export lands here. */
-async function otlpReceiver(): Promise<{ server: Server; port: number; spans: ExportedSpan[] }> {
-  const spans: ExportedSpan[] = [];
-  const port = await freePort();
-  const value = (v: Record<string, unknown>) => v['stringValue'] ?? v['intValue'] ?? v['boolValue'] ?? v['doubleValue'];
-  const attrs = (list: { key: string; value: Record<string, unknown> }[] = []) => Object.fromEntries(list.map((a) => [a.key, value(a.value)]));
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString());
-      for (const rs of body.resourceSpans ?? []) {
-        const service = String(attrs(rs.resource?.attributes)['service.name']);
-        for (const ss of rs.scopeSpans ?? []) {
-          for (const s of ss.spans ?? []) spans.push({ service, name: s.name, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? '', attributes: attrs(s.attributes) });
-        }
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { server, port, spans };
 }
 
 /**

@@ -4,3 +4,4 @@ export * from './lib/test-redis';
 export * from './lib/test-platform';
 export * from './lib/test-store';
 export * from './lib/private-services';
+export * from './lib/otlp-receiver';

@@ -17,6 +17,10 @@ export function startTracing(service: string, endpoint: string | undefined): voi
   const sdk = new NodeSDK({
     serviceName: service,
     spanProcessors: endpoint ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }))] : [],
+    // traces only: metrics are prom-client's (/metrics), logs pino's; empty lists keep the SDK from
+    // exporting its own to the same endpoint
+    metricReaders: [],
+    logRecordProcessors: [],
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => UNTRACED.has((req.url ?? '').split('?')[0]!),

@@ -188,10 +188,12 @@ export class TestPlatform {
 
   /** Resident memory of an agent process, in bytes. */
   agentRss(nodeId: string): number {
-    const pid = this.agents.get(nodeId)?.pid;
-    if (!pid) throw new Error(`no agent ${nodeId}`);
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return Number(kb![1]) * 1024;
+    return rssOf(this.agents.get(nodeId)?.pid, `agent ${nodeId}`);
+  }
+
+  /** Resident memory of the control plane process, in bytes. */
+  controlPlaneRss(): number {
+    return rssOf(this.controlPlane?.pid, 'control plane');
   }
 
   /** Creates a session and waits until a node holds it (status running). */
@@ -341,6 +343,12 @@ function privateStore(services: PrivateServices): TestStore {
   });
   // the private server goes away with the suite's directory
   return { store, env, drop: async () => store.close() };
+}
+
+function rssOf(pid: number | undefined, what: string): number {
+  if (!pid) throw new Error(`no ${what} running`);
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(kb![1]) * 1024;
 }
 
 export function freePort(): Promise<number> {

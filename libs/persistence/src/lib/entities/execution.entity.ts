@@ -101,9 +101,9 @@ export class ExecutionEntity {
   @Column({ name: 'last_heartbeat_at', type: 'timestamp', nullable: true })
   lastHeartbeatAt!: Date | null;
 
-  @Column({ name: 'created_at', type: 'timestamp', default: () => 'CURRENT_TIMESTAMP' })
+  @Column({ name: 'created_at', type: 'timestamp', precision: 3, default: () => 'CURRENT_TIMESTAMP(3)' })
   createdAt!: Date;
 
-  @Column({ name: 'completed_at', type: 'timestamp', nullable: true })
+  @Column({ name: 'completed_at', type: 'timestamp', precision: 3, nullable: true })
   completedAt!: Date | null;
 }

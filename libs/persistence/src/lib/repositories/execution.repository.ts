@@ -188,7 +188,7 @@ export class ExecutionRepository {
         ...(result.collected !== undefined ? { collected: result.collected as Artifact[] | null } : {}),
         ...(result.skippedArtifacts !== undefined ? { skippedArtifacts: result.skippedArtifacts } : {}),
         attempts: () => APPEND_ATTEMPT,
-        completedAt: () => 'CURRENT_TIMESTAMP',
+        completedAt: () => 'CURRENT_TIMESTAMP(3)',
       })
       .where('id = :id AND attempt = :attempt AND runtime_node = :node AND status IN (:...from)', { id: fence.id, attempt: fence.attempt, node: fence.node, from: t.from })
       .setParameter('entry', JSON.stringify(entry))
@@ -230,7 +230,7 @@ export class ExecutionRepository {
     const set =
       fate === 'retry'
         ? { status: t.to, attempt: () => 'attempt + 1', retryCount: () => 'COALESCE(retry_count, 0) + 1', runtimeNode: null, startedAt: null, lastHeartbeatAt: null }
-        : { status: t.to, error, reason: 'agent_lost' as const, completedAt: () => 'CURRENT_TIMESTAMP' };
+        : { status: t.to, error, reason: 'agent_lost' as const, completedAt: () => 'CURRENT_TIMESTAMP(3)' };
     const r = await this.repo
       .createQueryBuilder()
       .update()
@@ -273,7 +273,7 @@ export class ExecutionRepository {
   async failPendingOfEndedSessions(): Promise<number> {
     const r: { affectedRows: number } = await this.ds.query(
       `UPDATE executions e JOIN sessions s ON s.id = e.session_id
-       SET e.status = 'failed', e.error = CONCAT('the session ended (', s.status, ') before the execution started'), e.reason = 'cancelled', e.completed_at = CURRENT_TIMESTAMP
+       SET e.status = 'failed', e.error = CONCAT('the session ended (', s.status, ') before the execution started'), e.reason = 'cancelled', e.completed_at = CURRENT_TIMESTAMP(3)
        WHERE e.status = 'pending' AND s.status NOT IN ('creating', 'running')`,
     );
     return r.affectedRows;
@@ -284,7 +284,7 @@ export class ExecutionRepository {
     const r = await this.repo
       .createQueryBuilder()
       .update()
-      .set({ status: 'failed', error, reason: 'cancelled', completedAt: () => 'CURRENT_TIMESTAMP' })
+      .set({ status: 'failed', error, reason: 'cancelled', completedAt: () => 'CURRENT_TIMESTAMP(3)' })
       .where("session_id = :sessionId AND status = 'pending'", { sessionId })
       .execute();
     return r.affected ?? 0;
