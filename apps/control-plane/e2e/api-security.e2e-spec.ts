@@ -280,7 +280,9 @@ describe('API security', () => {
       const admin = (await p.query("SELECT id FROM api_keys WHERE name = 'admin-ops'"))[0].id;
       const s = await p.api('POST', '/v1/sessions', { template_id: 'python-basic' });
       await p.api('DELETE', `/v1/sessions/${s.body.id}`);
-      const node = p.nodeIds[0]!;
+      // a node row of its own: draining the real agent would end it once its sessions moved away
+      const node = 'audit-node';
+      await p.query("INSERT INTO runtime_nodes (id, hostname, version, status, capacity, last_heartbeat_at) VALUES (?, 'h', 'v', 'online', 1, NOW())", [node]);
       await p.api('POST', `/v1/nodes/${node}/drain`);
       await p.api('POST', `/v1/nodes/${node}/undrain`);
       const events = (await p.api('GET', `/v1/audit-events?limit=100`)).body.items;

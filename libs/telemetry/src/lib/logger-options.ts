@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { type LoggerOptions, stdTimeFunctions } from 'pino';
 
 /**
@@ -35,7 +35,7 @@ export function loggerOptions(service: string, level: string): LoggerOptions {
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     mixin: () => {
       const span = trace.getActiveSpan()?.spanContext();
-      return span ? { trace_id: span.traceId, span_id: span.spanId } : {};
+      return span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
     },
   };
 }

@@ -20,17 +20,7 @@ export class AuditRepository {
   }
 
   async append(e: AuditEvent): Promise<void> {
-    await this.repo.insert({
-      actor: e.actor,
-      tenant: e.tenant,
-      action: e.action,
-      targetType: e.targetType,
-      targetId: e.targetId,
-      outcome: e.outcome,
-      requestId: e.requestId ?? null,
-      ip: e.ip ?? null,
-      detail: e.detail ? { ...e.detail } : null,
-    });
+    await this.repo.insert({ ...e, requestId: e.requestId ?? null, ip: e.ip ?? null, detail: e.detail ? { ...e.detail } : null });
   }
 
   async list(q: AuditQuery): Promise<{ items: RecordedAuditEvent[]; nextCursor: number | null }> {
