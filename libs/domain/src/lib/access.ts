@@ -35,6 +35,15 @@ export function hashApiKey(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
+/**
+ * The key of an `Authorization: Bearer <key>` header: undefined without the header, null when it is
+ * there but not of that form.
+ */
+export function bearerToken(authorization: string | undefined): string | null | undefined {
+  if (authorization === undefined) return undefined;
+  return /^Bearer\s+(\S+)$/i.exec(authorization.trim())?.[1] ?? null;
+}
+
 export function looksLikeApiKey(secret: string): boolean {
   return API_KEY_PATTERN.test(secret);
 }

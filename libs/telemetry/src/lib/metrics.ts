@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 /** Latency buckets in seconds, from a warm execution (~5 ms) to a long one (5 min). */
 export const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -12,6 +12,28 @@ export function metricsRegistry(service: string): Registry {
   // gauges that prom-client names like counters: promtool (and PromQL's rate()) would be misled
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   return registry;
+}
+
+export type GaugeRows = Iterable<[Record<string, string>, number]>;
+
+/**
+ * A gauge whose rows are read from their source at each scrape; a source that fails (a database
+ * down) reports no rows rather than failing the whole scrape.
+ */
+export function scrapedGauge(registry: Registry, name: string, help: string, labelNames: string[], read: () => GaugeRows | Promise<GaugeRows>): void {
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    async collect() {
+      const rows = await Promise.resolve()
+        .then(read)
+        .catch((): GaugeRows => []);
+      this.reset();
+      for (const [labels, value] of rows) this.set(labels, value);
+    },
+  });
 }
 
 /**

@@ -27,9 +27,7 @@ export function mountQueueBoard(app: INestApplication): void {
 
   const guard = async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const [scheme, secret] = (req.headers.authorization ?? '').trim().split(/\s+/);
-      const who = await keys.authenticate(scheme?.toLowerCase() === 'bearer' ? secret : undefined);
-      if (who.scope !== 'admin') throw new ApiError(403, 'forbidden', 'this operation needs an API key of the admin scope');
+      await keys.authenticate(req.headers.authorization, true);
       if (Date.now() - refreshedAt > REFRESH_MS) {
         const live = (await nodes.withAges()).filter((n) => n.status !== 'offline').map((n) => nodeQueueName(n.id));
         board.replaceQueues([SHARED_QUEUE, REAPER_QUEUE, ...live].map((name) => new BullMQAdapter(producer.queue(name), { readOnlyMode: true })));

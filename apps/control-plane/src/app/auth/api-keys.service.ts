@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type ApiKey, apiKeyRefusal, type ApiKeyScope, generateApiKey, hashApiKey, looksLikeApiKey, type Principal } from '@sandbox/domain';
+import { type ApiKey, apiKeyRefusal, type ApiKeyScope, bearerToken, generateApiKey, hashApiKey, looksLikeApiKey, type Principal } from '@sandbox/domain';
 import { ApiKeyRepository } from '@sandbox/persistence';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-config';
@@ -9,6 +9,8 @@ import { ApiError } from '../http/api-error';
 @Injectable()
 export class ApiKeysService {
   private readonly cache = new Map<string, { key: ApiKey | null; until: number }>();
+  /** When this process last recorded each key's use: last_used_at is written at most once a minute. */
+  private readonly touched = new Map<string, number>();
 
   constructor(
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
@@ -16,15 +18,24 @@ export class ApiKeysService {
     @InjectPinoLogger(ApiKeysService.name) private readonly log: PinoLogger,
   ) {}
 
-  /** The principal of a bearer secret; 401 saying why (never which part of a guess was right). */
-  async authenticate(secret: string | undefined): Promise<Principal> {
+  /**
+   * The principal of an Authorization header; 401 saying why (never which part of a guess was right),
+   * 403 when `admin` is required and the key is a tenant's.
+   */
+  async authenticate(authorization: string | undefined, admin = false): Promise<Principal> {
+    const secret = bearerToken(authorization);
+    if (secret === null) throw ApiError.unauthorized('invalid_authorization', 'the Authorization header must be "Bearer <key>"');
     if (!secret) throw ApiError.unauthorized('missing_api_key', 'send an API key as "Authorization: Bearer <key>"');
     const key = looksLikeApiKey(secret) ? await this.lookup(hashApiKey(secret)) : null;
     if (!key) throw ApiError.unauthorized('invalid_api_key', 'the API key is not valid');
     const refusal = apiKeyRefusal(key, new Date());
     if (refusal) throw ApiError.unauthorized(`${refusal}_api_key`, `the API key '${key.prefix}…' is ${refusal}`);
-    // a hint for operators, not on the request's path
-    this.keys.touch(key.id).catch((e) => this.log.warn({ err: e, key_id: key.id }, 'cannot record key use'));
+    if (admin && key.scope !== 'admin') throw new ApiError(403, 'forbidden', 'this operation needs an API key of the admin scope');
+    // a hint for operators, kept off the request's path
+    if (Date.now() - (this.touched.get(key.id) ?? 0) > 60_000) {
+      this.touched.set(key.id, Date.now());
+      this.keys.touch(key.id).catch((e) => this.log.warn({ err: e, key_id: key.id }, 'cannot record key use'));
+    }
     return { keyId: key.id, scope: key.scope, tenant: key.tenant };
   }
 

@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EXECUTION_STATUSES } from '@sandbox/domain';
 import { ExecutionRepository, RuntimeNodeRepository, SessionRepository } from '@sandbox/persistence';
 import { nodeQueueName, QueueProducer, SHARED_QUEUE } from '@sandbox/queue';
-import { metricsRegistry, SECONDS_BUCKETS } from '@sandbox/telemetry';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { type GaugeRows, metricsRegistry, scrapedGauge, SECONDS_BUCKETS } from '@sandbox/telemetry';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-config';
 
@@ -12,19 +12,17 @@ export const RATE_WINDOW_SECONDS = 300;
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const;
 const PROBE_TIMEOUT_MS = 1000;
 
-/** A gauge read at scrape time; when its source is down it reports nothing rather than failing the scrape. */
-function sourced(registry: Registry, name: string, help: string, labelNames: string[], read: () => Promise<Iterable<[Record<string, string>, number]>>): void {
-  new Gauge({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    async collect() {
-      this.reset();
-      const rows = await read().catch(() => []);
-      for (const [labels, value] of rows) this.set(labels, value);
-    },
-  });
+/** One read per scrape for sources several gauges share (gauges collect in parallel). */
+function perScrape<T>(read: () => Promise<T>): () => Promise<T> {
+  let at = 0;
+  let last: Promise<T> | null = null;
+  return () => {
+    if (!last || Date.now() - at > 1000) {
+      at = Date.now();
+      last = read();
+    }
+    return last;
+  };
 }
 
 function within<T>(ms: number, work: Promise<T>): Promise<T> {
@@ -64,14 +62,15 @@ export class ControlPlaneMetrics {
     producer: QueueProducer,
     ds: DataSource,
   ) {
-    const gauge = (name: string, help: string, labels: string[], read: () => Promise<Iterable<[Record<string, string>, number]>>) =>
-      sourced(this.registry, name, help, labels, read);
+    const gauge = (name: string, help: string, labels: string[], read: () => Promise<GaugeRows>) => scrapedGauge(this.registry, name, help, labels, read);
+    const outcomes = perScrape(() => executions.recentOutcomes(RATE_WINDOW_SECONDS));
+    const live = perScrape(async () => (await nodes.withAges()).filter((n) => n.status !== 'offline'));
     gauge('sandbox_sessions_active', 'Live (creating or running) sessions', ['template'], async () =>
       [...(await sessions.countLiveByTemplate())].map(([template, n]) => [{ template }, n]),
     );
     const rate = (status: (typeof EXECUTION_STATUSES)[number]) => async () => {
       const totals = new Map<string, { all: number; hit: number }>();
-      for (const o of await executions.recentOutcomes(RATE_WINDOW_SECONDS)) {
+      for (const o of await outcomes()) {
         const t = totals.get(o.template) ?? { all: 0, hit: 0 };
         t.all += o.n;
         if (o.status === status) t.hit += o.n;
@@ -81,7 +80,6 @@ export class ControlPlaneMetrics {
     };
     gauge('sandbox_failure_rate', `Share of executions ended in the last ${RATE_WINDOW_SECONDS} s that failed (a limit or the platform stopped them)`, ['template'], rate('failed'));
     gauge('sandbox_timeout_rate', `Share of executions ended in the last ${RATE_WINDOW_SECONDS} s that hit their wall-time limit`, ['template'], rate('timeout'));
-    const live = async () => (await nodes.withAges()).filter((n) => n.status !== 'offline');
     gauge('sandbox_node_heartbeat_age_seconds', 'Seconds since each live runtime node last beat, on the database clock (-1: never)', ['node', 'status'], async () =>
       (await live()).map((n) => [{ node: n.id, status: n.status }, n.heartbeatAge ?? -1]),
     );

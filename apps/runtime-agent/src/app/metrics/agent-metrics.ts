@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
-import { metricsRegistry, SECONDS_BUCKETS } from '@sandbox/telemetry';
+import { type GaugeRows, metricsRegistry, scrapedGauge, SECONDS_BUCKETS } from '@sandbox/telemetry';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
 
@@ -88,17 +88,8 @@ export class AgentMetrics {
   }
 
   /** A gauge whose value is read from its owner at each scrape. */
-  gauge(name: string, help: string, read: () => Iterable<[Record<string, string>, number]>): void {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['template', 'node'],
-      registers: this.registers,
-      collect() {
-        this.reset();
-        for (const [labels, value] of read()) this.set(labels, value);
-      },
-    });
+  gauge(name: string, help: string, read: () => GaugeRows): void {
+    scrapedGauge(this.registry, name, help, ['template', 'node'], read);
   }
 }
 

@@ -1,4 +1,4 @@
-import { type ApiKey, apiKeyRefusal, type ApiKeyScope, hashApiKey, looksLikeApiKey } from '@sandbox/domain';
+import { type ApiKey, apiKeyRefusal, type ApiKeyScope, bearerToken, hashApiKey, looksLikeApiKey } from '@sandbox/domain';
 import { type DataSource, IsNull, type Repository } from 'typeorm';
 import { ApiKeyEntity } from '../entities/api-key.entity';
 import { toApiKey } from '../mappers';
@@ -50,7 +50,7 @@ export class ApiKeyRepository {
 
   /** True for an `Authorization: Bearer <key>` header of a valid admin key (the agent's and reaper's /metrics). */
   async isAdminBearer(authorization: string | undefined): Promise<boolean> {
-    const secret = /^Bearer\s+(\S+)$/i.exec(authorization?.trim() ?? '')?.[1];
+    const secret = bearerToken(authorization);
     if (!secret || !looksLikeApiKey(secret)) return false;
     const key = await this.findByHash(hashApiKey(secret));
     return key?.scope === 'admin' && !apiKeyRefusal(key, new Date());
