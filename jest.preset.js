@@ -8,7 +8,7 @@ module.exports = (kind, extra = {}) => ({
   displayName: kind,
   rootDir: __dirname,
   testEnvironment: 'node',
-  testMatch: [`<rootDir>/{apps,libs}/**/*.${kind === 'unit' ? 'spec' : `${kind}-spec`}.ts`],
+  testMatch: [`<rootDir>/{apps,libs,tools}/**/*.${kind === 'unit' ? 'spec' : `${kind}-spec`}.ts`],
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
   moduleNameMapper: { '^@sandbox/(.*)$': '<rootDir>/libs/$1/src/index.ts' },
   moduleFileExtensions: ['ts', 'js', 'json'],

@@ -4,6 +4,7 @@
 //   npm run api-key -- list [--tenant acme]
 //   npm run api-key -- revoke key_0123abcd…
 //   npm run api-key -- dev FILE     the local stack's admin key: the one in FILE while valid, else a new one
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { API_KEY_SCOPES, type ApiKeyScope, apiKeyRefusal, generateApiKey, hashApiKey, TENANT_PATTERN } from '@sandbox/domain';
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   const keys = new ApiKeyRepository(ds);
   const audit = new AuditRepository(ds);
   const create = async (scope: ApiKeyScope, tenant: string, name: string, expiresAt: Date | null) => {
-    const { id, secret, prefix, hash } = generateApiKey();
+    const { id, secret, prefix, hash } = generateApiKey(randomBytes);
     await keys.insert({ id, prefix, hash, name, scope, tenant, createdBy: null, expiresAt });
     await audit.append({ actor: 'cli', tenant: null, action: 'api_key.create', targetType: 'api_key', targetId: id, outcome: 'ok', detail: { prefix, scope, tenant } });
     return { id, secret };

@@ -9,12 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_WORKSPACE_LIMITS, type Session } from '@sandbox/domain';
-import { type SessionRepository } from '@sandbox/persistence';
+import { DEFAULT_WORKSPACE_LIMITS } from '@sandbox/domain';
 import { DockerRuntime, type Sandbox } from '@sandbox/runtime';
 import { createTestStore, REPO_ROOT } from '@sandbox/testing';
-import { type PinoLogger } from 'nestjs-pino';
-import { freshWorkspace, WorkspaceSyncService } from '../../apps/runtime-agent/src/app/workspaces/workspace-sync.service';
+import { freshWorkspace, type SyncLog, WorkspaceSync, type WorkspaceVersions } from '@sandbox/workspace-sync';
 
 const ROUNDS = 5;
 const CASES = [
@@ -24,12 +22,12 @@ const CASES = [
 
 const runtime = new DockerRuntime({ socketPath: '/var/run/docker.sock', executorGraceMs: 5000 });
 const nodeId = `bench-${randomBytes(3).toString('hex')}`;
-const quiet = { info() {}, warn() {}, error() {}, debug() {} } as unknown as PinoLogger;
+const quiet: SyncLog = { info() {}, warn() {} };
 // the bench measures the transfer; the version bump is one UPDATE the agent makes after it
-const sessions = { bumpWorkspace: async () => true } as unknown as SessionRepository;
+const versions: WorkspaceVersions = { bumpWorkspace: async () => true };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const session = (id: string, workspaceVersion: number) => ({ id, workspaceVersion }) as Session;
+const session = (id: string, workspaceVersion: number) => ({ id, workspaceVersion });
 
 async function sandbox(): Promise<Sandbox> {
   return runtime.create({
@@ -69,7 +67,7 @@ function copyBaseline(files: { path: string; size: number }[]): number {
 
 async function measure(driver: 's3' | 'fs', files: { path: string; size: number }[]) {
   const t = await createTestStore(driver);
-  const sync = new WorkspaceSyncService(t.store, sessions, quiet);
+  const sync = new WorkspaceSync(t.store, versions, quiet);
   const writer = await sandbox();
   const push: number[] = [];
   const pull: number[] = [];

@@ -222,9 +222,9 @@ describe('execution path through the REST API', () => {
 
   it('replaces a container that died: the execution in flight fails with a clear error, the next one runs', async () => {
     const s = await p.session();
-    const posted = await p.api('POST', `/v1/sessions/${s.id}/executions`, { code: 'import time\ntime.sleep(30)' });
-    await p.until('running', async () => (await p.api('GET', `/v1/executions/${posted.body.id}`)).body.status === 'running');
-    await new Promise((r) => setTimeout(r, 200));
+    const posted = await p.api('POST', `/v1/sessions/${s.id}/executions`, { code: 'import subprocess\nsubprocess.run(["sleep", "30"])' });
+    // the program itself runs (not only the claim): seen from the host, without entering the container
+    await p.until('the program runs', async () => execFileSync('docker', ['top', s.container_id], { encoding: 'utf8' }).includes('sleep 30'));
     execFileSync('docker', ['kill', s.container_id]);
     const lost = await p.until('execution ended', async () => {
       const r = (await p.api('GET', `/v1/executions/${posted.body.id}`)).body;

@@ -5,7 +5,7 @@ import { controlPlaneConfigSchema, loadConfig } from '@sandbox/config';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app/app.module';
-import { configureHttp } from './app/http/configure-http';
+import { configureHttp } from './app/configure-http';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig(controlPlaneConfigSchema);

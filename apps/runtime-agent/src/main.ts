@@ -3,8 +3,8 @@ import './tracing';
 import { agentConfigSchema, loadConfig } from '@sandbox/config';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { AgentLifecycleService } from './app/agent-lifecycle.service';
 import { AgentModule } from './app/agent.module';
+import { NodeGuardService } from './app/lifecycle/node-guard.service';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig(agentConfigSchema);
@@ -13,7 +13,7 @@ async function bootstrap(): Promise<void> {
   // without shutdown hooks SIGTERM skips the drain (twenty PR #22514)
   app.enableShutdownHooks();
   // an operator's drain ends the agent once its sessions moved away: a clean exit, not a crash
-  app.get(AgentLifecycleService).onDrained(() => void app.close().then(() => process.exit(0)));
+  app.get(NodeGuardService).onDrained(() => void app.close().then(() => process.exit(0)));
   await app.init();
 }
 

@@ -10,3 +10,5 @@ export * from './lib/outcome';
 export * from './lib/workspace';
 export * from './lib/liveness';
 export * from './lib/access';
+export * from './lib/clock';
+export * from './lib/admission';

@@ -1,4 +1,5 @@
 export * from './lib/data-source-options';
+export * from './lib/database-clock';
 export * from './lib/entities/execution.entity';
 export * from './lib/entities/runtime-node.entity';
 export * from './lib/entities/session.entity';

@@ -1,3 +1,4 @@
+export * from './lib/ports';
 export * from './lib/stack';
 export * from './lib/test-database';
 export * from './lib/test-redis';

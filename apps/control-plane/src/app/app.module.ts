@@ -2,7 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { PersistenceModule } from '@sandbox/persistence';
-import { QueueProducer } from '@sandbox/queue';
+import { QueueModule } from '@sandbox/queue';
 import { StorageModule } from '@sandbox/storage';
 import { loggerOptions } from '@sandbox/telemetry';
 import { LoggerModule } from 'nestjs-pino';
@@ -13,14 +13,14 @@ import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeysController } from './auth/api-keys.controller';
 import { ApiKeysService } from './auth/api-keys.service';
 import { RateLimitGuard } from './auth/rate-limit.guard';
-import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from './control-plane-config';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from './control-plane.config';
 import { ExecutionWaiterService } from './executions/execution-waiter.service';
 import { ExecutionsController } from './executions/executions.controller';
 import { ExecutionsService } from './executions/executions.service';
 import { FilesController } from './files/files.controller';
 import { FilesService } from './files/files.service';
 import { HealthController } from './health/health.controller';
-import { ControlPlaneMetrics } from './metrics/control-plane-metrics';
+import { ControlPlaneMetrics } from './metrics/control-plane.metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { NodesController } from './nodes/nodes.controller';
 import { ApiExceptionFilter } from './http/api-exception.filter';
@@ -43,6 +43,7 @@ export class AppModule {
           },
         }),
         PersistenceModule.forRoot(config.DATABASE_URL),
+        QueueModule.forRoot({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX }),
         StorageModule.forRoot(config),
         TerminusModule.forRoot({ errorLogStyle: 'json' }),
       ],
@@ -59,10 +60,6 @@ export class AppModule {
       ],
       providers: [
         { provide: CONTROL_PLANE_CONFIG, useValue: config },
-        {
-          provide: QueueProducer,
-          useFactory: () => new QueueProducer({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX }),
-        },
         { provide: APP_PIPE, useClass: ZodValidationPipe },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         // in this order: who is asking, then how often they ask

@@ -1,37 +1,39 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { ApiKeyRepository, PersistenceModule } from '@sandbox/persistence';
-import { ExecutionEventsPublisher, QueueProducer } from '@sandbox/queue';
-import { StorageModule } from '@sandbox/storage';
+import { Clock, systemClock } from '@sandbox/domain';
+import { ApiKeyRepository, PersistenceModule, SessionRepository } from '@sandbox/persistence';
+import { QueueModule } from '@sandbox/queue';
+import { StorageModule, WORKSPACE_STORE, type WorkspaceStore } from '@sandbox/storage';
 import { loggerOptions, MetricsEndpoint } from '@sandbox/telemetry';
-import { LoggerModule } from 'nestjs-pino';
-import { AGENT_CONFIG, type AgentConfig } from './agent-config';
-import { AgentLifecycleService } from './agent-lifecycle.service';
+import { WorkspaceSync } from '@sandbox/workspace-sync';
+import { LoggerModule, PinoLogger } from 'nestjs-pino';
+import { AGENT_CONFIG, type AgentConfig } from './agent.config';
 import { containerRuntimeProvider } from './container-runtime.provider';
-import { AgentMetrics } from './metrics/agent-metrics';
 import { ExecutionRunnerService } from './executions/execution-runner.service';
+import { AgentStartupService } from './lifecycle/agent-startup.service';
+import { NodeGuardService } from './lifecycle/node-guard.service';
+import { AgentMetrics } from './metrics/agent.metrics';
 import { NodeRegistryService } from './node/node-registry.service';
 import { WarmPoolService } from './pool/warm-pool.service';
 import { QueueConsumersService } from './queue/queue-consumers.service';
-import { OrphanSweepService } from './sessions/orphan-sweep.service';
 import { SessionHostService } from './sessions/session-host.service';
+import { OrphanSweepService } from './teardown/orphan-sweep.service';
+import { SessionTeardownService } from './teardown/session-teardown.service';
 import { TemplateCatalogService } from './template-catalog.service';
-import { WorkspaceSyncService } from './workspaces/workspace-sync.service';
 
 @Module({})
 export class AgentModule {
   static register(config: AgentConfig): DynamicModule {
-    const queueSettings = { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX };
     return {
       module: AgentModule,
       imports: [
         LoggerModule.forRoot({ pinoHttp: loggerOptions('runtime-agent', config.LOG_LEVEL) }),
         PersistenceModule.forRoot(config.DATABASE_URL),
+        QueueModule.forRoot({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX }),
         StorageModule.forRoot(config),
       ],
       providers: [
         { provide: AGENT_CONFIG, useValue: config },
-        { provide: QueueProducer, useFactory: () => new QueueProducer(queueSettings) },
-        { provide: ExecutionEventsPublisher, useFactory: () => new ExecutionEventsPublisher(queueSettings) },
+        { provide: Clock, useValue: systemClock },
         containerRuntimeProvider,
         AgentMetrics,
         {
@@ -40,15 +42,24 @@ export class AgentModule {
             new MetricsEndpoint(metrics.registry, { port: config.METRICS_PORT, host: config.METRICS_HOST, authorize: (h) => keys.isAdminBearer(h) }),
           inject: [AgentMetrics, ApiKeyRepository],
         },
+        {
+          provide: WorkspaceSync,
+          useFactory: (store: WorkspaceStore, sessions: SessionRepository, log: PinoLogger) => {
+            log.setContext(WorkspaceSync.name);
+            return new WorkspaceSync(store, sessions, log);
+          },
+          inject: [WORKSPACE_STORE, SessionRepository, PinoLogger],
+        },
         TemplateCatalogService,
         WarmPoolService,
         SessionHostService,
-        WorkspaceSyncService,
         ExecutionRunnerService,
+        SessionTeardownService,
+        OrphanSweepService,
         NodeRegistryService,
         QueueConsumersService,
-        OrphanSweepService,
-        AgentLifecycleService,
+        NodeGuardService,
+        AgentStartupService,
       ],
     };
   }

@@ -1,6 +1,6 @@
 import { type Provider } from '@nestjs/common';
 import { type ContainerRuntime, DockerRuntime } from '@sandbox/runtime';
-import { AGENT_CONFIG, type AgentConfig } from './agent-config';
+import { AGENT_CONFIG, type AgentConfig } from './agent.config';
 
 export const CONTAINER_RUNTIME = Symbol('CONTAINER_RUNTIME');
 

@@ -1,6 +1,6 @@
 import { parseBytes, parseCpu, type Session, type Template } from '@sandbox/domain';
 import { type SandboxSpec } from '@sandbox/runtime';
-import { type AgentConfig } from './agent-config';
+import { type AgentConfig } from './agent.config';
 
 /** The container a session (or, without one, a warm pool slot) of this template gets: the template's limits, else the agent's. */
 export function sandboxSpec(config: AgentConfig, template: Template, session?: Session): SandboxSpec {

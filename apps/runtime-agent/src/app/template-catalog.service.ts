@@ -1,21 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { type Template } from '@sandbox/domain';
 import { TemplateRepository } from '@sandbox/persistence';
+import { LRUCache } from 'lru-cache';
 
-const TTL_MS = 60_000;
-
-/** Templates change rarely and are read on every placement: cache them for a minute. */
+/** Templates change rarely and are read on every placement: each is trusted for a minute. */
 @Injectable()
 export class TemplateCatalogService {
-  private readonly cache = new Map<string, { template: Template | null; at: number }>();
+  // a wrapper object: the cache keeps no null values, and "no such template" is worth keeping too
+  private readonly cache: LRUCache<string, { template: Template | null }>;
 
-  constructor(private readonly templates: TemplateRepository) {}
+  constructor(templates: TemplateRepository) {
+    this.cache = new LRUCache({
+      max: 1000,
+      ttl: 60_000,
+      // concurrent misses of one template make one database read
+      fetchMethod: async (id) => ({ template: await templates.findById(id) }),
+    });
+  }
 
   async get(id: string): Promise<Template | null> {
-    const hit = this.cache.get(id);
-    if (hit && Date.now() - hit.at < TTL_MS) return hit.template;
-    const template = await this.templates.findById(id);
-    this.cache.set(id, { template, at: Date.now() });
-    return template;
+    return (await this.cache.fetch(id))?.template ?? null;
   }
 }

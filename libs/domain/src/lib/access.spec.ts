@@ -1,15 +1,22 @@
+import { randomBytes } from 'node:crypto';
 import { apiKeyRefusal, canAccess, generateApiKey, hashApiKey, looksLikeApiKey, requestHash, tenantFilter, TENANT_PATTERN, type ApiKey } from './access';
 
 describe('API keys', () => {
   it('are 160 random bits behind a recognisable mark; only the prefix and the hash are kept', () => {
-    const a = generateApiKey();
-    const b = generateApiKey();
+    const a = generateApiKey(randomBytes);
+    const b = generateApiKey(randomBytes);
     expect(a.secret).toMatch(/^sbx_[0-9a-f]{40}$/);
     expect(a.secret).not.toBe(b.secret);
     expect(a.prefix).toBe(a.secret.slice(0, 12));
     expect(a.hash).toBe(hashApiKey(a.secret));
     expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(a.id).toMatch(/^key_[0-9a-f]{16}$/);
+  });
+
+  it('take their bits from the source given: the same bytes make the same key', () => {
+    const zeros = (n: number) => new Uint8Array(n);
+    expect(generateApiKey(zeros)).toEqual(generateApiKey(zeros));
+    expect(generateApiKey(zeros).secret).toBe(`sbx_${'0'.repeat(40)}`);
   });
 
   it.each([['sbx_' + 'a'.repeat(40), true], ['sbx_' + 'a'.repeat(39), false], ['sbx_' + 'A'.repeat(40), false], ['Bearer x', false], ['', false]])(

@@ -1,12 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 export const API_KEY_SCOPES = ['admin', 'tenant'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 /** Recognisable in logs and secret scanners; 20 random bytes (160 bits) follow it as hex. */
-export const API_KEY_MARK = 'sbx_';
+const API_KEY_MARK = 'sbx_';
 /** The start of a key kept in clear: it names the key in lists without revealing it. */
-export const API_KEY_PREFIX_LENGTH = API_KEY_MARK.length + 8;
+const API_KEY_PREFIX_LENGTH = API_KEY_MARK.length + 8;
 const API_KEY_PATTERN = /^sbx_[0-9a-f]{40}$/;
 
 export const TENANT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,47}$/;
@@ -24,10 +24,13 @@ export interface ApiKey {
   readonly createdAt: Date;
 }
 
+/** Random bytes from a source the caller owns (node:crypto's randomBytes): the domain does no I/O. */
+export type RandomBytes = (size: number) => Uint8Array;
+
 /** A new key: the secret is shown once, only its hash is stored; the id names it in the API and logs. */
-export function generateApiKey(): { readonly id: string; readonly secret: string; readonly prefix: string; readonly hash: string } {
-  const secret = `${API_KEY_MARK}${randomBytes(20).toString('hex')}`;
-  return { id: `key_${randomBytes(8).toString('hex')}`, secret, prefix: secret.slice(0, API_KEY_PREFIX_LENGTH), hash: hashApiKey(secret) };
+export function generateApiKey(random: RandomBytes): { readonly id: string; readonly secret: string; readonly prefix: string; readonly hash: string } {
+  const secret = `${API_KEY_MARK}${Buffer.from(random(20)).toString('hex')}`;
+  return { id: `key_${Buffer.from(random(8)).toString('hex')}`, secret, prefix: secret.slice(0, API_KEY_PREFIX_LENGTH), hash: hashApiKey(secret) };
 }
 
 /** A plain sha256 suffices: the secret has 160 random bits, nothing to brute-force as with passwords. */

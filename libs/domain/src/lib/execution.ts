@@ -3,7 +3,9 @@ import { transition } from './transition';
 
 export const EXECUTION_STATUSES = ['pending', 'running', 'completed', 'failed', 'timeout', 'crashed'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
-export type TerminalExecutionStatus = Exclude<ExecutionStatus, 'pending' | 'running'>;
+/** Waiting for a node, or running on one: the statuses an execution leaves exactly once, for an end. */
+export const UNFINISHED_EXECUTION_STATUSES = Object.freeze(['pending', 'running'] as const);
+export type TerminalExecutionStatus = Exclude<ExecutionStatus, (typeof UNFINISHED_EXECUTION_STATUSES)[number]>;
 
 /** pending → running: an agent took the execution (its attempt fences every later write). */
 export const startExecution = transition<ExecutionStatus>('start execution', ['pending'], 'running');
@@ -11,8 +13,10 @@ export const startExecution = transition<ExecutionStatus>('start execution', ['p
 export const completeExecution = transition<ExecutionStatus>('complete execution', ['running'], 'completed');
 /** running → timeout: killed at its wall-time limit. */
 export const timeOutExecution = transition<ExecutionStatus>('time out execution', ['running'], 'timeout');
-/** pending|running → failed: the platform could not run it, or a limit stopped it. */
-export const failExecution = transition<ExecutionStatus>('fail execution', ['pending', 'running'], 'failed');
+/** running → failed: the platform could not run it, or a limit stopped it. */
+export const failExecution = transition<ExecutionStatus>('fail execution', ['running'], 'failed');
+/** pending → failed (reason `cancelled`): its session ended, or could not be placed, before it started. */
+export const cancelExecution = transition<ExecutionStatus>('cancel execution', ['pending'], 'failed');
 /** running → crashed: its agent vanished and retries are exhausted. */
 export const crashExecution = transition<ExecutionStatus>('crash execution', ['running'], 'crashed');
 /** running → pending: the reaper re-queues the next attempt after its agent was lost. */
@@ -44,7 +48,14 @@ export interface ExecutionAttempt {
 }
 
 export function isExecutionTerminal(status: ExecutionStatus): status is TerminalExecutionStatus {
-  return status !== 'pending' && status !== 'running';
+  return !(UNFINISHED_EXECUTION_STATUSES as readonly ExecutionStatus[]).includes(status);
+}
+
+/** An execution waiting for a node, with the attempt its doorbell carries. */
+export interface WaitingExecution {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly attempt: number;
 }
 
 /** A workspace file an execution created or modified (or matched by `collect`), as stored. */

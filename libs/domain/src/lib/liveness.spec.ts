@@ -1,4 +1,5 @@
-import { lostExecutionFate, mayDeclareLoss } from './liveness';
+import { ManualClock } from './clock';
+import { FenceDeadline, lostExecutionFate, mayDeclareLoss } from './liveness';
 
 describe('mayDeclareLoss', () => {
   const view = (nodeAges: number[], watchingFor: number | null = 60) => ({ nodeAges, watchingFor, staleAfter: 10 });
@@ -32,5 +33,34 @@ describe('lostExecutionFate', () => {
     [0, 0, 'crash'],
   ] as const)('retry_count %i with at most %i retries → %s', (count, max, fate) => {
     expect(lostExecutionFate(count, max)).toBe(fate);
+  });
+});
+
+describe('FenceDeadline', () => {
+  it('passes after a whole threshold without a beat getting through, not before', () => {
+    const clock = new ManualClock();
+    const deadline = new FenceDeadline(clock, 10);
+    clock.advance(9_999);
+    expect(deadline.passed()).toBe(false);
+    clock.advance(1);
+    expect(deadline.passed()).toBe(true);
+  });
+
+  it('moves on with every beat that gets through', () => {
+    const clock = new ManualClock();
+    const deadline = new FenceDeadline(clock, 10);
+    for (let i = 0; i < 5; i++) {
+      clock.advance(9_000);
+      deadline.beatGotThrough();
+    }
+    clock.advance(9_999);
+    expect(deadline.passed()).toBe(false);
+  });
+
+  it('reads only the monotonic clock: a wall-clock step changes nothing', () => {
+    const clock = new ManualClock();
+    const deadline = new FenceDeadline(clock, 10);
+    clock.stepWall(-3_600_000);
+    expect(deadline.passed()).toBe(false);
   });
 });

@@ -1,5 +1,14 @@
+import { transition } from './transition';
+
 export const NODE_STATUSES = ['online', 'draining', 'offline'] as const;
 export type NodeStatus = (typeof NODE_STATUSES)[number];
+
+/** online → draining: an operator's drain (no new sessions; running work finishes, sessions move away). */
+export const drainNode = transition<NodeStatus>('drain node', ['online'], 'draining');
+/** draining → online: the drain is called off before it finished. */
+export const undrainNode = transition<NodeStatus>('undrain node', ['draining'], 'online');
+/** online|draining → offline: its heartbeat went stale, and the reaper declared it lost. */
+export const loseNode = transition<NodeStatus>('lose node', ['online', 'draining'], 'offline');
 
 export interface RuntimeNode {
   readonly id: string;

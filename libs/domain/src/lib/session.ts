@@ -6,7 +6,9 @@ export type SessionStatus = (typeof SESSION_STATUSES)[number];
 export const RUNTIME_TYPES = ['docker', 'kubernetes'] as const;
 export type RuntimeType = (typeof RUNTIME_TYPES)[number];
 
-const LIVE: readonly SessionStatus[] = ['creating', 'running'];
+/** A live session holds (or waits for) a container and takes executions; every other status is an end. */
+export const LIVE_SESSION_STATUSES: readonly SessionStatus[] = Object.freeze(['creating', 'running']);
+const LIVE = LIVE_SESSION_STATUSES;
 
 /**
  * creating|running → running: an agent bound the session to its node and a container (I1). A running
@@ -23,6 +25,9 @@ export const failSession = transition<SessionStatus>('fail session', LIVE, 'fail
 export function isSessionLive(status: SessionStatus): boolean {
   return LIVE.includes(status);
 }
+
+/** The status a session runs executions in: bound to a node with a container. */
+export const BOUND_SESSION_STATUS: SessionStatus = bindSession.to;
 
 export interface SessionResources {
   readonly cpu: string | null;

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { DatabaseClock } from './database-clock';
 import { dataSourceOptions } from './data-source-options';
 import { ApiKeyRepository } from './repositories/api-key.repository';
 import { AuditRepository } from './repositories/audit.repository';
@@ -9,9 +10,9 @@ import { RuntimeNodeRepository } from './repositories/runtime-node.repository';
 import { SessionRepository } from './repositories/session.repository';
 import { TemplateRepository } from './repositories/template.repository';
 
-const REPOSITORIES = [SessionRepository, ExecutionRepository, TemplateRepository, RuntimeNodeRepository, ApiKeyRepository, AuditRepository] as const;
+const REPOSITORIES = [SessionRepository, ExecutionRepository, TemplateRepository, RuntimeNodeRepository, ApiKeyRepository, AuditRepository, DatabaseClock] as const;
 
-/** The DataSource and the repositories, for the apps; the repositories also work without Nest. */
+/** The DataSource, the repositories and the database clock, for the apps; they also work without Nest. */
 @Module({})
 export class PersistenceModule {
   static forRoot(databaseUrl: string): DynamicModule {

@@ -1,6 +1,5 @@
 import { ZodError } from 'zod';
 import {
-  executionJobId,
   type JobName,
   nodeQueueName,
   parseJob,
@@ -105,18 +104,6 @@ describe('queue names', () => {
   it('refuses a node queue without a node id', () => {
     expect(() => queueName('node')).toThrow(/node id/);
     expect(() => queueName('node', '')).toThrow(/node id/);
-  });
-});
-
-describe('executionJobId', () => {
-  it('is one id per execution attempt', () => {
-    expect(executionJobId('exe-1', 1)).toBe('exe-1-1');
-    expect(executionJobId('exe-1', 2)).not.toBe(executionJobId('exe-1', 1));
-    expect(executionJobId('exe-1', 1)).toBe(executionJobId('exe-1', 1));
-  });
-
-  it('contains no colon, which BullMQ refuses in custom job ids', () => {
-    expect(executionJobId('01J0ABCDEF', 12)).not.toContain(':');
   });
 });
 

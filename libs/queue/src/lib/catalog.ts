@@ -14,10 +14,6 @@ export const terminateSessionJob = z.object({ session_id: id }).strict();
 /** A periodic task of the reaper: the schedule carries no data, the task reads what it needs. */
 export const reaperTickJob = z.object({}).strict();
 
-export type PlaceSessionJob = z.infer<typeof placeSessionJob>;
-export type RunExecutionJob = z.infer<typeof runExecutionJob>;
-export type TerminateSessionJob = z.infer<typeof terminateSessionJob>;
-
 type WorkerKnobs = Required<Pick<WorkerOptions, 'concurrency' | 'lockDuration' | 'stalledInterval' | 'maxStalledCount'>>;
 
 interface QueueSpec<Jobs extends Record<string, z.ZodType>> {
@@ -104,11 +100,6 @@ export function queueName(kind: QueueKind, nodeId?: string): string {
   if (kind === 'reaper') return REAPER_QUEUE;
   if (!nodeId) throw new Error('a node queue needs the node id');
   return nodeQueueName(nodeId);
-}
-
-/** BullMQ deduplicates by job id; one id per execution attempt (DESIGN.md §7). */
-export function executionJobId(executionId: string, attempt: number): string {
-  return `${executionId}-${attempt}`;
 }
 
 export function parseJob<K extends QueueKind, N extends JobName<K>>(kind: K, name: N, data: unknown): JobData<K, N> {

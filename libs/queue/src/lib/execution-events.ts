@@ -4,7 +4,7 @@ import { EVENTS_QUEUE } from './catalog';
 import { redisOptions } from './connection';
 import { type QueueSettings } from './queue-producer';
 
-export const EXECUTION_FINISHED = 'execution-finished';
+const EXECUTION_FINISHED = 'execution-finished';
 // bounds the events stream; a waiter that misses an event re-reads the database
 const MAX_EVENTS = 10_000;
 
@@ -13,21 +13,29 @@ export interface ExecutionFinished {
   readonly status: ExecutionStatus;
 }
 
-/** Agents announce each terminal write, after it is committed. */
+/** Agents (and the reaper, for crashed ones) announce each terminal write, after it is committed. */
 export class ExecutionEventsPublisher {
-  private readonly producer: QueueEventsProducer;
+  private producer: QueueEventsProducer | null = null;
 
-  constructor(settings: QueueSettings) {
-    this.producer = new QueueEventsProducer(EVENTS_QUEUE, { connection: redisOptions(settings.redisUrl, 'worker'), prefix: settings.prefix });
-    this.producer.on('error', () => undefined);
-  }
+  constructor(private readonly settings: QueueSettings) {}
 
   async finished(event: ExecutionFinished): Promise<void> {
-    await this.producer.publishEvent({ eventName: EXECUTION_FINISHED, ...event }, MAX_EVENTS);
+    await this.connected().publishEvent({ eventName: EXECUTION_FINISHED, ...event }, MAX_EVENTS);
   }
 
-  close(): Promise<void> {
-    return this.producer.close();
+  async close(): Promise<void> {
+    await this.producer?.close();
+    this.producer = null;
+  }
+
+  // connected on first use: a process that never announces (the control plane) holds no connection
+  private connected(): QueueEventsProducer {
+    if (!this.producer) {
+      this.producer = new QueueEventsProducer(EVENTS_QUEUE, { connection: redisOptions(this.settings.redisUrl, 'worker'), prefix: this.settings.prefix });
+      // failures surface on publishEvent; the listener keeps them from crashing the process
+      this.producer.on('error', () => undefined);
+    }
+    return this.producer;
   }
 }
 
@@ -41,6 +49,7 @@ export class ExecutionEventsListener {
 
   constructor(settings: QueueSettings, onFinished: (event: ExecutionFinished) => void) {
     this.events = new QueueEvents(EVENTS_QUEUE, { connection: redisOptions(settings.redisUrl, 'worker'), prefix: settings.prefix });
+    // it reconnects by itself; a waiter that misses events re-reads the database
     this.events.on('error', () => undefined);
     this.events.on<FinishedListener>(EXECUTION_FINISHED, (args: ExecutionFinished) => onFinished(args));
   }

@@ -83,6 +83,7 @@ export class QueueProducer {
     let q = this.queues.get(name);
     if (!q) {
       q = new Queue(name, { connection: this.connection, prefix: this.settings.prefix, telemetry: queueTelemetry() });
+      // the shared connection's errors surface on the command that needed Redis
       q.on('error', () => undefined);
       this.queues.set(name, q);
     }
@@ -92,6 +93,7 @@ export class QueueProducer {
   private forget(name: string): void {
     const q = this.queues.get(name);
     this.queues.delete(name);
+    // a queue that failed to start may fail to close too: it is dropped either way
     void q?.close().catch(() => undefined);
   }
 

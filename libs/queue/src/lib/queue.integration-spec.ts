@@ -1,15 +1,18 @@
 import { deleteQueueKeys, stackEnv, testQueuePrefix } from '@sandbox/testing';
-import { type Job, type Worker } from 'bullmq';
-import { executionJobId, nodeQueueName, type RunExecutionJob } from './catalog';
+import { type JobData, nodeQueueName } from './catalog';
+import { Doorbells } from './doorbells';
 import { ExecutionEventsListener, ExecutionEventsPublisher, type ExecutionFinished } from './execution-events';
+import { OutageGuard } from './outage-guard';
 import { QueueProducer } from './queue-producer';
-import { createWorker } from './worker-factory';
+import { type JobContext, QueueWorker } from './queue-worker';
+import { RateLimitStore } from './rate-limit-store';
 
 describe('queue catalog on real Redis', () => {
   const prefix = testQueuePrefix('queue');
   const settings = { redisUrl: stackEnv().REDIS_URL, prefix };
   const producer = new QueueProducer(settings);
-  const workers: Worker[] = [];
+  const doorbells = new Doorbells(producer);
+  const workers: QueueWorker[] = [];
 
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.close()));
@@ -17,32 +20,63 @@ describe('queue catalog on real Redis', () => {
     await deleteQueueKeys(prefix);
   });
 
-  it('round-trips a typed job through a node queue to its handler, payload parsed', async () => {
-    const received = new Promise<{ data: RunExecutionJob; job: Job }>((resolve) => {
+  it("round-trips an execution's doorbell through its node's queue to the handler, payload parsed", async () => {
+    const taken: number[] = [];
+    const received = new Promise<{ data: JobData<'node', 'run-execution'>; job: JobContext }>((resolve) => {
       workers.push(
-        createWorker(
+        QueueWorker.start(
           'node',
-          nodeQueueName('n1'),
-          {
-            'run-execution': async (data, job) => resolve({ data, job }),
-            'terminate-session': async () => undefined,
-          },
+          { 'run-execution': async (data, job) => resolve({ data, job }), 'terminate-session': async () => undefined },
           settings,
+          { nodeId: 'n1', onTaken: (s) => taken.push(s) },
         ),
       );
     });
-    const data = { execution_id: 'exec_1', session_id: 'sess_1', attempt: 1 };
-    await producer.add('node', 'run-execution', data, { nodeId: 'n1', jobId: executionJobId('exec_1', 1) });
-    const { data: got, job } = await received;
-    expect(got).toEqual(data);
+    await doorbells.execution({ id: 'exec_1', sessionId: 'sess_1', attempt: 1 }, 'n1');
+    const { data, job } = await received;
+    expect(data).toEqual({ execution_id: 'exec_1', session_id: 'sess_1', attempt: 1 });
     expect(job.id).toBe('exec_1-1');
-    expect(job.opts.attempts).toBe(5);
+    expect(taken).toEqual([job.waitedSeconds]);
+    expect((await producer.queue(nodeQueueName('n1')).getJob('exec_1-1'))?.opts.attempts).toBe(5);
+  });
+
+  it('hands a job back for later: delayed, then taken again, neither completed nor failed', async () => {
+    let calls = 0;
+    const failed: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      workers.push(
+        QueueWorker.start(
+          'node',
+          {
+            'run-execution': async () => undefined,
+            'terminate-session': async (_data, job) => {
+              if (++calls === 1) return job.handBack(50);
+              resolve();
+            },
+          },
+          settings,
+          { nodeId: 'n2', onFailed: (name) => failed.push(name) },
+        ),
+      );
+    });
+    await doorbells.termination('sess_2', 'n2');
+    await done;
+    expect(calls).toBe(2);
+    expect(failed).toEqual([]);
+  });
+
+  it('rings a doorbell again only once the previous one is finished', async () => {
+    const w = { id: 'exec_again', sessionId: 'sess_3', attempt: 1 };
+    await doorbells.execution(w, 'idle-node');
+    expect(await doorbells.executionAgain(w, 'idle-node')).toBe(false);
+    await doorbells.dropNodeQueue('idle-node');
+    expect(await doorbells.executionAgain(w, 'idle-node')).toBe(true);
+    expect(await producer.queue(nodeQueueName('idle-node')).getJobCountByTypes('waiting')).toBe(1);
   });
 
   it('deduplicates by job id: the same attempt enqueued twice is one job', async () => {
-    const data = { session_id: 'sess_dup' };
-    await producer.add('shared', 'place-session', data, { jobId: 'place-sess_dup' });
-    await producer.add('shared', 'place-session', data, { jobId: 'place-sess_dup' });
+    await doorbells.placement('sess_dup');
+    await doorbells.placement('sess_dup');
     expect(await producer.queue('sandbox-shared').getJobCountByTypes('waiting', 'active', 'completed')).toBe(1);
   });
 
@@ -50,6 +84,33 @@ describe('queue catalog on real Redis', () => {
     await expect(
       producer.add('shared', 'place-session', { session_id: 'x', code: 'print(1)' } as never, { jobId: 'bad' }),
     ).rejects.toThrow(/code/);
+  });
+
+  it('keeps the outage guard in Redis: the watch starts once, counts up, and starts over when forgotten', async () => {
+    const guard = new OutageGuard(producer, prefix);
+    const other = new OutageGuard(producer, prefix);
+    expect(await guard.watchingFor(1000)).toBe(0);
+    expect(await other.watchingFor(1012.5)).toBe(12.5);
+    await guard.forget();
+    expect(await other.watchingFor(1020)).toBe(0);
+  });
+
+  it('counts requests per key and window in Redis, shared by every store on the prefix', async () => {
+    const limit = { points: 2, windowSeconds: 60, timeoutMs: 1000 };
+    const a = new RateLimitStore(settings, limit);
+    const b = new RateLimitStore(settings, limit);
+    try {
+      await Promise.all([a.ready(), b.ready()]);
+      expect(await a.consume('key_1')).toMatchObject({ allowed: true, remaining: 1 });
+      expect(await b.consume('key_1')).toMatchObject({ allowed: true, remaining: 0 });
+      const over = await a.consume('key_1');
+      expect(over).toMatchObject({ allowed: false, remaining: 0 });
+      expect(over.msBeforeReset).toBeGreaterThan(0);
+      expect(await a.consume('key_2')).toMatchObject({ allowed: true, remaining: 1 });
+    } finally {
+      a.close();
+      b.close();
+    }
   });
 
   it('delivers execution-finished events from an agent to a listener', async () => {

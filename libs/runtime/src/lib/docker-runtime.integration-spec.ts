@@ -110,8 +110,12 @@ describe('DockerRuntime on the real engine', () => {
   it('reports a killed container as lost, to the run in flight and to listeners', async () => {
     const victim = await runtime.create(spec());
     const lost = new Promise<string>((resolve) => victim.onLost(resolve));
-    const running = run(victim, 'import time\ntime.sleep(30)');
-    await new Promise((r) => setTimeout(r, 300));
+    const running = run(victim, 'import subprocess\nsubprocess.run(["sleep", "30"])');
+    // the program itself runs: seen from the host, without entering the container
+    for (let i = 0; !execFileSync('docker', ['top', victim.containerId], { encoding: 'utf8' }).includes('sleep 30'); i++) {
+      if (i > 100) throw new Error('the program did not start within 10 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     execFileSync('docker', ['kill', victim.containerId]);
     await expect(running).rejects.toBeInstanceOf(SandboxLostError);
     expect(await lost).toMatch(/exited/);

@@ -56,10 +56,6 @@ const removed = z.object({ op: z.literal('removed'), id: z.string(), errors: z.a
 
 export const executorReply = z.union([ready, pong, result, failure, scanned, data, wrote, removed]);
 export type ExecutorReply = z.infer<typeof executorReply>;
-export type ScannedReply = z.infer<typeof scanned>;
-export type DataReply = z.infer<typeof data>;
-export type WroteReply = z.infer<typeof wrote>;
-export type RemovedReply = z.infer<typeof removed>;
 
 /** Data moved by one read or write request (the executor's MAX_IO_BYTES). */
 export const MAX_IO_BYTES = 4 << 20;

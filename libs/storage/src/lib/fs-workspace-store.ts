@@ -135,6 +135,7 @@ export class FsWorkspaceStore implements WorkspaceStore {
       try {
         await rmdir(dir);
       } catch {
+        // not empty (another file lives there) or already gone: nothing above it can be empty either
         return;
       }
       dir = dirname(dir);

@@ -31,6 +31,7 @@ export function startTracing(service: string, endpoint: string | undefined): voi
   });
   sdk.start();
   // spans still in the batch are sent before the process exits
+  // an exporter that cannot reach its collector at exit loses those spans; the process ends regardless
   process.once('beforeExit', () => void sdk.shutdown().catch(() => undefined));
 }
 

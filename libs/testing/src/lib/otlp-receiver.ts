@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { freePort } from './test-platform';
+import { freePort } from './ports';
 
 export interface ExportedSpan {
   service: string;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { REPO_ROOT } from './stack';
-import { freePort } from './test-platform';
+import { freePort } from './ports';
 
 const PASSWORD = 'fault-suite-password';
 const S3_KEY = 'S3RVER';

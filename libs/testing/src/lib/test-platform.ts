@@ -2,11 +2,11 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createPool, type Pool } from 'mysql2/promise';
 import { type ApiKeyScope, generateApiKey } from '@sandbox/domain';
 import { S3WorkspaceStore } from '@sandbox/storage';
+import { freePort } from './ports';
 import { type PrivateServices } from './private-services';
 import { REPO_ROOT, stackEnv } from './stack';
 import { createTestDatabase, type TestDatabase } from './test-database';
@@ -120,7 +120,7 @@ export class TestPlatform {
 
   /** Stores an API key straight in the database, as the CLI does; the secret is returned once. */
   async createKey(scope: ApiKeyScope, tenant: string, extra: { expiresAt?: Date; name?: string } = {}): Promise<{ id: string; secret: string }> {
-    const { id, secret, prefix, hash } = generateApiKey();
+    const { id, secret, prefix, hash } = generateApiKey(randomBytes);
     await this.query('INSERT INTO api_keys (id, prefix, key_hash, name, scope, tenant, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
       id,
       prefix,
@@ -349,15 +349,4 @@ function rssOf(pid: number | undefined, what: string): number {
   if (!pid) throw new Error(`no ${what} running`);
   const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(kb![1]) * 1024;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -4,7 +4,7 @@ import { AUDIT_ACTIONS, LIMITS, type RecordedAuditEvent } from '@sandbox/domain'
 import { AuditRepository } from '@sandbox/persistence';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { AdminOnly } from '../auth/access.decorators';
+import { AdminOnly } from '../http/access.decorators';
 
 const auditQuery = z
   .object({

@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ADMIN_ROUTE, type AuthenticatedRequest, PUBLIC_ROUTE } from './access.decorators';
+import { ADMIN_ROUTE, type AuthenticatedRequest, PUBLIC_ROUTE } from '../http/access.decorators';
 import { ApiKeysService } from './api-keys.service';
 
 /** Every route needs a valid key unless marked @Public; @AdminOnly routes need the admin scope. */

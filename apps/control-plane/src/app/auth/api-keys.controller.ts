@@ -5,7 +5,7 @@ import { type Request } from 'express';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service';
-import { AdminOnly, CurrentPrincipal } from './access.decorators';
+import { AdminOnly, CurrentPrincipal } from '../http/access.decorators';
 import { ApiKeysService } from './api-keys.service';
 
 const tenant = z.string().regex(TENANT_PATTERN, 'tenant: lowercase letters, digits, "_" and "-", at most 48, starting with a letter or digit');

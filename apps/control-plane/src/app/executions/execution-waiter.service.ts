@@ -2,7 +2,7 @@ import { type BeforeApplicationShutdown, Inject, Injectable, type OnModuleDestro
 import { type Execution, isExecutionTerminal } from '@sandbox/domain';
 import { ExecutionRepository } from '@sandbox/persistence';
 import { ExecutionEventsListener } from '@sandbox/queue';
-import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-config';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane.config';
 
 /**
  * `?wait=true`: resolves when an execution is terminal. Agents announce terminal writes through a

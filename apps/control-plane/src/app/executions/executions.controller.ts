@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { isExecutionTerminal, type Principal } from '@sandbox/domain';
 import { type Response } from 'express';
 import {
@@ -12,8 +12,9 @@ import {
   GetExecutionQueryDto,
   ListExecutionsQueryDto,
 } from './execution.dto';
-import { CurrentPrincipal } from '../auth/access.decorators';
+import { CurrentPrincipal } from '../http/access.decorators';
 import { FilesService } from '../files/files.service';
+import { sendDownload } from '../files/send-download';
 import { IDEMPOTENCY_HEADER, idempotencyOf, markReplayed } from '../http/idempotency';
 import { ExecutionWaiterService } from './execution-waiter.service';
 import { ExecutionsService } from './executions.service';
@@ -64,5 +65,13 @@ export class ExecutionsController {
   async list(@Param('id') sessionId: string, @Query() query: ListExecutionsQueryDto, @CurrentPrincipal() who: Principal) {
     const page = await this.executions.listBySession(sessionId, query, who);
     return { items: page.items.map(executionToSummary), next_cursor: page.nextCursor };
+  }
+
+  @Get('executions/:id/artifacts/*path')
+  @ApiTags('files')
+  @ApiProduces('application/octet-stream')
+  @ApiOkResponse({ description: 'the file as the execution stored it (410 when replaced since)' })
+  async artifact(@Param('id') id: string, @Param('path') path: string[], @CurrentPrincipal() who: Principal, @Res() res: Response) {
+    await sendDownload(res, await this.files.artifact(who, await this.executions.get(id, who), path.join('/')));
   }
 }

@@ -1,25 +1,21 @@
-import { pipeline } from 'node:stream/promises';
 import { Controller, Delete, Get, HttpCode, Param, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { type Principal } from '@sandbox/domain';
 import { type Request, type Response } from 'express';
-import { CurrentPrincipal } from '../auth/access.decorators';
-import { ExecutionsService } from '../executions/executions.service';
+import { CurrentPrincipal } from '../http/access.decorators';
 import { FileDownloadQueryDto, FileInfoDto, FileListDto, ListFilesQueryDto, PresignedUrlDto } from './file.dto';
-import { type Download, FilesService } from './files.service';
+import { FilesService } from './files.service';
+import { sendDownload } from './send-download';
 
 /**
- * A session's workspace files, and the artifacts of executions. `*path` is everything after
- * `files/` (or `artifacts/`), '/'-separated; percent-escapes are decoded once, then validated.
+ * A session's workspace files. `*path` is everything after `files/`, '/'-separated; percent-escapes
+ * are decoded once, then validated.
  */
 @ApiTags('files')
 @ApiBearerAuth()
 @Controller('v1')
 export class FilesController {
-  constructor(
-    private readonly files: FilesService,
-    private readonly executions: ExecutionsService,
-  ) {}
+  constructor(private readonly files: FilesService) {}
 
   @Put('sessions/:id/files/*path')
   @ApiConsumes('application/octet-stream')
@@ -51,7 +47,7 @@ export class FilesController {
       res.json(await this.files.presign(who, id, path.join('/')));
       return;
     }
-    await send(res, await this.files.download(who, id, path.join('/')));
+    await sendDownload(res, await this.files.download(who, id, path.join('/')));
   }
 
   @Delete('sessions/:id/files/*path')
@@ -60,23 +56,4 @@ export class FilesController {
   async remove(@Param('id') id: string, @Param('path') path: string[], @CurrentPrincipal() who: Principal) {
     await this.files.remove(who, id, path.join('/'));
   }
-
-  @Get('executions/:id/artifacts/*path')
-  @ApiProduces('application/octet-stream')
-  @ApiOkResponse({ description: 'the file as the execution stored it (410 when replaced since)' })
-  async artifact(@Param('id') id: string, @Param('path') path: string[], @CurrentPrincipal() who: Principal, @Res() res: Response) {
-    await send(res, await this.files.artifact(who, await this.executions.get(id, who), path.join('/')));
-  }
-}
-
-async function send(res: Response, file: Download): Promise<void> {
-  res.status(200).set({
-    'Content-Type': file.mimeType,
-    'Content-Length': String(file.size),
-    ETag: `"${file.etag}"`,
-    // never rendered by a browser as a page of this origin: user code chose these bytes
-    'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(file.path.split('/').pop()!)}`,
-    'X-Content-Type-Options': 'nosniff',
-  });
-  await pipeline(file.body, res);
 }

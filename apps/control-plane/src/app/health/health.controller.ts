@@ -2,7 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthIndicatorResult, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { QueueProducer } from '@sandbox/queue';
-import { Public } from '../auth/access.decorators';
+import { Public } from '../http/access.decorators';
 import { ApiError } from '../http/api-error';
 
 const PROBE_TIMEOUT_MS = 2000;

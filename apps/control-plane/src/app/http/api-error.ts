@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+import { type Refusal } from '@sandbox/domain';
 
 export interface ErrorDetail {
   readonly field?: string;
@@ -33,6 +34,23 @@ export class ApiError extends HttpException {
   static validation(details: readonly ErrorDetail[]): ApiError {
     const fields = details.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message));
     return new ApiError(422, 'validation_failed', `invalid request: ${fields.join('; ')}`, details);
+  }
+
+  /** The answer to what the domain refused: 413 for sizes, else 422 saying what is allowed. */
+  static refused(refusals: readonly Refusal[]): ApiError {
+    const [first] = refusals;
+    if (first?.kind === 'too_large') {
+      return new ApiError(413, 'payload_too_large', `${first.field} is ${first.actual} bytes; the limit is ${first.limit}`, [
+        { field: first.field, message: `at most ${first.limit} bytes`, limit: first.limit, actual: first.actual },
+      ]);
+    }
+    if (first?.kind === 'unsupported_language') {
+      const allowed = first.allowed.join(', ');
+      return new ApiError(422, 'unsupported_language', `language '${first.language}' is not available in template '${first.templateId}'; use one of: ${allowed}`, [
+        { field: 'language', message: `one of ${allowed}` },
+      ]);
+    }
+    return ApiError.validation(refusals.flatMap((r) => (r.kind === 'invalid' ? [{ field: r.field, message: r.message }] : [])));
   }
 
   static unavailable(code: string, message: string, retryAfterSeconds = 5): ApiError {

@@ -1,8 +1,8 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import { type Response } from 'express';
-import { AdminOnly } from '../auth/access.decorators';
-import { ControlPlaneMetrics } from './control-plane-metrics';
+import { AdminOnly } from '../http/access.decorators';
+import { ControlPlaneMetrics } from './control-plane.metrics';
 
 /** Prometheus exposition of the control plane (admin scope). */
 @ApiTags('metrics')

@@ -1,12 +1,12 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { type Principal } from '@sandbox/domain';
+import { drainNode, type NodeStatus, type Principal, type Transition, undrainNode } from '@sandbox/domain';
 import { RuntimeNodeRepository, SessionRepository } from '@sandbox/persistence';
 import { type Request } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AuditService } from '../audit/audit.service';
-import { AdminOnly, CurrentPrincipal } from '../auth/access.decorators';
-import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-config';
+import { AdminOnly, CurrentPrincipal } from '../http/access.decorators';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane.config';
 import { ApiError } from '../http/api-error';
 import { NodeListDto, NodeResponseDto, nodeToResponse } from './node.dto';
 
@@ -44,7 +44,7 @@ export class NodesController {
   @HttpCode(200)
   @ApiOkResponse({ type: NodeResponseDto, description: '`draining`' })
   async drain(@Param('id') id: string, @CurrentPrincipal() who: Principal, @Req() req: Request) {
-    const node = await this.move(id, 'online', 'draining');
+    const node = await this.move(id, drainNode);
     await this.audit.record(who, req, 'node.drain', { type: 'node', id });
     return node;
   }
@@ -54,19 +54,19 @@ export class NodesController {
   @HttpCode(200)
   @ApiOkResponse({ type: NodeResponseDto, description: '`online`' })
   async undrain(@Param('id') id: string, @CurrentPrincipal() who: Principal, @Req() req: Request) {
-    const node = await this.move(id, 'draining', 'online');
+    const node = await this.move(id, undrainNode);
     await this.audit.record(who, req, 'node.undrain', { type: 'node', id });
     return node;
   }
 
-  private async move(id: string, from: 'online' | 'draining', to: 'online' | 'draining') {
+  private async move(id: string, t: Transition<NodeStatus>) {
     const before = await this.nodes.findById(id);
     if (!before) throw ApiError.notFound('node', id);
-    if (before.status !== to && !(await this.nodes.transition(id, from, to))) {
+    if (before.status !== t.to && !(await this.nodes.transition(id, t))) {
       const now = (await this.nodes.findById(id))?.status ?? 'gone';
-      throw new ApiError(409, 'node_state', `node '${id}' is ${now}: only a node that is ${from} can become ${to}`);
+      throw new ApiError(409, 'node_state', `node '${id}' is ${now}: only a node that is ${t.from.join(' or ')} can become ${t.to}`);
     }
-    this.log.info({ runtime_node: id, status: to }, `node ${to === 'draining' ? 'drain requested' : 'drain called off'}`);
+    this.log.info({ runtime_node: id, status: t.to }, `node ${t === drainNode ? 'drain requested' : 'drain called off'}`);
     return this.get(id);
   }
 }

@@ -3,10 +3,10 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiTags } 
 import { isSessionLive, type Principal } from '@sandbox/domain';
 import { type Request, type Response } from 'express';
 import { AuditService } from '../audit/audit.service';
-import { CurrentPrincipal } from '../auth/access.decorators';
+import { CurrentPrincipal } from '../http/access.decorators';
 import { IDEMPOTENCY_HEADER, idempotencyOf, markReplayed } from '../http/idempotency';
 import { CreateSessionDto, ListSessionsQueryDto, SessionPageDto, SessionResponseDto, sessionToResponse } from './session.dto';
-import { ControlPlaneMetrics } from '../metrics/control-plane-metrics';
+import { ControlPlaneMetrics } from '../metrics/control-plane.metrics';
 import { SessionsService } from './sessions.service';
 
 @ApiTags('sessions')

@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { canAccess, formatBytes, isSessionLive, type Principal, tenantFilter, LIMITS, parseBytes, parseCpu, type Session, sessionPrefix, type Template, terminateSession } from '@sandbox/domain';
+import { admitResources, canAccess, isSessionLive, LIMITS, type Principal, type Session, sessionPrefix, type Template, tenantFilter, terminateSession } from '@sandbox/domain';
 import { ExecutionRepository, type Idempotency, type Page, SessionRepository, TemplateRepository } from '@sandbox/persistence';
-import { QueueProducer } from '@sandbox/queue';
+import { Doorbells } from '@sandbox/queue';
 import { WORKSPACE_STORE, type WorkspaceStore } from '@sandbox/storage';
 import { annotateSpan, currentTraceparent } from '@sandbox/telemetry';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-config';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane.config';
+import { accept } from '../http/accept';
 import { ApiError } from '../http/api-error';
-import { isDuplicateKey, replay } from '../http/idempotency';
 import { newId } from '../ids';
 import { type CreateSessionDto, type ListSessionsQueryDto } from './session.dto';
 
@@ -18,7 +18,7 @@ export class SessionsService {
     private readonly sessions: SessionRepository,
     private readonly executions: ExecutionRepository,
     private readonly templates: TemplateRepository,
-    private readonly producer: QueueProducer,
+    private readonly doorbells: Doorbells,
     @Inject(WORKSPACE_STORE) private readonly store: WorkspaceStore,
     @InjectPinoLogger(SessionsService.name) private readonly log: PinoLogger,
   ) {}
@@ -28,66 +28,52 @@ export class SessionsService {
    * any node with room to place it. A retry with the same Idempotency-Key gets the same session.
    */
   async create(dto: CreateSessionDto, who: Principal, idem: Idempotency | null): Promise<{ session: Session; replayed: boolean }> {
-    const prior = idem && (await this.sessions.findByIdempotencyKey(who.tenant, idem.key));
-    if (prior) return { session: replay(prior, prior.session, idem), replayed: true };
-    const template = await this.templates.findById(dto.template_id);
-    if (!template) {
-      const known = (await this.templates.findAll()).map((t) => t.id);
-      throw new ApiError(422, 'unknown_template', `template '${dto.template_id}' does not exist; available: ${known.join(', ')}`, [
-        { field: 'template_id', message: 'unknown template' },
-      ]);
-    }
-    checkResources(template, dto.resources);
     const id = newId('sess');
-    let liveCount: number | null;
-    try {
-      liveCount = await this.sessions.insertWithinCap(
-        {
-          id,
-          templateId: template.id,
-          tenant: who.tenant,
-          idempotency: idem,
-          traceParent: currentTraceparent(),
-          runtimeType: this.config.RUNTIME_MODE,
-          envVars: dto.env_vars ?? {},
-          timeout: dto.timeout ?? LIMITS.sessionTimeoutSeconds.default,
-          resources: {
-            cpu: dto.resources?.cpu ?? template.defaultResources.cpu,
-            memory: dto.resources?.memory ?? template.defaultResources.memory,
-            disk: dto.resources?.disk ?? template.defaultResources.disk,
-          },
-          workspacePath: this.store.uri(sessionPrefix(id)),
+    const max = this.config.TENANT_MAX_SESSIONS;
+    const { row, replayed } = await accept(
+      idem,
+      {
+        prior: async (key) => {
+          const p = await this.sessions.findByIdempotencyKey(who.tenant, key);
+          return p && { row: p.session, requestHash: p.requestHash };
         },
-        this.config.TENANT_MAX_SESSIONS,
-      );
-    } catch (e) {
-      // the same key raced in from another request: that one created it
-      const raced = idem && isDuplicateKey(e) ? await this.sessions.findByIdempotencyKey(who.tenant, idem.key) : null;
-      if (raced && idem) return { session: replay(raced, raced.session, idem), replayed: true };
-      throw e;
+        admit: () => this.admit(dto),
+        insert: ({ template, resources }) =>
+          this.sessions.insertWithinCap(
+            {
+              id,
+              templateId: template.id,
+              tenant: who.tenant,
+              idempotency: idem,
+              traceParent: currentTraceparent(),
+              runtimeType: this.config.RUNTIME_MODE,
+              envVars: dto.env_vars ?? {},
+              timeout: dto.timeout ?? LIMITS.sessionTimeoutSeconds.default,
+              resources,
+              workspacePath: this.store.uri(sessionPrefix(id)),
+            },
+            max,
+          ),
+        overCap: (n) =>
+          new ApiError(
+            429,
+            'too_many_sessions',
+            `tenant '${who.tenant}' holds ${n} live sessions, its maximum; terminate one (DELETE /v1/sessions/{id}) or wait for one to end`,
+            [{ message: `at most ${max} live sessions`, limit: max }],
+            { 'Retry-After': '10' },
+          ),
+        read: async () => (await this.sessions.findById(id))!,
+        enqueue: () => this.doorbells.placement(id),
+        rollback: () => this.sessions.delete(id),
+      },
+      this.log,
+      { session_id: id },
+    );
+    if (!replayed) {
+      annotateSpan({ 'sandbox.session_id': id, 'sandbox.template_id': row.templateId });
+      this.log.info({ session_id: id, template_id: row.templateId, tenant: who.tenant }, 'session created');
     }
-    if (liveCount !== null) {
-      throw new ApiError(
-        429,
-        'too_many_sessions',
-        `tenant '${who.tenant}' holds ${liveCount} live sessions, its maximum; terminate one (DELETE /v1/sessions/{id}) or wait for one to end`,
-        [{ message: `at most ${this.config.TENANT_MAX_SESSIONS} live sessions`, limit: this.config.TENANT_MAX_SESSIONS }],
-        { 'Retry-After': '10' },
-      );
-    }
-    // read before the job goes out: the answer is the `creating` row, not whatever a node made of it since
-    const accepted = (await this.sessions.findById(id))!;
-    try {
-      await this.producer.add('shared', 'place-session', { session_id: id }, { jobId: `place-${id}` });
-    } catch (e) {
-      // nothing was promised yet: take the row back rather than leave a session nobody will place
-      await this.sessions.delete(id);
-      this.log.error({ session_id: id, err: e }, 'cannot enqueue placement');
-      throw ApiError.unavailable('queue_unavailable', 'the work queue is not reachable; retry shortly');
-    }
-    annotateSpan({ 'sandbox.session_id': id, 'sandbox.template_id': template.id });
-    this.log.info({ session_id: id, template_id: template.id, tenant: who.tenant }, 'session created');
-    return { session: accepted, replayed: false };
+    return { session: row, replayed };
   }
 
   /** The session if the caller may see it; another tenant's session is as unknown as a missing one (404). */
@@ -105,28 +91,29 @@ export class SessionsService {
   async terminate(id: string, who: Principal): Promise<{ before: Session; after: Session }> {
     const before = await this.get(id, who);
     if (isSessionLive(before.status)) await this.sessions.transition(id, terminateSession);
-    await this.executions.failPending(id, 'the session was terminated before the execution started');
+    await this.executions.cancelPending(id, 'the session was terminated before the execution started');
     const after = await this.get(id, who);
     if (after.runtimeNode && isSessionLive(before.status)) {
-      await this.producer
-        .add('node', 'terminate-session', { session_id: id }, { nodeId: after.runtimeNode, jobId: `terminate-${id}` })
+      await this.doorbells
+        .termination(id, after.runtimeNode)
         // the session is ended either way; its container is then removed by the orphan sweep
         .catch((e) => this.log.error({ session_id: id, err: e }, 'cannot enqueue container removal'));
     }
     this.log.info({ session_id: id, runtime_node: after.runtimeNode }, 'session terminated');
     return { before, after };
   }
-}
 
-/** A session may ask for resources up to its template's maximums: 422 naming the allowed range otherwise. */
-function checkResources(template: Template, asked: CreateSessionDto['resources']): void {
-  const bad: { field: string; message: string }[] = [];
-  const check = (field: 'cpu' | 'memory' | 'disk', value: string | undefined, max: string | undefined, parse: (v: string) => number, show: (n: number) => string, min: number) => {
-    if (value === undefined || max === undefined || parse(value) <= parse(max)) return;
-    bad.push({ field: `resources.${field}`, message: `'${value}' is more than template '${template.id}' allows (allowed: ${show(min)} to ${max})` });
-  };
-  check('cpu', asked?.cpu, template.limits.max_cpu, parseCpu, (n) => `${n / 1e9}`, 1e7);
-  check('memory', asked?.memory, template.limits.max_memory, parseBytes, formatBytes, LIMITS.memoryBytes.min);
-  check('disk', asked?.disk, template.limits.max_disk, parseBytes, formatBytes, LIMITS.diskBytes.min);
-  if (bad.length) throw ApiError.validation(bad);
+  /** A session of a known template, within its resource maximums (422 naming what is allowed). */
+  private async admit(dto: CreateSessionDto): Promise<{ template: Template; resources: Session['resources'] }> {
+    const template = await this.templates.findById(dto.template_id);
+    if (!template) {
+      const known = (await this.templates.findAll()).map((t) => t.id);
+      throw new ApiError(422, 'unknown_template', `template '${dto.template_id}' does not exist; available: ${known.join(', ')}`, [
+        { field: 'template_id', message: 'unknown template' },
+      ]);
+    }
+    const admission = admitResources(template, dto.resources);
+    if (!admission.ok) throw ApiError.refused(admission.refusals);
+    return { template, resources: admission.value };
+  }
 }

@@ -2,7 +2,7 @@ import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { TemplateRepository } from '@sandbox/persistence';
 import { ApiError } from '../http/api-error';
-import { TemplateListResponseDto, templateToResponse, TemplateResponseDto } from './template.response';
+import { TemplateListResponseDto, templateToResponse, TemplateResponseDto } from './template.dto';
 
 @ApiTags('templates')
 @ApiBearerAuth()

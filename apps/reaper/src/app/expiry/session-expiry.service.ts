@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { expireSession } from '@sandbox/domain';
 import { AuditRepository, ExecutionRepository, SessionRepository } from '@sandbox/persistence';
-import { QueueProducer } from '@sandbox/queue';
+import { Doorbells } from '@sandbox/queue';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { REAPER_CONFIG, type ReaperConfig } from '../reaper-config';
-import { ReaperStats } from '../reaper-stats';
+import { REAPER_CONFIG, type ReaperConfig } from '../reaper.config';
+import { ReaperMetrics } from '../reaper.metrics';
 
 /**
  * Ends sessions idle past their own timeout (running or queued executions count as activity) and
@@ -18,9 +18,9 @@ export class SessionExpiryService {
     @Inject(REAPER_CONFIG) private readonly config: ReaperConfig,
     private readonly sessions: SessionRepository,
     private readonly executions: ExecutionRepository,
-    private readonly producer: QueueProducer,
+    private readonly doorbells: Doorbells,
     private readonly audit: AuditRepository,
-    private readonly stats: ReaperStats,
+    private readonly metrics: ReaperMetrics,
     @InjectPinoLogger(SessionExpiryService.name) private readonly log: PinoLogger,
   ) {}
 
@@ -33,20 +33,20 @@ export class SessionExpiryService {
           : `reached the maximum session lifetime of ${this.config.SESSION_MAX_LIFETIME_SECONDS}s`;
       if (!(await this.sessions.transition(session.id, expireSession, { error }))) continue;
       ended++;
-      this.stats.count('session', `expired_${reason}`);
+      this.metrics.count('session', `expired_${reason}`);
       await this.audit
         .append({ actor: 'reaper', tenant: null, action: 'session.expire', targetType: 'session', targetId: session.id, outcome: 'ok', detail: { reason, tenant: session.tenant } })
         .catch((e) => this.log.error({ session_id: session.id, err: e }, 'audit event not recorded'));
-      await this.executions.failPending(session.id, `the session timed out (${error}) before the execution started`);
+      await this.executions.cancelPending(session.id, `the session timed out (${error}) before the execution started`);
       if (session.runtimeNode) {
         // a lost doorbell here leaves the container to the node's orphan sweep
-        await this.producer
-          .ring('node', 'terminate-session', { session_id: session.id }, { jobId: `terminate-${session.id}`, nodeId: session.runtimeNode })
+        await this.doorbells
+          .termination(session.id, session.runtimeNode, true)
           .catch((e) => this.log.warn({ session_id: session.id, err: e }, 'cannot ask the node to remove the container'));
       }
       this.log.info({ session_id: session.id, template_id: session.templateId, runtime_node: session.runtimeNode, reason }, `session timed out: ${error}`);
     }
-    this.stats.ran('session-expiry');
+    this.metrics.ran('session-expiry');
     return ended;
   }
 }

@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { isSessionLive, lostExecutionFate, mayDeclareLoss } from '@sandbox/domain';
-import { ExecutionRepository, RuntimeNodeRepository, SessionRepository, type WaitingExecution } from '@sandbox/persistence';
-import { ExecutionEventsPublisher, executionJobId, nodeQueueName, QueueProducer } from '@sandbox/queue';
+import { isSessionLive, lostExecutionFate, mayDeclareLoss, type WaitingExecution } from '@sandbox/domain';
+import { DatabaseClock, ExecutionRepository, RuntimeNodeRepository, SessionRepository } from '@sandbox/persistence';
+import { Doorbells, ExecutionEventsPublisher, OutageGuard } from '@sandbox/queue';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { REAPER_CONFIG, type ReaperConfig } from '../reaper-config';
-import { ReaperStats } from '../reaper-stats';
-import { WatchService } from './watch.service';
+import { REAPER_CONFIG, type ReaperConfig } from '../reaper.config';
+import { ReaperMetrics } from '../reaper.metrics';
 
 export interface RecoveryReport {
   /** False while the outage guard holds back every loss verdict. */
@@ -35,10 +34,11 @@ export class RecoveryService {
     private readonly nodes: RuntimeNodeRepository,
     private readonly sessions: SessionRepository,
     private readonly executions: ExecutionRepository,
-    private readonly producer: QueueProducer,
+    private readonly database: DatabaseClock,
+    private readonly doorbells: Doorbells,
     private readonly events: ExecutionEventsPublisher,
-    private readonly watch: WatchService,
-    private readonly stats: ReaperStats,
+    private readonly guard: OutageGuard,
+    private readonly metrics: ReaperMetrics,
     @InjectPinoLogger(RecoveryService.name) private readonly log: PinoLogger,
   ) {}
 
@@ -47,7 +47,7 @@ export class RecoveryService {
       return await this.tick();
     } catch (e) {
       // we could not look (the database is likely down): start watching afresh once we can
-      await this.watch.forget().catch(() => undefined);
+      await this.guard.forget().catch((err) => this.log.warn({ err }, 'cannot reset the outage guard: Redis is down too'));
       throw e;
     }
   }
@@ -55,7 +55,7 @@ export class RecoveryService {
   private async tick(): Promise<RecoveryReport> {
     const staleAfter = this.config.STALE_AFTER_SECONDS;
     const batch = this.config.REAPER_BATCH;
-    const watchingFor = await this.watch.watchingFor(await this.nodes.now());
+    const watchingFor = await this.guard.watchingFor(await this.database.now());
     const live = (await this.nodes.withAges()).filter((n) => n.status !== 'offline');
     const judged = mayDeclareLoss({ nodeAges: live.map((n) => n.heartbeatAge ?? Infinity), watchingFor, staleAfter });
     let nodesLost = 0;
@@ -67,7 +67,7 @@ export class RecoveryService {
       nodesLost = lostNodes.length;
       for (const node of lostNodes) {
         // its waiting doorbells: nobody consumes that queue now; the executions get new ones below
-        await this.producer.queue(nodeQueueName(node)).drain(true);
+        await this.doorbells.dropNodeQueue(node);
         this.log.warn({ runtime_node: node }, 'node lost: no heartbeat for over STALE_AFTER_SECONDS');
       }
       const moved: string[] = [];
@@ -88,38 +88,35 @@ export class RecoveryService {
         } else {
           crashed++;
           this.log.error(fields, 'execution lost with its agent too often: crashed');
-          await this.events.finished({ execution_id: lost.id, status: 'crashed' }).catch(() => undefined);
+          // best effort: a waiter that misses this re-reads the database
+          await this.events.finished({ execution_id: lost.id, status: 'crashed' }).catch((err) => this.log.warn({ ...fields, err }, 'cannot announce the crash'));
         }
       }
     }
     let rerung = 0;
     for (const w of await this.executions.stalled(staleAfter, batch)) if (await this.ring(w)) rerung++;
-    const pendingFailed = await this.executions.failPendingOfEndedSessions();
+    const pendingFailed = await this.executions.cancelPendingOfEndedSessions();
     const report = { judged, nodesLost, sessionsMoved, retried, crashed, rerung, pendingFailed };
     this.record(report);
     return report;
   }
 
-  /** A doorbell for the execution, on the queue of the node holding its session, else the shared one. */
+  /** Rings the execution's doorbell again, where its session is now; true when one was added. */
   private async ring(w: WaitingExecution): Promise<boolean> {
     const session = await this.sessions.findById(w.sessionId);
     if (!session || !isSessionLive(session.status)) return false;
-    const data = { execution_id: w.id, session_id: w.sessionId, attempt: w.attempt };
-    const jobId = executionJobId(w.id, w.attempt);
-    return session.runtimeNode
-      ? this.producer.ring('node', 'run-execution', data, { jobId, nodeId: session.runtimeNode })
-      : this.producer.ring('shared', 'run-execution', data, { jobId });
+    return this.doorbells.executionAgain(w, session.runtimeNode);
   }
 
   private record(r: RecoveryReport): void {
-    this.stats.ran('recovery');
-    if (!r.judged) this.stats.count('loss_verdict', 'held_back');
-    this.stats.count('node', 'lost', r.nodesLost);
-    this.stats.count('session', 'moved', r.sessionsMoved);
-    this.stats.count('execution', 'retried', r.retried);
-    this.stats.count('execution', 'crashed', r.crashed);
-    this.stats.count('doorbell', 'rung_again', r.rerung);
-    this.stats.count('execution', 'failed_session_ended', r.pendingFailed);
+    this.metrics.ran('recovery');
+    if (!r.judged) this.metrics.count('loss_verdict', 'held_back');
+    this.metrics.count('node', 'lost', r.nodesLost);
+    this.metrics.count('session', 'moved', r.sessionsMoved);
+    this.metrics.count('execution', 'retried', r.retried);
+    this.metrics.count('execution', 'crashed', r.crashed);
+    this.metrics.count('doorbell', 'rung_again', r.rerung);
+    this.metrics.count('execution', 'failed_session_ended', r.pendingFailed);
     if (r.nodesLost || r.sessionsMoved || r.retried || r.crashed || r.rerung || r.pendingFailed) {
       this.log.info(r, 'recovery tick acted');
     }

@@ -3,7 +3,7 @@ import { sessionPrefix } from '@sandbox/domain';
 import { SessionRepository } from '@sandbox/persistence';
 import { WORKSPACE_STORE, type WorkspaceStore } from '@sandbox/storage';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { REAPER_CONFIG, type ReaperConfig } from '../reaper-config';
+import { REAPER_CONFIG, type ReaperConfig } from '../reaper.config';
 
 /**
  * Deletes the stored workspaces of sessions that ended more than WORKSPACE_RETENTION_DAYS ago (on the

@@ -1,11 +1,9 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { createWorker, ExecutionEventsPublisher, QueueProducer, REAPER_QUEUE } from '@sandbox/queue';
-import { type Worker } from 'bullmq';
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { OutageGuard, QueueProducer, QueueWorker } from '@sandbox/queue';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { REAPER_CONFIG, type ReaperConfig } from '../reaper-config';
+import { REAPER_CONFIG, type ReaperConfig } from '../reaper.config';
 import { SessionExpiryService } from '../expiry/session-expiry.service';
 import { RecoveryService } from '../recovery/recovery.service';
-import { WatchService } from '../recovery/watch.service';
 import { WorkspaceRetentionService } from '../retention/workspace-retention.service';
 
 /**
@@ -14,8 +12,8 @@ import { WorkspaceRetentionService } from '../retention/workspace-retention.serv
  * service method.
  */
 @Injectable()
-export class ReaperSchedulerService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private worker: Worker | null = null;
+export class ReaperSchedulerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private worker: QueueWorker | null = null;
   private reassert: NodeJS.Timeout | null = null;
 
   constructor(
@@ -24,14 +22,13 @@ export class ReaperSchedulerService implements OnApplicationBootstrap, OnApplica
     private readonly recovery: RecoveryService,
     private readonly expiry: SessionExpiryService,
     private readonly retention: WorkspaceRetentionService,
-    private readonly watch: WatchService,
-    private readonly events: ExecutionEventsPublisher,
+    private readonly guard: OutageGuard,
     @InjectPinoLogger(ReaperSchedulerService.name) private readonly log: PinoLogger,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     // a reaper that starts has not been watching: loss verdicts wait a full threshold
-    await this.watch.forget();
+    await this.guard.forget();
     await this.schedule();
     // the schedules live in Redis: if Redis loses its data they are gone, so every reaper puts them
     // back now and then (idempotent)
@@ -39,18 +36,19 @@ export class ReaperSchedulerService implements OnApplicationBootstrap, OnApplica
       () => void this.schedule().catch((e) => this.log.warn({ err: e }, 'cannot re-assert the schedules')),
       Math.max(this.config.REAPER_INTERVAL_MS * 10, 5000),
     );
-    this.worker = createWorker(
+    this.worker = QueueWorker.start(
       'reaper',
-      REAPER_QUEUE,
       {
         recovery: () => this.recovery.run(),
         'session-expiry': () => this.expiry.run(),
         'workspace-retention': () => this.retention.run(),
       },
       { redisUrl: this.config.REDIS_URL, prefix: this.config.QUEUE_PREFIX },
+      {
+        onError: (e) => this.log.error({ err: e }, 'reaper worker error'),
+        onFailed: (task, e) => this.log.error({ task, err: e }, 'reaper task failed'),
+      },
     );
-    this.worker.on('error', (e) => this.log.error({ err: e }, 'reaper worker error'));
-    this.worker.on('failed', (job, e) => this.log.error({ task: job?.name, err: e }, 'reaper task failed'));
     this.log.info({ retention_days: this.config.WORKSPACE_RETENTION_DAYS, stale_after_s: this.config.STALE_AFTER_SECONDS, max_retries: this.config.MAX_RETRIES }, 'reaper ready');
   }
 
@@ -60,9 +58,9 @@ export class ReaperSchedulerService implements OnApplicationBootstrap, OnApplica
     await this.producer.schedule('reaper', 'workspace-retention', this.config.RETENTION_INTERVAL_MS);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the connections close (QueueModule, the database): a tick in flight finishes first. */
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.reassert) clearInterval(this.reassert);
     await this.worker?.close();
-    await Promise.allSettled([this.producer.close(), this.events.close()]);
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  Clock,
   completeExecution,
   type Execution,
   type ExecutionStatus,
@@ -21,13 +22,13 @@ import { type AttemptFence, ExecutionRepository, type ExecutionResult, SessionRe
 import { ExecutionEventsPublisher } from '@sandbox/queue';
 import { type RunReport, SandboxLostError } from '@sandbox/runtime';
 import { annotateSpan, inSpan } from '@sandbox/telemetry';
+import { type PushResult, WorkspaceSync } from '@sandbox/workspace-sync';
 import { Semaphore } from 'async-mutex';
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
-import { AgentMetrics } from '../metrics/agent-metrics';
+import { AGENT_CONFIG, type AgentConfig } from '../agent.config';
+import { AgentMetrics } from '../metrics/agent.metrics';
 import { type Hosted, SessionHostService } from '../sessions/session-host.service';
-import { retrying } from '../util/retry';
-import { type PushResult, WorkspaceSyncService } from '../workspaces/workspace-sync.service';
 
 const TRANSITIONS: Record<Outcome['status'], Transition<ExecutionStatus>> = {
   completed: completeExecution,
@@ -72,9 +73,10 @@ export class ExecutionRunnerService {
     private readonly executions: ExecutionRepository,
     private readonly sessions: SessionRepository,
     private readonly host: SessionHostService,
-    private readonly workspaces: WorkspaceSyncService,
+    private readonly workspaces: WorkspaceSync,
     private readonly events: ExecutionEventsPublisher,
     private readonly metrics: AgentMetrics,
+    private readonly clock: Clock,
     @InjectPinoLogger(ExecutionRunnerService.name) private readonly log: PinoLogger,
   ) {
     this.slots = new Semaphore(config.AGENT_CAPACITY);
@@ -190,12 +192,7 @@ export class ExecutionRunnerService {
     }
     if (active.abandoned) return;
     annotateSpan({ 'sandbox.template_id': active.template, 'sandbox.status': outcome.status, 'sandbox.reason': outcome.result.reason });
-    const written = await inSpan('result.write', {}, () =>
-      retrying(() => this.executions.finish(fence, TRANSITIONS[outcome.status], outcome.result), {
-        deadlineMs: WRITE_DEADLINE_MS,
-        onRetry: (e, n) => this.log.warn({ ...fields, err: e, retry: n }, 'cannot record the result yet, retrying'),
-      }),
-    );
+    const written = await inSpan('result.write', {}, () => this.record(fence, TRANSITIONS[outcome.status], outcome.result, fields));
     if (!written) {
       // retried elsewhere or ended while we ran: the fence keeps this late result out (I4)
       this.log.warn(fields, 'result fenced out: the attempt no longer owns the execution');
@@ -208,9 +205,23 @@ export class ExecutionRunnerService {
       { ...fields, template_id: active.template, status, reason: outcome.result.reason, exit_code: outcome.result.exitCode, duration_ms: Date.now() - t0 },
       'execution finished',
     );
-    await this.sessions.touch(execution.sessionId).catch(() => undefined);
-    // best effort: a waiter that misses this re-reads the database
-    await this.events.finished({ execution_id: execution.id, status: TRANSITIONS[outcome.status].to }).catch(() => undefined);
+    // best effort, both: the activity only delays idle expiry, and a waiter that misses the event re-reads the database
+    await this.sessions.touch(execution.sessionId).catch((e) => this.log.warn({ ...fields, err: e }, 'session activity not recorded'));
+    await this.events.finished({ execution_id: execution.id, status: TRANSITIONS[outcome.status].to }).catch((e) => this.log.warn({ ...fields, err: e }, 'execution end not announced'));
+  }
+
+  /**
+   * The attempt's one terminal write, retried with backoff through a database outage for up to
+   * WRITE_DEADLINE_MS (I3: an execution must never stay `running`). False when fenced out.
+   */
+  private async record(fence: AttemptFence, t: Transition<ExecutionStatus>, result: ExecutionResult, fields: object): Promise<boolean> {
+    const until = this.clock.monotonic() + WRITE_DEADLINE_MS;
+    const policy = retry(
+      handleWhen(() => this.clock.monotonic() < until),
+      { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5000 }) },
+    );
+    policy.onRetry((r) => this.log.warn({ ...fields, err: 'error' in r ? r.error : undefined, retry: r.attempt }, 'cannot record the result yet, retrying'));
+    return policy.execute(() => this.executions.finish(fence, t, result));
   }
 
   private async execute(execution: Execution, active: Active): Promise<{ status: Outcome['status']; result: ExecutionResult }> {
@@ -290,8 +301,8 @@ export class ExecutionRunnerService {
    * Stores the workspace after a run; a failure leaves the files unstored, listed as skipped, never the
    * result. Files the pull before the run could not restore are listed with the skipped ones.
    */
-  private async push(hosted: Hosted, session: Session, execution: Execution, notRestored: SkippedFile[]): Promise<Omit<PushResult, 'durationMs'>> {
-    let result: Omit<PushResult, 'durationMs'>;
+  private async push(hosted: Hosted, session: Session, execution: Execution, notRestored: SkippedFile[]): Promise<PushResult> {
+    let result: PushResult;
     try {
       result = await this.workspaces.push(hosted.sandbox, hosted.workspace, session, workspaceLimitsOf(hosted.template), execution.collect);
     } catch (e) {

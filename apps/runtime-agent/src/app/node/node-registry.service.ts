@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
-import { type NodeStatus } from '@sandbox/domain';
+import { Clock, FenceDeadline, type NodeStatus } from '@sandbox/domain';
 import { ExecutionRepository, RuntimeNodeRepository } from '@sandbox/persistence';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { AGENT_CONFIG, type AgentConfig, AGENT_VERSION } from '../agent-config';
+import { AGENT_CONFIG, type AgentConfig, AGENT_VERSION } from '../agent.config';
 import { ExecutionRunnerService } from '../executions/execution-runner.service';
 
 /**
@@ -20,7 +20,7 @@ export type BeatOutcome = NodeStatus | 'unreachable';
 export class NodeRegistryService {
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<void> = Promise.resolve();
-  private lastBeat = performance.now();
+  private readonly deadline: FenceDeadline;
   private listener: (outcome: BeatOutcome) => Promise<void> = async () => undefined;
 
   constructor(
@@ -28,8 +28,11 @@ export class NodeRegistryService {
     private readonly nodes: RuntimeNodeRepository,
     private readonly executions: ExecutionRepository,
     private readonly runner: ExecutionRunnerService,
+    clock: Clock,
     @InjectPinoLogger(NodeRegistryService.name) private readonly log: PinoLogger,
-  ) {}
+  ) {
+    this.deadline = new FenceDeadline(clock, config.STALE_AFTER_SECONDS);
+  }
 
   async register(): Promise<void> {
     await this.nodes.register({
@@ -47,7 +50,7 @@ export class NodeRegistryService {
   }
 
   startHeartbeat(): void {
-    this.lastBeat = performance.now();
+    this.deadline.beatGotThrough();
     this.timer = setInterval(() => {
       // never two beats at once: a slow database must not pile them up
       this.beating = this.beating.then(() => this.beat());
@@ -75,11 +78,11 @@ export class NodeRegistryService {
       if (status === 'missing') await this.register();
       // attempts the reaper took away are not refreshed: the update is fenced by node and status
       await this.executions.heartbeat(this.config.NODE_ID, this.runner.fences());
-      this.lastBeat = performance.now();
+      this.deadline.beatGotThrough();
       outcome = status === 'missing' ? 'online' : status;
     } catch (e) {
       this.log.warn({ err: e }, 'heartbeat failed');
-      if (performance.now() - this.lastBeat < this.config.STALE_AFTER_SECONDS * 1000) return;
+      if (!this.deadline.passed()) return;
       outcome = 'unreachable';
     }
     try {

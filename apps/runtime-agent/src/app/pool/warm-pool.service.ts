@@ -2,10 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type Template } from '@sandbox/domain';
 import { type ContainerRuntime, type Sandbox } from '@sandbox/runtime';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
+import { AGENT_CONFIG, type AgentConfig } from '../agent.config';
 import { CONTAINER_RUNTIME } from '../container-runtime.provider';
 import { sandboxSpec } from '../sandbox-spec.factory';
-import { AgentMetrics } from '../metrics/agent-metrics';
+import { AgentMetrics } from '../metrics/agent.metrics';
 import { TemplateCatalogService } from '../template-catalog.service';
 
 // after a failed create (missing image, engine down), wait before trying that template again

@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ExecutionRepository, SessionRepository, type WaitingExecution } from '@sandbox/persistence';
-import { createWorker, executionJobId, nodeQueueName, QueueProducer, type QueueSettings, type RunExecutionJob, SHARED_QUEUE } from '@sandbox/queue';
-import { DelayedError, type Job, type Worker } from 'bullmq';
+import { type WaitingExecution } from '@sandbox/domain';
+import { ExecutionRepository, SessionRepository } from '@sandbox/persistence';
+import { Doorbells, QUEUE_SETTINGS, type QueueSettings, QueueWorker, waitingOf } from '@sandbox/queue';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
+import { AGENT_CONFIG, type AgentConfig } from '../agent.config';
 import { ExecutionRunnerService } from '../executions/execution-runner.service';
-import { AgentMetrics } from '../metrics/agent-metrics';
+import { AgentMetrics } from '../metrics/agent.metrics';
 import { SessionHostService } from '../sessions/session-host.service';
+import { SessionTeardownService } from '../teardown/session-teardown.service';
 
 // a full node hands placement back to the shared queue for this long, for another node to take
 const FULL_NODE_DELAY_MS = 2000;
@@ -18,66 +19,56 @@ const FULL_NODE_DELAY_MS = 2000;
  */
 @Injectable()
 export class QueueConsumersService {
-  private shared: Worker | null = null;
-  private own: Worker | null = null;
-  private readonly settings: QueueSettings;
+  private shared: QueueWorker | null = null;
+  private own: QueueWorker | null = null;
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
+    @Inject(QUEUE_SETTINGS) private readonly settings: QueueSettings,
     private readonly host: SessionHostService,
     private readonly runner: ExecutionRunnerService,
+    private readonly teardown: SessionTeardownService,
     private readonly executions: ExecutionRepository,
     private readonly sessions: SessionRepository,
-    private readonly producer: QueueProducer,
+    private readonly doorbells: Doorbells,
     private readonly metrics: AgentMetrics,
     @InjectPinoLogger(QueueConsumersService.name) private readonly log: PinoLogger,
-  ) {
-    this.settings = { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX };
-  }
+  ) {}
 
   start(): void {
     this.startShared();
-    const own = createWorker(
+    this.own = QueueWorker.start(
       'node',
-      nodeQueueName(this.config.NODE_ID),
       {
-        'run-execution': (data) => this.route(data),
+        'run-execution': (data) => this.route(waitingOf(data)),
         'terminate-session': async ({ session_id }) => {
           const session = await this.sessions.findById(session_id);
-          const why = session?.status === 'timeout' ? `the session timed out: ${session.error ?? 'idle'}` : 'the session was terminated';
-          this.runner.cancel(session_id, why);
-          await this.runner.settle(session_id);
-          await this.host.release(session_id);
+          await this.teardown.tearDown(session_id, session?.status === 'timeout' ? `the session timed out: ${session.error ?? 'idle'}` : 'the session was terminated');
         },
       },
-      { ...this.settings, concurrency: Math.max(this.config.AGENT_CAPACITY * 4, 16) },
+      this.settings,
+      { nodeId: this.config.NODE_ID, concurrency: Math.max(this.config.AGENT_CAPACITY * 4, 16), ...this.hooks('node') },
     );
-    own.on('error', (e) => this.log.error({ err: e, queue: own.name }, 'queue worker error'));
-    own.on('active', (job) => this.metrics.queueWait.observe({ queue: 'node' }, waitOf(job)));
-    this.own = own;
   }
 
   /** Takes work any node may take (placements, executions of unplaced sessions) again. */
   startShared(): void {
     if (this.shared) return;
-    const shared = createWorker(
+    this.shared = QueueWorker.start(
       'shared',
-      SHARED_QUEUE,
       {
-        'place-session': async ({ session_id }, job, token) => {
-          if (this.host.full) return this.handBack(job, token);
+        'place-session': async ({ session_id }, job) => {
+          if (this.host.full) return job.handBack(FULL_NODE_DELAY_MS);
           if ((await this.host.place(session_id)).kind === 'here') this.runner.kick(session_id);
         },
-        'run-execution': async (data, job, token) => {
-          if (this.host.full) return this.handBack(job, token);
-          return this.route(data);
+        'run-execution': async (data, job) => {
+          if (this.host.full) return job.handBack(FULL_NODE_DELAY_MS);
+          return this.route(waitingOf(data));
         },
       },
       this.settings,
+      this.hooks('shared'),
     );
-    shared.on('error', (e) => this.log.error({ err: e, queue: shared.name }, 'queue worker error'));
-    shared.on('active', (job) => this.metrics.queueWait.observe({ queue: 'shared' }, waitOf(job)));
-    this.shared = shared;
   }
 
   /** Stops taking new sessions (a draining node); its own queue still serves the sessions it holds. */
@@ -95,38 +86,25 @@ export class QueueConsumersService {
     await Promise.allSettled(workers.map((w) => w?.close()));
   }
 
-  /** Rings the doorbell of a session's oldest pending execution on the shared queue (it moves elsewhere). */
-  async ringShared(waiting: readonly WaitingExecution[]): Promise<void> {
-    for (const w of waiting) {
-      await this.producer.ring('shared', 'run-execution', { execution_id: w.id, session_id: w.sessionId, attempt: w.attempt }, { jobId: executionJobId(w.id, w.attempt) });
-    }
-  }
-
-  private async route(data: RunExecutionJob): Promise<string> {
-    const placement = await this.host.place(data.session_id);
+  private async route(w: WaitingExecution): Promise<string> {
+    const placement = await this.host.place(w.sessionId);
     switch (placement.kind) {
       case 'here':
-        this.runner.kick(data.session_id);
+        this.runner.kick(w.sessionId);
         return 'kicked';
       case 'elsewhere':
-        await this.producer.add('node', 'run-execution', data, {
-          nodeId: placement.node,
-          jobId: executionJobId(data.execution_id, data.attempt),
-        });
+        await this.doorbells.execution(w, placement.node);
         return `forwarded to ${placement.node}`;
       case 'ended':
-        await this.executions.failPending(data.session_id, 'the session ended before the execution started');
+        await this.executions.cancelPending(w.sessionId, 'the session ended before the execution started');
         return 'session ended';
     }
   }
 
-  private async handBack(job: Job, token: string | undefined): Promise<never> {
-    await job.moveToDelayed(Date.now() + FULL_NODE_DELAY_MS, token);
-    throw new DelayedError();
+  private hooks(queue: 'shared' | 'node') {
+    return {
+      onTaken: (waited: number) => this.metrics.queueWait.observe({ queue }, waited),
+      onError: (e: Error) => this.log.error({ err: e, queue }, 'queue worker error'),
+    };
   }
-}
-
-/** Seconds a job waited in its queue (BullMQ stamps both times in ms). */
-function waitOf(job: Job): number {
-  return Math.max(0, ((job.processedOn ?? Date.now()) - job.timestamp) / 1000);
 }

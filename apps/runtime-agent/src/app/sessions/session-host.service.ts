@@ -4,14 +4,15 @@ import { ExecutionRepository, SessionRepository } from '@sandbox/persistence';
 import { type ContainerRuntime, type Sandbox } from '@sandbox/runtime';
 import { Mutex } from 'async-mutex';
 import { inSpan } from '@sandbox/telemetry';
+import { freshWorkspace, type WorkspaceState } from '@sandbox/workspace-sync';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
+import { AGENT_CONFIG, type AgentConfig } from '../agent.config';
 import { CONTAINER_RUNTIME } from '../container-runtime.provider';
-import { AgentMetrics } from '../metrics/agent-metrics';
+import { AgentMetrics } from '../metrics/agent.metrics';
 import { WarmPoolService } from '../pool/warm-pool.service';
 import { fitsWarmPool, sandboxSpec } from '../sandbox-spec.factory';
 import { TemplateCatalogService } from '../template-catalog.service';
-import { freshWorkspace, type WorkspaceState } from '../workspaces/workspace-sync.service';
+
 
 export type Placement = { readonly kind: 'here' } | { readonly kind: 'elsewhere'; readonly node: string } | { readonly kind: 'ended' };
 
@@ -103,7 +104,8 @@ export class SessionHostService {
         await this.discard(sandbox);
         throw new Error('the session is no longer held by this node');
       }
-      if (hosted) await this.runtime.remove(hosted.sandbox.containerId).catch(() => undefined);
+      // the lost container is gone or going; the orphan sweep removes whatever is left of it
+      if (hosted) await this.runtime.remove(hosted.sandbox.containerId).catch((e) => this.log.warn({ session_id: session.id, err: e }, 'cannot remove the lost container'));
       const replaced = { sandbox, template, workspace: freshWorkspace() };
       this.hosted.set(session.id, replaced);
       this.log.info({ session_id: session.id, container_id: sandbox.containerId }, 'session container replaced');
@@ -117,10 +119,32 @@ export class SessionHostService {
     return sandbox?.alive ? sandbox : undefined;
   }
 
-  /** Adopts a container that survived an agent restart, for a session bound here. */
-  adopt(session: Session, sandbox: Sandbox, template: Template): void {
-    // what its workspace holds is not known any more: the next execution restores it from the store
-    this.hosted.set(session.id, { sandbox, template, workspace: freshWorkspace(true) });
+  /**
+   * After an agent restart: the containers labelled with this node that belong to live sessions bound
+   * here are re-attached; every other one (old pool, ended or moved sessions) is removed. Returns the
+   * sessions bound here, whose run loops resume.
+   */
+  async reconcile(): Promise<string[]> {
+    const bound = await this.sessions.boundTo(this.config.NODE_ID);
+    const byContainer = new Map(bound.map((s) => [s.containerId, s]));
+    let removed = 0;
+    for (const c of await this.runtime.list(this.config.NODE_ID)) {
+      const session = byContainer.get(c.containerId);
+      const template = session && (await this.templates.get(session.templateId));
+      if (session && template && c.running) {
+        try {
+          // what its workspace holds is not known any more: the next execution restores it from the store
+          this.hosted.set(session.id, { sandbox: await this.runtime.reattach(c.containerId, session.templateId), template, workspace: freshWorkspace(true) });
+          continue;
+        } catch (e) {
+          this.log.warn({ session_id: session.id, container_id: c.containerId, err: e }, 'cannot re-attach: the session gets a new container');
+        }
+      }
+      await this.runtime.remove(c.containerId);
+      removed++;
+    }
+    this.log.info({ runtime_node: this.config.NODE_ID, sessions: bound.length, removed }, 'containers reconciled');
+    return bound.map((s) => s.id);
   }
 
   /** Removes the session's container (it ended); safe to call for a session not held here. */
@@ -167,7 +191,8 @@ export class SessionHostService {
     } finally {
       this.placing.delete(sandbox.containerId);
     }
-    this.runtime.assign(sandbox.containerId, session.id).catch(() => undefined);
+    // a name for operators only: `docker ps` says whose it is
+    this.runtime.assign(sandbox.containerId, session.id).catch((e) => this.log.debug({ session_id: session.id, err: e }, 'container not renamed'));
     (warm ? this.metrics.warmStart : this.metrics.coldStart).observe({ template: template.id }, (Date.now() - t0) / 1000);
     this.log.info({ session_id: session.id, template_id: template.id, container_id: sandbox.containerId, warm, duration_ms: Date.now() - t0 }, 'session placed');
     return { kind: 'here' };
@@ -176,7 +201,7 @@ export class SessionHostService {
   private async fail(session: Session, error: string): Promise<Placement> {
     this.log.error({ session_id: session.id, template_id: session.templateId, error }, 'session placement failed');
     await this.sessions.transition(session.id, failSession, { error: error.slice(0, 1024) });
-    await this.executions.failPending(session.id, `session failed: ${error}`);
+    await this.executions.cancelPending(session.id, `session failed: ${error}`);
     return { kind: 'ended' };
   }
 

@@ -1,5 +1,7 @@
 import {
   type Artifact,
+  BOUND_SESSION_STATUS,
+  cancelExecution,
   crashExecution,
   type Execution,
   type ExecutionAttempt,
@@ -10,12 +12,14 @@ import {
   type SkippedArtifacts,
   startExecution,
   type Transition,
+  type WaitingExecution,
 } from '@sandbox/domain';
 import { type DataSource, In, type Repository } from 'typeorm';
 import { ExecutionEntity } from '../entities/execution.entity';
 import { toExecution } from '../mappers';
 import { withNamedLock } from '../named-lock';
 import { type Page, type PageQuery } from '../page';
+import { LIVE_SESSIONS, UNFINISHED_EXECUTIONS } from '../status-sql';
 import { type Idempotency } from './session.repository';
 
 export type NewExecution = Pick<Execution, 'id' | 'sessionId' | 'code' | 'language' | 'stdin' | 'timeout' | 'collect'> & {
@@ -58,13 +62,6 @@ export interface LostExecution {
   readonly startedAt: Date | null;
 }
 
-/** An execution waiting for a node, with the attempt its doorbell must carry. */
-export interface WaitingExecution {
-  readonly id: string;
-  readonly sessionId: string;
-  readonly attempt: number;
-}
-
 // appends one attempt (built by the caller, passed as JSON text) to the history
 const APPEND_ATTEMPT = "JSON_ARRAY_APPEND(COALESCE(attempts, JSON_ARRAY()), '$', JSON_EXTRACT(:entry, '$'))";
 
@@ -101,7 +98,7 @@ export class ExecutionRepository {
   async recentOutcomes(seconds: number): Promise<{ template: string; status: ExecutionStatus; n: number }[]> {
     const rows: { template_id: string; status: ExecutionStatus; n: number }[] = await this.ds.query(
       `SELECT s.template_id, e.status, COUNT(*) AS n FROM executions e JOIN sessions s ON s.id = e.session_id
-       WHERE e.created_at > NOW() - INTERVAL ? SECOND AND e.status NOT IN ('pending', 'running')
+       WHERE e.created_at > NOW() - INTERVAL ? SECOND AND e.status NOT IN (${UNFINISHED_EXECUTIONS})
        GROUP BY s.template_id, e.status`,
       [seconds],
     );
@@ -151,8 +148,8 @@ export class ExecutionRepository {
       `UPDATE executions e JOIN sessions s ON s.id = e.session_id
          LEFT JOIN executions busy ON busy.session_id = e.session_id AND busy.status = 'running'
        SET e.status = ?, e.runtime_node = ?, e.started_at = CURRENT_TIMESTAMP(3), e.last_heartbeat_at = CURRENT_TIMESTAMP
-       WHERE e.id = ? AND e.attempt = ? AND e.status = ? AND s.runtime_node = ? AND s.status = 'running' AND busy.id IS NULL`,
-      [startExecution.to, node, next.id, next.attempt, from, node],
+       WHERE e.id = ? AND e.attempt = ? AND e.status = ? AND s.runtime_node = ? AND s.status = ? AND busy.id IS NULL`,
+      [startExecution.to, node, next.id, next.attempt, from, node, BOUND_SESSION_STATUS],
     );
     if (r.affectedRows !== 1) return null;
     return this.findById(next.id);
@@ -248,7 +245,7 @@ export class ExecutionRepository {
   async stalled(minAge: number, limit: number): Promise<WaitingExecution[]> {
     const rows: { id: string; session_id: string; attempt: number }[] = await this.ds.query(
       `SELECT e.id, e.session_id, e.attempt FROM executions e JOIN sessions s ON s.id = e.session_id
-       WHERE e.status = 'pending' AND e.created_at < NOW() - INTERVAL ? SECOND AND s.status IN ('creating', 'running')
+       WHERE e.status = 'pending' AND e.created_at < NOW() - INTERVAL ? SECOND AND s.status IN (${LIVE_SESSIONS})
          AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.session_id = e.session_id AND r.status = 'running')
          AND NOT EXISTS (SELECT 1 FROM executions o WHERE o.session_id = e.session_id AND o.status = 'pending' AND o.id < e.id)
        ORDER BY e.id LIMIT ?`,
@@ -269,23 +266,24 @@ export class ExecutionRepository {
     return rows.map((r) => ({ id: r.id, sessionId: r.session_id, attempt: r.attempt }));
   }
 
-  /** Ends pending executions whose session ended (a termination whose clean-up was lost). */
-  async failPendingOfEndedSessions(): Promise<number> {
+  /** Cancels pending executions whose session ended (a termination whose clean-up was lost). */
+  async cancelPendingOfEndedSessions(): Promise<number> {
     const r: { affectedRows: number } = await this.ds.query(
       `UPDATE executions e JOIN sessions s ON s.id = e.session_id
-       SET e.status = 'failed', e.error = CONCAT('the session ended (', s.status, ') before the execution started'), e.reason = 'cancelled', e.completed_at = CURRENT_TIMESTAMP(3)
-       WHERE e.status = 'pending' AND s.status NOT IN ('creating', 'running')`,
+       SET e.status = ?, e.error = CONCAT('the session ended (', s.status, ') before the execution started'), e.reason = 'cancelled', e.completed_at = CURRENT_TIMESTAMP(3)
+       WHERE e.status IN (?) AND s.status NOT IN (${LIVE_SESSIONS})`,
+      [cancelExecution.to, cancelExecution.from],
     );
     return r.affectedRows;
   }
 
-  /** Ends executions that never started (their session ended or could not be placed). */
-  async failPending(sessionId: string, error: string): Promise<number> {
+  /** Cancels the executions of a session that never started (it ended, or could not be placed). */
+  async cancelPending(sessionId: string, error: string): Promise<number> {
     const r = await this.repo
       .createQueryBuilder()
       .update()
-      .set({ status: 'failed', error, reason: 'cancelled', completedAt: () => 'CURRENT_TIMESTAMP(3)' })
-      .where("session_id = :sessionId AND status = 'pending'", { sessionId })
+      .set({ status: cancelExecution.to, error, reason: 'cancelled', completedAt: () => 'CURRENT_TIMESTAMP(3)' })
+      .where('session_id = :sessionId AND status IN (:...from)', { sessionId, from: cancelExecution.from })
       .execute();
     return r.affected ?? 0;
   }

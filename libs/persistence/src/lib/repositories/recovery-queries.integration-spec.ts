@@ -1,4 +1,4 @@
-import { bindSession, completeExecution, terminateSession } from '@sandbox/domain';
+import { bindSession, completeExecution, drainNode, terminateSession, undrainNode } from '@sandbox/domain';
 import { createTestDatabase, type TestDatabase } from '@sandbox/testing';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../data-source-options';
@@ -61,10 +61,10 @@ describe('recovery queries on MariaDB', () => {
 
   it('moves a node between online and draining only from the expected status', async () => {
     await node('n-drain');
-    expect(await nodes.transition('n-drain', 'online', 'draining')).toBe(true);
-    expect(await nodes.transition('n-drain', 'online', 'draining')).toBe(false);
+    expect(await nodes.transition('n-drain', drainNode)).toBe(true);
+    expect(await nodes.transition('n-drain', drainNode)).toBe(false);
     expect(await nodes.heartbeat('n-drain', 1)).toBe('draining');
-    expect(await nodes.transition('n-drain', 'draining', 'online')).toBe(true);
+    expect(await nodes.transition('n-drain', undrainNode)).toBe(true);
   });
 
   it('finds running executions lost with their agent, by their heartbeat or their node', async () => {
@@ -176,11 +176,29 @@ describe('recovery queries on MariaDB', () => {
     expect(expired.has(young)).toBe(false);
   });
 
-  it('fails pending executions of sessions that ended', async () => {
+  it('finds the workspaces past retention: ended sessions only, oldest end first, then forgets them', async () => {
+    const [old, older, recent, live] = [await session(), await session(), await session(), await session()];
+    for (const id of [old, older, recent]) await sessions.transition(id, terminateSession);
+    for (const id of [old, older, recent, live]) await ds.query("UPDATE sessions SET workspace_path = 's3://b/x' WHERE id = ?", [id]);
+    await age('sessions', 'completed_at', old, 8 * 86_400);
+    await age('sessions', 'completed_at', older, 9 * 86_400);
+    await age('sessions', 'completed_at', recent, 6 * 86_400);
+    // a live session's clock does not count, however old its row
+    await age('sessions', 'created_at', live, 30 * 86_400);
+    const due = (await sessions.withExpiredWorkspace(7, 100)).map((s) => s.id).filter((id) => [old, older, recent, live].includes(id));
+    expect(due).toEqual([older, old]);
+    await sessions.clearWorkspace(older);
+    await sessions.clearWorkspace(live);
+    expect((await sessions.findById(older))?.workspacePath).toBeNull();
+    expect((await sessions.findById(live))?.workspacePath).toBe('s3://b/x');
+    expect((await sessions.withExpiredWorkspace(7, 100)).map((s) => s.id)).not.toContain(older);
+  });
+
+  it('cancels pending executions of sessions that ended', async () => {
     const s = await session();
     const e = await execution(s);
     await sessions.transition(s, terminateSession);
-    expect(await executions.failPendingOfEndedSessions()).toBeGreaterThanOrEqual(1);
+    expect(await executions.cancelPendingOfEndedSessions()).toBeGreaterThanOrEqual(1);
     expect(await executions.findById(e)).toMatchObject({ status: 'failed', error: 'the session ended (terminated) before the execution started' });
   });
 });

@@ -1,4 +1,4 @@
-import { type NodeStatus, type RuntimeNode } from '@sandbox/domain';
+import { loseNode, type NodeStatus, type RuntimeNode, type Transition } from '@sandbox/domain';
 import { type DataSource, type Repository } from 'typeorm';
 import { RuntimeNodeEntity } from '../entities/runtime-node.entity';
 import { toRuntimeNode } from '../mappers';
@@ -32,7 +32,7 @@ export class RuntimeNodeRepository {
       .createQueryBuilder()
       .update()
       .set({ running, lastHeartbeatAt: () => 'CURRENT_TIMESTAMP' })
-      .where("id = :id AND status <> 'offline'", { id })
+      .where('id = :id AND status <> :lost', { id, lost: loseNode.to })
       .execute();
     const row = await this.repo.findOne({ where: { id }, select: { id: true, status: true } });
     return row?.status ?? 'missing';
@@ -42,23 +42,19 @@ export class RuntimeNodeRepository {
     await this.repo.update({ id }, { status });
   }
 
-  /** online → draining (an operator's drain), or back; false when the node was not in `from`. */
-  async transition(id: string, from: NodeStatus, to: NodeStatus): Promise<boolean> {
-    return (await this.repo.update({ id, status: from }, { status: to })).affected === 1;
+  /** An operator's drain or undrain; false when the node was not in the transition's `from`. */
+  async transition(id: string, t: Transition<NodeStatus>): Promise<boolean> {
+    const r = await this.repo.createQueryBuilder().update().set({ status: t.to }).where('id = :id AND status IN (:...from)', { id, from: t.from }).execute();
+    return r.affected === 1;
   }
 
-  /** Marks offline the nodes whose heartbeat is older than `staleAfter` seconds; their ids. */
+  /** Declares lost the nodes whose heartbeat is older than `staleAfter` seconds; their ids. */
   async markLost(staleAfter: number): Promise<string[]> {
-    const rows: { id: string }[] = await this.ds.query(
-      "SELECT id FROM runtime_nodes WHERE status <> 'offline' AND (last_heartbeat_at IS NULL OR last_heartbeat_at < NOW() - INTERVAL ? SECOND)",
-      [staleAfter],
-    );
+    const stale = 'status IN (?) AND (last_heartbeat_at IS NULL OR last_heartbeat_at < NOW() - INTERVAL ? SECOND)';
+    const rows: { id: string }[] = await this.ds.query(`SELECT id FROM runtime_nodes WHERE ${stale}`, [loseNode.from, staleAfter]);
     const lost: string[] = [];
     for (const { id } of rows) {
-      const r: { affectedRows: number } = await this.ds.query(
-        "UPDATE runtime_nodes SET status = 'offline' WHERE id = ? AND status <> 'offline' AND (last_heartbeat_at IS NULL OR last_heartbeat_at < NOW() - INTERVAL ? SECOND)",
-        [id, staleAfter],
-      );
+      const r: { affectedRows: number } = await this.ds.query(`UPDATE runtime_nodes SET status = ? WHERE id = ? AND ${stale}`, [loseNode.to, id, loseNode.from, staleAfter]);
       if (r.affectedRows === 1) lost.push(id);
     }
     return lost;
@@ -71,12 +67,6 @@ export class RuntimeNodeRepository {
     );
     const byId = new Map(ages.map((a) => [a.id, a.age === null ? null : Number(a.age)]));
     return (await this.findAll()).map((n) => ({ ...n, heartbeatAge: byId.get(n.id) ?? null }));
-  }
-
-  /** The database clock, seconds since the epoch: every age the platform judges is read on it. */
-  async now(): Promise<number> {
-    const [row]: { now: string }[] = await this.ds.query('SELECT UNIX_TIMESTAMP(NOW(6)) AS now');
-    return Number(row!.now);
   }
 
   async findById(id: string): Promise<RuntimeNode | null> {

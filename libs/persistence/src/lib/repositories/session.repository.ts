@@ -1,9 +1,10 @@
-import { type Session, type SessionStatus, type Transition } from '@sandbox/domain';
-import { Brackets, type DataSource, In, type Repository } from 'typeorm';
+import { BOUND_SESSION_STATUS, isSessionLive, LIVE_SESSION_STATUSES, type Session, type SessionStatus, type Transition } from '@sandbox/domain';
+import { type DataSource, In, type Repository } from 'typeorm';
 import { SessionEntity } from '../entities/session.entity';
 import { toSession } from '../mappers';
 import { withNamedLock } from '../named-lock';
 import { type Page, type PageQuery } from '../page';
+import { LIVE_SESSIONS, UNFINISHED_EXECUTIONS } from '../status-sql';
 
 export type NewSession = Pick<Session, 'id' | 'templateId' | 'tenant' | 'runtimeType' | 'envVars' | 'timeout' | 'resources'> & {
   readonly workspacePath: string | null;
@@ -31,7 +32,7 @@ export class SessionRepository {
    */
   async insertWithinCap(s: NewSession, cap: number): Promise<number | null> {
     return withNamedLock(this.ds, `sandbox.tenant.${s.tenant}`, async (m) => {
-      const live = await m.countBy(SessionEntity, { tenant: s.tenant, status: In(['creating', 'running']) });
+      const live = await m.countBy(SessionEntity, { tenant: s.tenant, status: In([...LIVE_SESSION_STATUSES]) });
       if (live >= cap) return live;
       await m.insert(SessionEntity, this.row(s));
       return null;
@@ -96,13 +97,13 @@ export class SessionRepository {
       .createQueryBuilder()
       .update()
       .set({ containerId: newContainerId })
-      .where("id = :id AND runtime_node = :node AND status = 'running'", { id, node });
+      .where('id = :id AND runtime_node = :node AND status = :bound', { id, node, bound: BOUND_SESSION_STATUS });
     qb.andWhere(oldContainerId === null ? 'container_id IS NULL' : 'container_id = :old', { old: oldContainerId });
     return (await qb.execute()).affected === 1;
   }
 
   async transition(id: string, t: Transition<SessionStatus>, fields: { error?: string | null } = {}): Promise<boolean> {
-    const ends = t.to !== 'running' && t.to !== 'creating';
+    const ends = !isSessionLive(t.to);
     const r = await this.repo
       .createQueryBuilder()
       .update()
@@ -124,7 +125,7 @@ export class SessionRepository {
       .set({ workspaceVersion: () => 'workspace_version + 1' })
       .where('id = :id', { id });
     if (from !== undefined) qb.andWhere('workspace_version = :from', { from });
-    else qb.andWhere("status IN ('creating', 'running')");
+    else qb.andWhere(`status IN (${LIVE_SESSIONS})`);
     return (await qb.execute()).affected === 1;
   }
 
@@ -132,7 +133,7 @@ export class SessionRepository {
   async withExpiredWorkspace(retentionDays: number, limit: number): Promise<Session[]> {
     const rows = await this.repo
       .createQueryBuilder('s')
-      .where("s.status NOT IN ('creating', 'running')")
+      .where(`s.status NOT IN (${LIVE_SESSIONS})`)
       .andWhere('s.workspace_path IS NOT NULL')
       .andWhere('s.completed_at < NOW() - INTERVAL :days DAY', { days: retentionDays })
       .orderBy('s.completed_at', 'ASC')
@@ -147,7 +148,7 @@ export class SessionRepository {
       .createQueryBuilder()
       .update()
       .set({ workspacePath: null })
-      .where("id = :id AND status NOT IN ('creating', 'running')", { id })
+      .where(`id = :id AND status NOT IN (${LIVE_SESSIONS})`, { id })
       .execute();
   }
 
@@ -162,7 +163,7 @@ export class SessionRepository {
   async onLostNodes(staleAfter: number, limit: number): Promise<{ id: string; node: string }[]> {
     const rows: { id: string; runtime_node: string }[] = await this.ds.query(
       `SELECT s.id, s.runtime_node FROM sessions s LEFT JOIN runtime_nodes n ON n.id = s.runtime_node
-       WHERE s.runtime_node IS NOT NULL AND s.status IN ('creating', 'running')
+       WHERE s.runtime_node IS NOT NULL AND s.status IN (${LIVE_SESSIONS})
          AND (n.id IS NULL OR n.last_heartbeat_at IS NULL OR n.last_heartbeat_at < NOW() - INTERVAL ? SECOND)
        ORDER BY s.id LIMIT ?`,
       [staleAfter, limit],
@@ -176,7 +177,7 @@ export class SessionRepository {
       .createQueryBuilder()
       .update()
       .set({ runtimeNode: null, containerId: null })
-      .where("id = :id AND runtime_node = :node AND status IN ('creating', 'running')", { id, node })
+      .where(`id = :id AND runtime_node = :node AND status IN (${LIVE_SESSIONS})`, { id, node })
       .execute();
     return r.affected === 1;
   }
@@ -188,9 +189,9 @@ export class SessionRepository {
   async expired(maxLifetime: number, limit: number): Promise<{ session: Session; reason: 'idle' | 'lifetime' }[]> {
     const rows: { id: string; reason: 'idle' | 'lifetime' }[] = await this.ds.query(
       `SELECT s.id, IF(s.created_at < NOW() - INTERVAL ? SECOND, 'lifetime', 'idle') AS reason FROM sessions s
-       WHERE s.status IN ('creating', 'running') AND (s.created_at < NOW() - INTERVAL ? SECOND
+       WHERE s.status IN (${LIVE_SESSIONS}) AND (s.created_at < NOW() - INTERVAL ? SECOND
          OR (s.last_activity_at < NOW() - INTERVAL s.timeout SECOND
-             AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.session_id = s.id AND e.status IN ('pending', 'running'))))
+             AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.session_id = s.id AND e.status IN (${UNFINISHED_EXECUTIONS}))))
        ORDER BY s.id LIMIT ?`,
       [maxLifetime, maxLifetime, limit],
     );
@@ -212,7 +213,7 @@ export class SessionRepository {
   /** How many live sessions each template has. */
   async countLiveByTemplate(): Promise<Map<string, number>> {
     const rows: { template_id: string; n: number }[] = await this.ds.query(
-      "SELECT template_id, COUNT(*) AS n FROM sessions WHERE status IN ('creating', 'running') GROUP BY template_id",
+      `SELECT template_id, COUNT(*) AS n FROM sessions WHERE status IN (${LIVE_SESSIONS}) GROUP BY template_id`,
     );
     return new Map(rows.map((r) => [r.template_id, Number(r.n)]));
   }
@@ -220,7 +221,7 @@ export class SessionRepository {
   /** How many live sessions each node holds. */
   async countByNode(): Promise<Map<string, number>> {
     const rows: { runtime_node: string; n: number }[] = await this.ds.query(
-      "SELECT runtime_node, COUNT(*) AS n FROM sessions WHERE runtime_node IS NOT NULL AND status IN ('creating', 'running') GROUP BY runtime_node",
+      `SELECT runtime_node, COUNT(*) AS n FROM sessions WHERE runtime_node IS NOT NULL AND status IN (${LIVE_SESSIONS}) GROUP BY runtime_node`,
     );
     return new Map(rows.map((r) => [r.runtime_node, Number(r.n)]));
   }
@@ -230,7 +231,7 @@ export class SessionRepository {
     const rows = await this.repo
       .createQueryBuilder('s')
       .where('s.runtime_node = :node', { node })
-      .andWhere(new Brackets((w) => w.where("s.status = 'running'").orWhere("s.status = 'creating'")))
+      .andWhere(`s.status IN (${LIVE_SESSIONS})`)
       .getMany();
     return rows.map(toSession);
   }

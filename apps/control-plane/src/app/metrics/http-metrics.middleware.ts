@@ -1,5 +1,5 @@
 import { type NextFunction, type Request, type Response } from 'express';
-import { type ControlPlaneMetrics } from './control-plane-metrics';
+import { type ControlPlaneMetrics } from './control-plane.metrics';
 
 /** Times every request by its route template (bounded labels: never the raw path with its ids). */
 export function httpMetrics(metrics: ControlPlaneMetrics) {

@@ -1,14 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EXECUTION_STATUSES } from '@sandbox/domain';
-import { ExecutionRepository, RuntimeNodeRepository, SessionRepository } from '@sandbox/persistence';
+import { DatabaseClock, ExecutionRepository, RuntimeNodeRepository, SessionRepository } from '@sandbox/persistence';
 import { nodeQueueName, QueueProducer, SHARED_QUEUE } from '@sandbox/queue';
 import { type GaugeRows, metricsRegistry, scrapedGauge, SECONDS_BUCKETS } from '@sandbox/telemetry';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { DataSource } from 'typeorm';
-import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane-config';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane.config';
 
 /** Window of sandbox_failure_rate and sandbox_timeout_rate. */
-export const RATE_WINDOW_SECONDS = 300;
+const RATE_WINDOW_SECONDS = 300;
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const;
 const PROBE_TIMEOUT_MS = 1000;
 
@@ -60,7 +59,7 @@ export class ControlPlaneMetrics {
     executions: ExecutionRepository,
     nodes: RuntimeNodeRepository,
     producer: QueueProducer,
-    ds: DataSource,
+    database: DatabaseClock,
   ) {
     const gauge = (name: string, help: string, labels: string[], read: () => Promise<GaugeRows>) => scrapedGauge(this.registry, name, help, labels, read);
     const outcomes = perScrape(() => executions.recentOutcomes(RATE_WINDOW_SECONDS));
@@ -100,7 +99,7 @@ export class ControlPlaneMetrics {
         () => 0,
       );
     gauge('sandbox_dependency_up', 'Whether MariaDB and Redis answer this control plane (1) or not (0)', ['dependency'], async () => [
-      [{ dependency: 'database' }, await up(() => ds.query('SELECT 1'))],
+      [{ dependency: 'database' }, await up(() => database.now())],
       [{ dependency: 'redis' }, await up(() => producer.ping(PROBE_TIMEOUT_MS))],
     ]);
   }

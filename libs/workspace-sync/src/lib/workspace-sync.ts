@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { Inject, Injectable } from '@nestjs/common';
 import {
   type Artifact,
   type ManifestEntry,
@@ -17,10 +16,8 @@ import {
   type WorkspaceLimits,
   isWorkspacePath,
 } from '@sandbox/domain';
-import { SessionRepository } from '@sandbox/persistence';
 import { MAX_IO_BYTES, type Sandbox } from '@sandbox/runtime';
-import { listAll, mimeTypeOf, WORKSPACE_STORE, type WorkspaceStore } from '@sandbox/storage';
-import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { listAll, mimeTypeOf, type WorkspaceStore } from '@sandbox/storage';
 import picomatch from 'picomatch';
 
 /** Files up to this size travel in batches (several per request and in memory); larger ones stream. */
@@ -46,10 +43,24 @@ export interface PushResult {
   readonly artifacts: Artifact[];
   readonly collected: Artifact[] | null;
   readonly skipped: SkippedArtifacts | null;
-  readonly durationMs: number;
 }
 
-export class WorkspaceRestoreError extends Error {
+/** Where the session's workspace version is recorded (sessions.workspace_version). */
+export interface WorkspaceVersions {
+  /** Bumps the version if it is still `from`; true when it did. */
+  bumpWorkspace(sessionId: string, from: number): Promise<boolean>;
+}
+
+/** The structured logger the engine reports to (pino's shape). */
+export interface SyncLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/** The session fields the engine reads. */
+type SyncedSession = Pick<Session, 'id' | 'workspaceVersion'>;
+
+class WorkspaceRestoreError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'WorkspaceRestoreError';
@@ -62,12 +73,11 @@ export class WorkspaceRestoreError extends Error {
  * after it stores what the run changed and says which files those were. Everything moves through the
  * sandbox's executor in pieces of at most MAX_IO_BYTES, so memory stays flat whatever the workspace.
  */
-@Injectable()
-export class WorkspaceSyncService {
+export class WorkspaceSync {
   constructor(
-    @Inject(WORKSPACE_STORE) private readonly store: WorkspaceStore,
-    private readonly sessions: SessionRepository,
-    @InjectPinoLogger(WorkspaceSyncService.name) private readonly log: PinoLogger,
+    private readonly store: WorkspaceStore,
+    private readonly versions: WorkspaceVersions,
+    private readonly log: SyncLog,
   ) {}
 
   /**
@@ -75,7 +85,7 @@ export class WorkspaceSyncService {
    * cannot be written into the container (a symlink in its way, a full disk) is left out and listed;
    * a store that cannot be read fails the pull, to be tried again before the next execution.
    */
-  async pull(sandbox: Sandbox, state: WorkspaceState, session: Session): Promise<SkippedFile[]> {
+  async pull(sandbox: Sandbox, state: WorkspaceState, session: SyncedSession): Promise<SkippedFile[]> {
     const version = session.workspaceVersion;
     if (state.version === version && !state.unknown) return [];
     const t0 = Date.now();
@@ -106,7 +116,7 @@ export class WorkspaceSyncService {
   }
 
   /** Stores what the last run changed, within the template's limits; returns the run's artifacts. */
-  async push(sandbox: Sandbox, state: WorkspaceState, session: Session, limits: WorkspaceLimits, collect: readonly string[] | null): Promise<PushResult> {
+  async push(sandbox: Sandbox, state: WorkspaceState, session: SyncedSession, limits: WorkspaceLimits, collect: readonly string[] | null): Promise<PushResult> {
     const t0 = Date.now();
     const scan = await sandbox.scan(limits.maxFiles + SCAN_SLACK);
     const plan = planPush(state.manifest, scan, limits);
@@ -130,7 +140,7 @@ export class WorkspaceSyncService {
     }
     if ((artifacts.length || plan.remove.length) && state.version !== null) {
       // our own change: record it, and keep our copy current unless someone else changed the store meanwhile
-      if (await this.sessions.bumpWorkspace(session.id, state.version)) state.version++;
+      if (await this.versions.bumpWorkspace(session.id, state.version)) state.version++;
     }
     const result = {
       artifacts,
@@ -139,11 +149,10 @@ export class WorkspaceSyncService {
         skipped.length || unlisted
           ? { count: skipped.length + scan.unlistedFiles, items: (unlisted ? [unlisted, ...skipped] : skipped).slice(0, SKIPPED_LISTED) }
           : null,
-      durationMs: Date.now() - t0,
     };
     if (artifacts.length || plan.remove.length || result.skipped) {
       this.log.info(
-        { session_id: session.id, stored: artifacts.length, deleted: plan.remove.length, skipped: skipped.length, duration_ms: result.durationMs },
+        { session_id: session.id, stored: artifacts.length, deleted: plan.remove.length, skipped: skipped.length, duration_ms: Date.now() - t0 },
         'workspace stored',
       );
     }
@@ -265,7 +274,7 @@ export class WorkspaceSyncService {
   }
 }
 
-export function byPath(a: { path: string }, b: { path: string }): number {
+function byPath(a: { path: string }, b: { path: string }): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 

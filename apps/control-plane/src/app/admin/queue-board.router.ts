@@ -8,7 +8,7 @@ import { type NextFunction, type Request, type Response } from 'express';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { ApiError } from '../http/api-error';
 
-export const QUEUE_BOARD_PATH = '/admin/queues';
+const QUEUE_BOARD_PATH = '/admin/queues';
 // node queues come and go with their agents: the board's list is rebuilt this often
 const REFRESH_MS = 5000;
 

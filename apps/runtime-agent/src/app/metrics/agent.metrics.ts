@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
 import { type GaugeRows, metricsRegistry, scrapedGauge, SECONDS_BUCKETS } from '@sandbox/telemetry';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
+import { AGENT_CONFIG, type AgentConfig } from '../agent.config';
 
 /**
  * What this node does: executions by verdict and their duration, session starts from the warm pool

@@ -3,11 +3,11 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { currentTraceparent } from '@sandbox/telemetry';
 import { type NextFunction, type Request, type Response } from 'express';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
-import { mountQueueBoard } from '../admin/queue-board';
-import { type ControlPlaneConfig } from '../control-plane-config';
-import { ControlPlaneMetrics } from '../metrics/control-plane-metrics';
-import { httpMetrics } from '../metrics/http-metrics';
-import { useJsonBodies } from './body-parsing';
+import { mountQueueBoard } from './admin/queue-board.router';
+import { type ControlPlaneConfig } from './control-plane.config';
+import { ControlPlaneMetrics } from './metrics/control-plane.metrics';
+import { httpMetrics } from './metrics/http-metrics.middleware';
+import { useJsonBodies } from './http/body-parsing';
 
 /** Body parsing, OpenAPI at /docs: shared by main.ts and the tests that boot the app. */
 export function configureHttp(app: INestApplication, config: ControlPlaneConfig): void {

@@ -1,16 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { isSessionLive } from '@sandbox/domain';
+import { Clock, isSessionLive } from '@sandbox/domain';
 import { SessionRepository } from '@sandbox/persistence';
-import { type ContainerRuntime } from '@sandbox/runtime';
+import { type ContainerRuntime, type SandboxInfo } from '@sandbox/runtime';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { AGENT_CONFIG, type AgentConfig } from '../agent-config';
+import { AGENT_CONFIG, type AgentConfig } from '../agent.config';
 import { CONTAINER_RUNTIME } from '../container-runtime.provider';
-import { ExecutionRunnerService } from '../executions/execution-runner.service';
 import { WarmPoolService } from '../pool/warm-pool.service';
-import { SessionHostService } from './session-host.service';
+import { SessionHostService } from '../sessions/session-host.service';
+import { SessionTeardownService } from './session-teardown.service';
 
 // a container younger than this may be one this agent is still making (not yet in the pool or a session)
 const MIN_ORPHAN_AGE_SECONDS = 60;
+
+/** A container of this node that nothing owns and that is old enough not to be one being made now. */
+export function isOrphan(container: Pick<SandboxInfo, 'containerId' | 'createdAt'>, owned: ReadonlySet<string>, nowMs: number): boolean {
+  return !owned.has(container.containerId) && nowMs / 1000 - container.createdAt >= MIN_ORPHAN_AGE_SECONDS;
+}
 
 /**
  * I6 on this host: every sweep lets go of the sessions held here that ended or were moved to another
@@ -28,7 +33,8 @@ export class OrphanSweepService {
     private readonly sessions: SessionRepository,
     private readonly host: SessionHostService,
     private readonly pool: WarmPoolService,
-    private readonly runner: ExecutionRunnerService,
+    private readonly teardown: SessionTeardownService,
+    private readonly clock: Clock,
     @InjectPinoLogger(OrphanSweepService.name) private readonly log: PinoLogger,
   ) {}
 
@@ -58,17 +64,14 @@ export class OrphanSweepService {
       const b = bindings.get(id);
       if (b && isSessionLive(b.status) && b.runtimeNode === node) continue;
       const why = b && isSessionLive(b.status) ? 'the session was moved to another node' : 'the session ended';
-      this.runner.cancel(id, why);
-      await this.runner.settle(id);
-      await this.host.release(id);
+      await this.teardown.tearDown(id, why);
       released++;
       this.log.info({ session_id: id, runtime_node: node, reason: why }, 'session released');
     }
     const owned = new Set([...this.host.containerIds(), ...this.pool.containerIds()]);
-    const cutoff = Date.now() / 1000 - MIN_ORPHAN_AGE_SECONDS;
     let removed = 0;
     for (const c of await this.runtime.list(node)) {
-      if (owned.has(c.containerId) || c.createdAt > cutoff) continue;
+      if (!isOrphan(c, owned, this.clock.now())) continue;
       await this.runtime.remove(c.containerId);
       removed++;
       this.log.info({ container_id: c.containerId, session_id: c.labels['sandbox.session'] || undefined, runtime_node: node }, 'orphan container removed');

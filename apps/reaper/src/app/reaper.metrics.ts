@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import { Clock } from '@sandbox/domain';
 import { metricsRegistry } from '@sandbox/telemetry';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** What the reaper did, by action and outcome, and when each task last ran: its /metrics. */
 @Injectable()
-export class ReaperStats {
+export class ReaperMetrics {
   readonly registry: Registry = metricsRegistry('reaper');
 
   private readonly actions = new Counter({
@@ -21,11 +22,13 @@ export class ReaperStats {
     registers: [this.registry],
   });
 
+  constructor(private readonly clock: Clock) {}
+
   count(action: string, outcome: string, n = 1): void {
     if (n > 0) this.actions.inc({ action, outcome }, n);
   }
 
   ran(task: string): void {
-    this.lastRun.set({ task }, Date.now() / 1000);
+    this.lastRun.set({ task }, this.clock.now() / 1000);
   }
 }

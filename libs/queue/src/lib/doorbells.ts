@@ -1,0 +1,69 @@
+import { type WaitingExecution } from '@sandbox/domain';
+import { type JobData, nodeQueueName, type QueueKind } from './catalog';
+import { type QueueProducer } from './queue-producer';
+
+/** Where an execution's doorbell goes and under which job id: the one rule every producer follows. */
+export interface ExecutionDoorbell {
+  readonly kind: Extract<QueueKind, 'shared' | 'node'>;
+  /** The node whose queue it goes to; absent on the shared queue. */
+  readonly nodeId?: string;
+  readonly jobId: string;
+  readonly data: JobData<'node', 'run-execution'>;
+}
+
+/**
+ * The doorbell of one attempt: on the queue of the node holding the session, or on the shared queue
+ * while no node does. One job id per attempt (DESIGN.md §7): BullMQ keeps at most one doorbell per
+ * attempt, and the next attempt, rung by the reaper, is never swallowed by the previous one's.
+ */
+export function executionDoorbell(w: WaitingExecution, node: string | null): ExecutionDoorbell {
+  const data = { execution_id: w.id, session_id: w.sessionId, attempt: w.attempt };
+  const jobId = `${w.id}-${w.attempt}`;
+  return node ? { kind: 'node', nodeId: node, jobId, data } : { kind: 'shared', jobId, data };
+}
+
+/** The execution a doorbell rings for. */
+export function waitingOf(data: JobData<'node', 'run-execution'>): WaitingExecution {
+  return { id: data.execution_id, sessionId: data.session_id, attempt: data.attempt };
+}
+
+/**
+ * Every doorbell the platform rings, decided here once: the control plane rings when it accepts work,
+ * agents when they forward it to the node holding a session, the reaper when a doorbell may be lost.
+ * Doorbells carry ids only and may arrive twice or late: the database decides what runs.
+ */
+export class Doorbells {
+  constructor(private readonly producer: QueueProducer) {}
+
+  /** The first doorbell of an attempt (accepted, or forwarded to the node that holds its session). */
+  async execution(w: WaitingExecution, node: string | null): Promise<void> {
+    const d = executionDoorbell(w, node);
+    await this.producer.add(d.kind, 'run-execution', d.data, { jobId: d.jobId, nodeId: d.nodeId });
+  }
+
+  /** Rings again when the doorbell may be lost; nothing while one still waits. True when one was added. */
+  executionAgain(w: WaitingExecution, node: string | null): Promise<boolean> {
+    const d = executionDoorbell(w, node);
+    return this.producer.ring(d.kind, 'run-execution', d.data, { jobId: d.jobId, nodeId: d.nodeId });
+  }
+
+  /** Asks any node with room to place a new session. */
+  async placement(sessionId: string): Promise<void> {
+    await this.producer.add('shared', 'place-session', { session_id: sessionId }, { jobId: `place-${sessionId}` });
+  }
+
+  /**
+   * Asks the node holding an ended session to stop its run and remove its container. `again`: the
+   * session may have been asked before (the reaper), so a finished doorbell is replaced, not deduplicated.
+   */
+  async termination(sessionId: string, node: string, again = false): Promise<void> {
+    const opts = { jobId: `terminate-${sessionId}`, nodeId: node };
+    if (again) await this.producer.ring('node', 'terminate-session', { session_id: sessionId }, opts);
+    else await this.producer.add('node', 'terminate-session', { session_id: sessionId }, opts);
+  }
+
+  /** Drops the doorbells waiting on a lost node's queue: nobody takes them now; the reaper rings anew. */
+  async dropNodeQueue(node: string): Promise<void> {
+    await this.producer.queue(nodeQueueName(node)).drain(true);
+  }
+}

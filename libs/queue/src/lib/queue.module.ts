@@ -1,0 +1,37 @@
+import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Doorbells } from './doorbells';
+import { ExecutionEventsPublisher } from './execution-events';
+import { OutageGuard } from './outage-guard';
+import { QueueProducer, type QueueSettings } from './queue-producer';
+
+/** The Redis URL and key prefix of the app's queues, for what opens connections of its own (workers). */
+export const QUEUE_SETTINGS = Symbol('QUEUE_SETTINGS');
+
+/**
+ * What the apps use of Redis: the producer and the doorbells rung through it, the announcements of
+ * finished executions, the reapers' outage guard. Connections close at application shutdown, after
+ * the apps' own ordered stops (an agent's drain still rings doorbells and announces results).
+ */
+@Module({})
+export class QueueModule implements OnApplicationShutdown {
+  constructor(
+    @Inject(QueueProducer) private readonly producer: QueueProducer,
+    @Inject(ExecutionEventsPublisher) private readonly events: ExecutionEventsPublisher,
+  ) {}
+
+  static forRoot(settings: QueueSettings): DynamicModule {
+    const producer = new QueueProducer(settings);
+    const providers = [
+      { provide: QUEUE_SETTINGS, useValue: settings },
+      { provide: QueueProducer, useValue: producer },
+      { provide: Doorbells, useValue: new Doorbells(producer) },
+      { provide: ExecutionEventsPublisher, useValue: new ExecutionEventsPublisher(settings) },
+      { provide: OutageGuard, useValue: new OutageGuard(producer, settings.prefix) },
+    ];
+    return { module: QueueModule, global: true, providers, exports: providers.map((p) => p.provide) };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([this.producer.close(), this.events.close()]);
+  }
+}
