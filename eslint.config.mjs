@@ -111,9 +111,9 @@ export default [
   },
   {
     // tests, and only tests, may use the test helpers (real-service fixtures). The fixtures make
-    // workspace stores and the store's own tests use the fixtures: a cycle through test code only.
+    // stores and sandboxes, whose own tests use the fixtures: cycles through test code only.
     files: [...testFiles, 'libs/testing/**/*.ts'],
-    rules: { '@nx/enforce-module-boundaries': boundaries(['@sandbox/testing'], [['testing', 'storage']]) },
+    rules: { '@nx/enforce-module-boundaries': boundaries(['@sandbox/testing'], [['testing', 'storage'], ['testing', 'runtime']]) },
   },
   {
     // tests read arbitrary JSON answers and give spawned processes an environment of their own

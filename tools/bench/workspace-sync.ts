@@ -11,7 +11,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WORKSPACE_LIMITS } from '@sandbox/domain';
 import { DockerRuntime, type Sandbox } from '@sandbox/runtime';
-import { createTestStore, REPO_ROOT } from '@sandbox/testing';
+import { createTestStore, REPO_ROOT, testSandboxSpec } from '@sandbox/testing';
 import { freshWorkspace, type SyncLog, WorkspaceSync, type WorkspaceVersions } from '@sandbox/workspace-sync';
 
 const ROUNDS = 5;
@@ -30,20 +30,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const session = (id: string, workspaceVersion: number) => ({ id, workspaceVersion });
 
 async function sandbox(): Promise<Sandbox> {
-  return runtime.create({
-    image: 'sandbox-python:3.11-basic',
-    templateId: 'python-basic',
-    nodeId,
-    nanoCpus: 1e9,
-    memoryBytes: 1 << 30,
-    diskBytes: 512 << 20,
-    tmpBytes: 16 << 20,
-    pidsLimit: 64,
-    nofile: 256,
-    fsizeBytes: 512 << 20,
-    network: false,
-    inodes: 100_000,
-  });
+  // room for the 100 MiB case
+  return runtime.create(testSandboxSpec(nodeId, { memoryBytes: 1 << 30, diskBytes: 512 << 20, fsizeBytes: 512 << 20 }));
 }
 
 function copyBaseline(files: { path: string; size: number }[]): number {

@@ -1,4 +1,5 @@
 export * from './lib/ports';
+export * from './lib/sandbox-spec';
 export * from './lib/stack';
 export * from './lib/test-database';
 export * from './lib/test-redis';

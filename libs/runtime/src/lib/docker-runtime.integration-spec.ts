@@ -1,25 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { testSandboxSpec } from '@sandbox/testing';
 import { type ReadResult, type RunRequest, type Sandbox, SandboxLostError, type SandboxSpec } from './container-runtime';
 import { DockerRuntime } from './docker-runtime';
 
 const nodeId = `itest-${randomBytes(3).toString('hex')}`;
 const runtime = new DockerRuntime({ socketPath: '/var/run/docker.sock', executorGraceMs: 3000 });
-const spec = (over: Partial<SandboxSpec> = {}): SandboxSpec => ({
-  image: 'sandbox-python:3.11-basic',
-  templateId: 'python-basic',
-  nodeId,
-  nanoCpus: 1e9,
-  memoryBytes: 256 << 20,
-  diskBytes: 64 << 20,
-  tmpBytes: 16 << 20,
-  pidsLimit: 64,
-  nofile: 256,
-  fsizeBytes: 32 << 20,
-  network: false,
-  inodes: 100_000,
-  ...over,
-});
+const spec = (over: Partial<SandboxSpec> = {}) => testSandboxSpec(nodeId, over);
 let seq = 0;
 const run = (sandbox: Sandbox, code: string, over: Partial<RunRequest> = {}) =>
   sandbox.run({ id: `r${++seq}`, language: 'python', code, timeoutMs: 10_000, maxOutputBytes: 1 << 20, ...over });

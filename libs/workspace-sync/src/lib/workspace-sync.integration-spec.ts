@@ -1,26 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { DEFAULT_WORKSPACE_LIMITS, sessionPrefix } from '@sandbox/domain';
-import { DockerRuntime, type Sandbox, type SandboxSpec } from '@sandbox/runtime';
-import { createTestStore, type TestStore } from '@sandbox/testing';
+import { DockerRuntime, type Sandbox } from '@sandbox/runtime';
+import { createTestStore, type TestStore, testSandboxSpec } from '@sandbox/testing';
 import { freshWorkspace, type SyncLog, WorkspaceSync, type WorkspaceVersions } from './workspace-sync';
 
 const nodeId = `wsync-${randomBytes(3).toString('hex')}`;
 const runtime = new DockerRuntime({ socketPath: '/var/run/docker.sock', executorGraceMs: 3000 });
-const spec: SandboxSpec = {
-  image: 'sandbox-python:3.11-basic',
-  templateId: 'python-basic',
-  nodeId,
-  nanoCpus: 1e9,
-  memoryBytes: 256 << 20,
-  diskBytes: 64 << 20,
-  tmpBytes: 16 << 20,
-  pidsLimit: 64,
-  nofile: 256,
-  fsizeBytes: 32 << 20,
-  network: false,
-  inodes: 100_000,
-};
 const quiet: SyncLog = { info() {}, warn() {} };
 
 /** sessions.workspace_version as SessionRepository keeps it (compare and increment; tested on MariaDB in libs/persistence). */
@@ -46,7 +32,7 @@ describe('WorkspaceSync on Docker and S3', () => {
   let sync: WorkspaceSync;
   const sandboxes: Sandbox[] = [];
   const sandbox = async () => {
-    const s = await runtime.create(spec);
+    const s = await runtime.create(testSandboxSpec(nodeId));
     sandboxes.push(s);
     return s;
   };
