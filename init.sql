@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS executions (
     attempts JSON NULL,                  -- added: history [{attempt, node, started_at, ended_at, outcome}], e.g. agent_lost
     runtime_node VARCHAR(128) NULL,      -- added: node running the current attempt
     started_at TIMESTAMP(3) NULL,        -- added
-    last_heartbeat_at TIMESTAMP NULL,
+    last_heartbeat_at TIMESTAMP(3) NULL,  -- ms: the reaper judges staleness to the ms (docs/architecture.md, fencing)
     created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),  -- ms: the benchmark splits a run's latency by these
     completed_at TIMESTAMP(3) NULL,
     CONSTRAINT fk_executions_session FOREIGN KEY (session_id) REFERENCES sessions(id) ON DELETE CASCADE,
@@ -98,7 +98,7 @@ CREATE TABLE IF NOT EXISTS templates (
     INDEX idx_name (name)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
--- added: one row per runtime agent; staleness is judged on this database's clock (NOW()).
+-- added: one row per runtime agent; staleness is judged on this database's clock (NOW(3)).
 CREATE TABLE IF NOT EXISTS runtime_nodes (
     id VARCHAR(128) PRIMARY KEY,
     hostname VARCHAR(255) NOT NULL,
@@ -107,7 +107,7 @@ CREATE TABLE IF NOT EXISTS runtime_nodes (
     capacity INT NOT NULL,
     running INT NOT NULL DEFAULT 0,
     labels JSON,
-    last_heartbeat_at TIMESTAMP NULL,
+    last_heartbeat_at TIMESTAMP(3) NULL,  -- ms: the reaper judges staleness to the ms (docs/architecture.md, fencing)
     started_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     INDEX idx_status (status),
     INDEX idx_last_heartbeat (last_heartbeat_at)

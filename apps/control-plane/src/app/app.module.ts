@@ -42,7 +42,7 @@ export class AppModule {
             customAttributeKeys: { responseTime: 'duration_ms' },
           },
         }),
-        PersistenceModule.forRoot(config.DATABASE_URL),
+        PersistenceModule.forRoot(config.DATABASE_URL, config.DB_QUERY_TIMEOUT_MS),
         QueueModule.forRoot({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX }),
         StorageModule.forRoot(config),
         TerminusModule.forRoot({ errorLogStyle: 'json' }),

@@ -19,7 +19,7 @@ export class ReaperModule {
       module: ReaperModule,
       imports: [
         LoggerModule.forRoot({ pinoHttp: loggerOptions('reaper', config.LOG_LEVEL) }),
-        PersistenceModule.forRoot(config.DATABASE_URL),
+        PersistenceModule.forRoot(config.DATABASE_URL, config.DB_QUERY_TIMEOUT_MS),
         QueueModule.forRoot({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX }),
         StorageModule.forRoot(config),
       ],

@@ -27,7 +27,7 @@ export class AgentModule {
       module: AgentModule,
       imports: [
         LoggerModule.forRoot({ pinoHttp: loggerOptions('runtime-agent', config.LOG_LEVEL) }),
-        PersistenceModule.forRoot(config.DATABASE_URL),
+        PersistenceModule.forRoot(config.DATABASE_URL, config.DB_QUERY_TIMEOUT_MS),
         QueueModule.forRoot({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX }),
         StorageModule.forRoot(config),
       ],

@@ -25,6 +25,7 @@ describe('controlPlaneConfigSchema', () => {
       QUEUE_PREFIX: 'sandbox',
       RUNTIME_MODE: 'docker',
       STALE_AFTER_SECONDS: 10,
+      DB_QUERY_TIMEOUT_MS: 10_000,
       STORAGE_DRIVER: 's3',
       S3_REGION: 'us-east-1',
       S3_BUCKET: 'sandbox',
@@ -122,6 +123,7 @@ describe('agentConfigSchema', () => {
       WARM_POOL: { 'python-basic': 2, 'nodejs-basic': 1, 'python-datascience': 1 },
       DOCKER_SOCKET: '/var/run/docker.sock',
       HEARTBEAT_INTERVAL_MS: 2000,
+      FENCE_MARGIN_MS: 2000,
       DRAIN_TIMEOUT_MS: 25_000,
       OUTPUT_LIMIT_BYTES: 1 << 20,
       EXECUTOR_GRACE_MS: 5000,
@@ -178,11 +180,12 @@ describe('agentConfigSchema', () => {
     });
   });
 
-  it('wants at least two heartbeats within STALE_AFTER_SECONDS', () => {
-    expect(problemsOf(() => agent({ HEARTBEAT_INTERVAL_MS: '6000', STALE_AFTER_SECONDS: '10' }))).toEqual([
-      'HEARTBEAT_INTERVAL_MS: at least two beats must fit in STALE_AFTER_SECONDS',
+  it('wants two heartbeats and the fence margin within STALE_AFTER_SECONDS', () => {
+    expect(problemsOf(() => agent({ HEARTBEAT_INTERVAL_MS: '4500', STALE_AFTER_SECONDS: '10' }))).toEqual([
+      'HEARTBEAT_INTERVAL_MS: two beats and FENCE_MARGIN_MS must fit in STALE_AFTER_SECONDS',
     ]);
-    expect(agent({ HEARTBEAT_INTERVAL_MS: '5000', STALE_AFTER_SECONDS: '10' }).HEARTBEAT_INTERVAL_MS).toBe(5000);
+    expect(agent({ HEARTBEAT_INTERVAL_MS: '4000', STALE_AFTER_SECONDS: '10' }).HEARTBEAT_INTERVAL_MS).toBe(4000);
+    expect(agent({ HEARTBEAT_INTERVAL_MS: '4500', STALE_AFTER_SECONDS: '10', FENCE_MARGIN_MS: '1000' }).FENCE_MARGIN_MS).toBe(1000);
   });
 
   it('rejects AGENT_MAX_SESSIONS below AGENT_CAPACITY', () => {

@@ -52,11 +52,13 @@ const common = {
   /** Namespace of every BullMQ key, so several platforms (or test runs) can share one Redis. */
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('sandbox'),
   RUNTIME_MODE: z.enum(['docker', 'kubernetes']).default('docker'),
-  /**
-   * A node or execution whose heartbeat is older than this is lost (judged on the database clock;
-   * TIMESTAMP has 1 s precision, so several beats fit in it).
-   */
+  /** A node or execution whose heartbeat is older than this is lost (judged on the database clock, in ms). */
   STALE_AFTER_SECONDS: int(3, 3600).default(10),
+  /**
+   * Longest any one SQL statement may take before its connection is dropped and the call fails: a
+   * database that stops answering (hung, packets dropped) is noticed instead of waited for forever.
+   */
+  DB_QUERY_TIMEOUT_MS: int(500, 600_000).default(10_000),
   /** OTLP/HTTP collector (traces go to <endpoint>/v1/traces); unset: spans are made but not exported. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
 };
@@ -124,6 +126,11 @@ export const agentConfigSchema = z
     WARM_POOL: warmPool.default({ 'python-basic': 2, 'nodejs-basic': 1, 'python-datascience': 1 }),
     DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
     HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(2000),
+    /**
+     * The agent freezes its runs this long before the reaper may first declare it lost (STALE after
+     * the send of its last beat that got through): time to stop them, and clock rate differences.
+     */
+    FENCE_MARGIN_MS: int(100, 600_000).default(2000),
     /** How often the agent removes containers of its host that no session or pool owns (I6). */
     ORPHAN_SWEEP_INTERVAL_MS: int(100, 3_600_000).default(10_000),
     /** Graceful shutdown: running executions get this long to finish (below k8s' 30 s grace period). */
@@ -141,8 +148,8 @@ export const agentConfigSchema = z
   })
   .superRefine((c, ctx) => {
     checkStorage(c, ctx);
-    if (c.HEARTBEAT_INTERVAL_MS * 2 > c.STALE_AFTER_SECONDS * 1000) {
-      ctx.addIssue({ code: 'custom', path: ['HEARTBEAT_INTERVAL_MS'], message: 'at least two beats must fit in STALE_AFTER_SECONDS' });
+    if (c.HEARTBEAT_INTERVAL_MS * 2 + c.FENCE_MARGIN_MS > c.STALE_AFTER_SECONDS * 1000) {
+      ctx.addIssue({ code: 'custom', path: ['HEARTBEAT_INTERVAL_MS'], message: 'two beats and FENCE_MARGIN_MS must fit in STALE_AFTER_SECONDS' });
     }
     if (c.AGENT_MAX_SESSIONS < c.AGENT_CAPACITY) {
       ctx.addIssue({ code: 'custom', path: ['AGENT_MAX_SESSIONS'], message: 'must be at least AGENT_CAPACITY' });

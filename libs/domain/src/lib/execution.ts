@@ -47,6 +47,11 @@ export interface ExecutionAttempt {
   readonly outcome: AttemptOutcome;
 }
 
+/** The executor's id of one attempt's run: a reply to an earlier attempt is never taken for this one's. */
+export function runIdOf(e: { readonly id: string; readonly attempt: number }): string {
+  return `${e.id}-${e.attempt}`;
+}
+
 export function isExecutionTerminal(status: ExecutionStatus): status is TerminalExecutionStatus {
   return !(UNFINISHED_EXECUTION_STATUSES as readonly ExecutionStatus[]).includes(status);
 }

@@ -37,29 +37,44 @@ describe('lostExecutionFate', () => {
 });
 
 describe('FenceDeadline', () => {
-  it('passes after a whole threshold without a beat getting through, not before', () => {
+  it('passes the margin before a whole threshold without a beat getting through, not before', () => {
     const clock = new ManualClock();
-    const deadline = new FenceDeadline(clock, 10);
-    clock.advance(9_999);
+    const deadline = new FenceDeadline(clock, 10, 2000);
+    clock.advance(7_999);
     expect(deadline.passed()).toBe(false);
     clock.advance(1);
     expect(deadline.passed()).toBe(true);
   });
 
-  it('moves on with every beat that gets through', () => {
+  it('counts from when a beat was sent, not from when its answer came back', () => {
     const clock = new ManualClock();
-    const deadline = new FenceDeadline(clock, 10);
+    const deadline = new FenceDeadline(clock, 10, 2000);
+    clock.advance(1_000);
+    const sentAt = clock.monotonic();
+    // a slow answer: the database may have stamped it right after the send
+    clock.advance(6_000);
+    deadline.beatGotThrough(sentAt);
+    expect(deadline.until()).toBe(sentAt + 8_000);
+    clock.advance(2_000);
+    expect(deadline.passed()).toBe(true);
+  });
+
+  it('moves on with every beat that gets through, never back with a late answer to an older beat', () => {
+    const clock = new ManualClock();
+    const deadline = new FenceDeadline(clock, 10, 2000);
+    const first = clock.monotonic();
     for (let i = 0; i < 5; i++) {
-      clock.advance(9_000);
-      deadline.beatGotThrough();
+      clock.advance(7_000);
+      deadline.beatGotThrough(clock.monotonic());
     }
-    clock.advance(9_999);
+    deadline.beatGotThrough(first);
+    clock.advance(7_999);
     expect(deadline.passed()).toBe(false);
   });
 
   it('reads only the monotonic clock: a wall-clock step changes nothing', () => {
     const clock = new ManualClock();
-    const deadline = new FenceDeadline(clock, 10);
+    const deadline = new FenceDeadline(clock, 10, 2000);
     clock.stepWall(-3_600_000);
     expect(deadline.passed()).toBe(false);
   });

@@ -28,27 +28,35 @@ export function lostExecutionFate(retryCount: number, maxRetries: number): 'retr
 }
 
 /**
- * A node's own deadline for being cut off (DESIGN.md §8, fence before you can be declared lost): past
- * STALE_AFTER_SECONDS without a heartbeat getting through, the reaper may give its work to another
- * node, so it must stop that work itself. Measured on the node's monotonic clock.
+ * A node's own deadline for being cut off (DESIGN.md §8, fence before you can be declared lost). The
+ * database stamps a heartbeat no earlier than the moment the node sent it, and the reaper declares a
+ * node lost once that stamp is STALE_AFTER_SECONDS old on the database clock; so the earliest loss is
+ * STALE after the send of the last beat that got through. The node stops its work `marginMs` before
+ * that (time to freeze its runs, clock rate differences), on its own monotonic clock. A beat whose
+ * answer never came counts for nothing, even if the database applied it.
  */
 export class FenceDeadline {
-  private lastBeat: number;
+  private lastSent: number;
 
   constructor(
     private readonly clock: Clock,
     private readonly staleAfterSeconds: number,
+    private readonly marginMs: number,
   ) {
-    this.lastBeat = clock.monotonic();
+    this.lastSent = clock.monotonic();
   }
 
-  /** A heartbeat got through: the deadline moves on. */
-  beatGotThrough(): void {
-    this.lastBeat = this.clock.monotonic();
+  /** A heartbeat sent at `sentAt` (monotonic ms) got through: the deadline moves on from its send. */
+  beatGotThrough(sentAt: number): void {
+    this.lastSent = Math.max(this.lastSent, sentAt);
   }
 
-  /** True once no heartbeat got through for the whole threshold. */
+  /** Monotonic ms by which the node must have stopped running user code. */
+  until(): number {
+    return this.lastSent + this.staleAfterSeconds * 1000 - this.marginMs;
+  }
+
   passed(): boolean {
-    return this.clock.monotonic() - this.lastBeat >= this.staleAfterSeconds * 1000;
+    return this.clock.monotonic() >= this.until();
   }
 }

@@ -9,7 +9,7 @@ import { TemplateEntity } from './entities/template.entity';
 export const ENTITIES = [SessionEntity, ExecutionEntity, TemplateEntity, RuntimeNodeEntity, ApiKeyEntity, AuditEventEntity];
 
 /** TypeORM options for the schema of record in init.sql: never synchronised, only mapped. */
-export function dataSourceOptions(databaseUrl: string, extra: { poolSize?: number } = {}): DataSourceOptions {
+export function dataSourceOptions(databaseUrl: string, extra: { poolSize?: number; queryTimeoutMs?: number } = {}): DataSourceOptions {
   const url = new URL(databaseUrl);
   return {
     type: 'mariadb',
@@ -27,6 +27,12 @@ export function dataSourceOptions(databaseUrl: string, extra: { poolSize?: numbe
     poolSize: extra.poolSize ?? 10,
     // a dead server must not hang a request: fail the connect, let the caller answer 503
     connectTimeout: 5000,
+    // a server that stops answering mid-query (hung, packets dropped) fails the call and drops the connection
+    maxQueryExecutionTime: extra.queryTimeoutMs ?? 10_000,
+    enableQueryTimeout: true,
     logging: false,
+    // TypeORM's console logger prints slow queries with their parameters (code, env values) whatever
+    // `logging` says; the debug logger prints nothing unless DEBUG=typeorm:* is set
+    logger: 'debug',
   };
 }

@@ -15,13 +15,13 @@ const REPOSITORIES = [SessionRepository, ExecutionRepository, TemplateRepository
 /** The DataSource, the repositories and the database clock, for the apps; they also work without Nest. */
 @Module({})
 export class PersistenceModule {
-  static forRoot(databaseUrl: string): DynamicModule {
+  static forRoot(databaseUrl: string, queryTimeoutMs?: number): DynamicModule {
     return {
       module: PersistenceModule,
       global: true,
       // a database that comes up late (all started at once, or restarting) is waited for a minute;
       // after that the process exits for its supervisor to restart it
-      imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl), retryAttempts: 30, retryDelay: 2000 })],
+      imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl, { queryTimeoutMs }), retryAttempts: 30, retryDelay: 2000 })],
       providers: REPOSITORIES.map((Repo) => ({ provide: Repo, useFactory: (ds: DataSource) => new Repo(ds), inject: [DataSource] })),
       exports: [...REPOSITORIES],
     };

@@ -93,6 +93,17 @@ export interface Sandbox {
   run(request: RunRequest): Promise<RunReport>;
   /** Asks the executor to stop the run with this id (it then reports `cancelled`). */
   cancel(runId: string): void;
+  /**
+   * Stops a run left by a previous agent process (found running after a restart): its reply is not
+   * for this process and is dropped when it comes.
+   */
+  stopLeftover(runId: string): void;
+  /**
+   * Freezes every process of the sandbox (cgroup freezer) until `thaw`: the node cannot tell whether
+   * it still owns its work. While frozen, the time a request may take stands still.
+   */
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
   /** Resolves when the executor answers; rejects when it does not within the time. */
   ping(timeoutMs: number): Promise<void>;
   /** Called once, when the sandbox dies (not when it is detached). */

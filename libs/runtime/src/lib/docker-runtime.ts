@@ -98,6 +98,10 @@ export class DockerRuntime implements ContainerRuntime {
       hijack: true,
     })) as unknown as Duplex;
     const demux = (s: Duplex, out: PassThrough, err: PassThrough) => this.docker.modem.demuxStream(s, out, err);
-    return new ExecutorClient(containerId, templateId, stream, demux, this.options.executorGraceMs);
+    const container = this.docker.getContainer(containerId);
+    const pause = async (frozen: boolean) => {
+      await (frozen ? container.pause() : container.unpause());
+    };
+    return new ExecutorClient(containerId, templateId, stream, demux, this.options.executorGraceMs, pause);
   }
 }

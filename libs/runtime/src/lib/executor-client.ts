@@ -50,6 +50,10 @@ export class ExecutorClient implements Sandbox {
   private seq = 0;
   /** Longest reply line each request in flight may send. */
   private readonly lineLimits = new Map<string, number>();
+  /** Runs of a previous agent process whose replies are dropped. */
+  private readonly leftovers = new Set<string>();
+  private frozenSince: number | null = null;
+  private frozenBefore = 0;
 
   constructor(
     readonly containerId: string,
@@ -57,6 +61,7 @@ export class ExecutorClient implements Sandbox {
     private readonly stream: Duplex,
     demux: (stream: Duplex, stdout: PassThrough, stderr: PassThrough) => void,
     private readonly graceMs: number,
+    private readonly pause: (frozen: boolean) => Promise<void>,
   ) {
     this.splitter = new LineSplitter(BASE_MAX_LINE, (line) => this.onLine(line));
     const stdout = new PassThrough();
@@ -133,6 +138,31 @@ export class ExecutorClient implements Sandbox {
     if (this.alive) this.stream.write(`${JSON.stringify({ op: 'cancel', id: runId })}\n`);
   }
 
+  stopLeftover(runId: string): void {
+    this.leftovers.add(runId);
+    this.cancel(runId);
+  }
+
+  async freeze(): Promise<void> {
+    if (this.frozenSince !== null || !this.alive) return;
+    // first: no backstop may fire while the container is being frozen
+    this.frozenSince = performance.now();
+    try {
+      await this.pause(true);
+    } catch (e) {
+      this.frozenBefore += performance.now() - this.frozenSince;
+      this.frozenSince = null;
+      throw e;
+    }
+  }
+
+  async thaw(): Promise<void> {
+    if (this.frozenSince === null) return;
+    await this.pause(false);
+    this.frozenBefore += performance.now() - this.frozenSince;
+    this.frozenSince = null;
+  }
+
   async ping(timeoutMs: number): Promise<void> {
     const id = `ping-${++this.seq}`;
     await this.call(id, `${JSON.stringify({ op: 'ping', id })}\n`, BASE_MAX_LINE, timeoutMs);
@@ -205,6 +235,7 @@ export class ExecutorClient implements Sandbox {
       return;
     }
     const id = 'id' in reply ? reply.id : null;
+    if (id && reply.op === 'result' && this.leftovers.delete(id)) return;
     const waiter = id ? this.waiting.get(id) : undefined;
     if (!waiter || !id) return this.lose('sandbox executor answered a request nobody made');
     this.waiting.delete(id);
@@ -218,16 +249,30 @@ export class ExecutorClient implements Sandbox {
     this.waiting.clear();
   }
 
+  /** Time spent frozen so far, ms. */
+  private frozenMs(): number {
+    return this.frozenBefore + (this.frozenSince === null ? 0 : performance.now() - this.frozenSince);
+  }
+
+  /** `ms` of time not spent frozen: a frozen executor cannot answer, and is not stuck. */
   private async withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
+    const t0 = performance.now();
+    const frozen0 = this.frozenMs();
     try {
       return await Promise.race([
         promise,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
+          const check = () => {
+            const used = performance.now() - t0 - (this.frozenMs() - frozen0);
+            if (this.frozenSince !== null || used < ms) {
+              timer = setTimeout(check, Math.max(ms - used, 100));
+              return;
+            }
             this.lose(message);
             reject(new SandboxLostError(message));
-          }, ms);
+          };
+          timer = setTimeout(check, ms);
         }),
       ]);
     } finally {

@@ -8,6 +8,7 @@ import {
   isLanguage,
   isSessionLive,
   outcomeOf,
+  runIdOf,
   type Outcome,
   type ExecutionReason,
   type Session,
@@ -67,6 +68,8 @@ export class ExecutionRunnerService {
   private readonly active = new Map<string, Active>();
   private readonly slots: Semaphore;
   private stopping = false;
+  /** Why this node holds its work (cannot tell whether it still owns it); null: it runs. */
+  private heldFor: string | null = null;
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
@@ -125,8 +128,40 @@ export class ExecutionRunnerService {
       if (a.abandoned) continue;
       a.abandoned = true;
       this.log.warn({ session_id: a.sessionId, execution_id: a.fence.id, attempt: a.fence.attempt, reason }, 'abandoning the attempt');
-      this.host.sandboxIfHeld(a.sessionId)?.cancel(a.runId);
+      // a frozen run is never thawed: its sandbox is given up, and removed while still frozen
+      if (this.heldFor) void this.host.drop(a.sessionId, reason);
+      else this.host.sandboxIfHeld(a.sessionId)?.cancel(a.runId);
     }
+  }
+
+  private freeze(a: Active): void {
+    if (a.abandoned) return;
+    this.log.warn({ session_id: a.sessionId, execution_id: a.fence.id, attempt: a.fence.attempt, reason: this.heldFor }, 'freezing the run');
+    this.host.sandboxIfHeld(a.sessionId)?.freeze().catch((e) => this.log.error({ session_id: a.sessionId, err: e }, 'cannot freeze the sandbox'));
+  }
+
+  /**
+   * This node may be declared lost any moment (no heartbeat got through): its runs are frozen, not
+   * killed, and it claims nothing, so the same code never runs on two nodes at once. If the node
+   * turns out to be still its owner, `unhold` thaws them and they go on; if it was declared lost,
+   * `abandonAll` ends them without ever thawing them.
+   */
+  hold(reason: string): void {
+    if (this.heldFor) return;
+    this.heldFor = reason;
+    for (const a of this.active.values()) this.freeze(a);
+  }
+
+  /** The node owns its work again: frozen runs go on, loops claim again. */
+  unhold(sessionIds: readonly string[]): void {
+    if (!this.heldFor) return;
+    this.heldFor = null;
+    for (const a of this.active.values()) {
+      if (a.abandoned) continue;
+      this.host.sandboxIfHeld(a.sessionId)?.thaw().catch((e) => this.log.error({ session_id: a.sessionId, err: e }, 'cannot thaw the sandbox'));
+    }
+    this.log.info({ runs: this.active.size }, 'this node owns its work again: runs thawed');
+    for (const id of sessionIds) this.kick(id);
   }
 
   /** Waits for the loop of one session to finish (its container may then be removed). */
@@ -156,7 +191,7 @@ export class ExecutionRunnerService {
       for (;;) {
         const release = (await this.slots.acquire())[1];
         try {
-          if (this.stopping) return;
+          if (this.stopping || this.heldFor) return;
           const execution = await this.executions.claimNext(sessionId, this.config.NODE_ID);
           if (!execution) break;
           await this.runOne(execution);
@@ -180,7 +215,7 @@ export class ExecutionRunnerService {
 
   private async attempt(execution: Execution): Promise<void> {
     const fence: AttemptFence = { id: execution.id, attempt: execution.attempt, node: this.config.NODE_ID, startedAt: execution.startedAt };
-    const active: Active = { fence, sessionId: execution.sessionId, runId: `${execution.id}-${execution.attempt}`, cancelReason: null, abandoned: false, template: 'unknown' };
+    const active: Active = { fence, sessionId: execution.sessionId, runId: runIdOf(execution), cancelReason: null, abandoned: false, template: 'unknown' };
     this.active.set(execution.id, active);
     const fields = { session_id: execution.sessionId, execution_id: execution.id, attempt: execution.attempt, runtime_node: fence.node };
     const t0 = Date.now();
@@ -248,6 +283,8 @@ export class ExecutionRunnerService {
       });
       const { sandbox } = hosted;
       const language = execution.language;
+      // claimed just as the node lost touch: it starts frozen
+      if (this.heldFor) await sandbox.freeze();
       report = await inSpan('sandbox.run', { 'sandbox.container_id': sandbox.containerId }, () => sandbox.run({
         id: active.runId,
         language,

@@ -10,8 +10,9 @@ import { SessionHostService } from '../sessions/session-host.service';
 import { OrphanSweepService } from '../teardown/orphan-sweep.service';
 
 /**
- * Acts on what each heartbeat finds about this node. Cut off for STALE_AFTER_SECONDS, or found
- * declared lost: it fences itself (stops its runs, lets go of what moved away, comes back online).
+ * Acts on what each heartbeat finds about this node. Cut off until its fence deadline: it freezes its
+ * runs and claims nothing until a beat gets through (then they go on). Found declared lost: it fences
+ * itself (ends its runs still frozen, lets go of what moved away, comes back online).
  * Marked `draining` by an operator: running work finishes, its sessions move to other nodes, and the
  * agent exits.
  */
@@ -49,11 +50,12 @@ export class NodeGuardService {
     if (this.stoodDown) return;
     if (outcome === 'offline') return this.fence();
     if (outcome === 'unreachable') {
-      // the reaper gives our work to another node after the same threshold: stop it before it runs twice
-      this.runner.abandonAll(`no heartbeat got through for over ${this.config.STALE_AFTER_SECONDS}s`);
+      // the reaper may give our work to another node from now on: it must not run here meanwhile
+      this.runner.hold(`no heartbeat got through for ${this.config.STALE_AFTER_SECONDS}s minus the ${this.config.FENCE_MARGIN_MS} ms margin`);
       return;
     }
     this.fenced = false;
+    this.runner.unhold(this.host.sessionIds());
     if (outcome === 'draining' && !this.draining) {
       this.draining = this.drain().finally(() => (this.draining = null));
     }
@@ -68,9 +70,11 @@ export class NodeGuardService {
     if (this.fenced) return;
     this.fenced = true;
     this.log.warn({ runtime_node: this.config.NODE_ID }, 'this node was declared lost: fencing itself');
+    this.runner.hold('this node was declared lost');
     this.runner.abandonAll('this node was declared lost: the attempt was retried elsewhere');
     await this.sweeper.sweep();
     await this.registry.register();
+    this.runner.unhold(this.host.sessionIds());
   }
 
   /** An operator's drain: no new sessions, running work finishes, sessions move away, the agent exits. */

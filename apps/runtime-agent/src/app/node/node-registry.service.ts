@@ -8,18 +8,23 @@ import { ExecutionRunnerService } from '../executions/execution-runner.service';
 
 /**
  * What a heartbeat found: the node's row as the database holds it (`offline`: somebody declared this
- * node lost while it was away), or `unreachable` once no beat got through for STALE_AFTER_SECONDS.
+ * node lost while it was away), or `unreachable` once no beat got through until the fence deadline.
  */
 export type BeatOutcome = NodeStatus | 'unreachable';
 
 /**
  * This node's row in runtime_nodes and its heartbeat: one UPDATE of the node and one batched UPDATE
- * of every execution it runs per beat, stamped with the database clock (DESIGN.md §7).
+ * of every execution it runs per beat, stamped with the database clock (DESIGN.md §7). Beats go out
+ * on a fixed schedule whatever the database does: a beat that hangs is given up after two intervals
+ * (its query times out on its own) and the next one goes out on another connection; the fence
+ * deadline is checked on every tick, not when a beat comes back.
  */
 @Injectable()
 export class NodeRegistryService {
   private timer: NodeJS.Timeout | null = null;
-  private beating: Promise<void> = Promise.resolve();
+  private inFlight: Promise<void> | null = null;
+  private acting: Promise<void> = Promise.resolve();
+  private cutOff = false;
   private readonly deadline: FenceDeadline;
   private listener: (outcome: BeatOutcome) => Promise<void> = async () => undefined;
 
@@ -28,13 +33,15 @@ export class NodeRegistryService {
     private readonly nodes: RuntimeNodeRepository,
     private readonly executions: ExecutionRepository,
     private readonly runner: ExecutionRunnerService,
-    clock: Clock,
+    private readonly clock: Clock,
     @InjectPinoLogger(NodeRegistryService.name) private readonly log: PinoLogger,
   ) {
-    this.deadline = new FenceDeadline(clock, config.STALE_AFTER_SECONDS);
+    this.deadline = new FenceDeadline(clock, config.STALE_AFTER_SECONDS, config.FENCE_MARGIN_MS);
   }
 
+  /** Registers the node online; the write stamps a heartbeat, so it moves the fence deadline too. */
   async register(): Promise<void> {
+    const sentAt = this.clock.monotonic();
     await this.nodes.register({
       id: this.config.NODE_ID,
       hostname: hostname(),
@@ -42,25 +49,23 @@ export class NodeRegistryService {
       capacity: this.config.AGENT_CAPACITY,
       labels: { runtime: this.config.RUNTIME_MODE },
     });
+    this.deadline.beatGotThrough(sentAt);
   }
 
-  /** Called after every beat with what it found (awaited before the next beat). */
+  /** Called with what each beat found, one call at a time; `unreachable` is told at once. */
   onBeat(listener: (outcome: BeatOutcome) => Promise<void>): void {
     this.listener = listener;
   }
 
   startHeartbeat(): void {
-    this.deadline.beatGotThrough();
-    this.timer = setInterval(() => {
-      // never two beats at once: a slow database must not pile them up
-      this.beating = this.beating.then(() => this.beat());
-    }, this.config.HEARTBEAT_INTERVAL_MS);
+    this.timer = setInterval(() => this.tick(), this.config.HEARTBEAT_INTERVAL_MS);
   }
 
   async stopHeartbeat(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.beating;
+    await this.inFlight;
+    await this.acting;
   }
 
   async setStatus(status: NodeStatus): Promise<void> {
@@ -71,24 +76,37 @@ export class NodeRegistryService {
     return (await this.nodes.findById(this.config.NODE_ID))?.status ?? null;
   }
 
+  private tick(): void {
+    if (!this.cutOff && this.deadline.passed()) {
+      this.cutOff = true;
+      this.log.warn({ runtime_node: this.config.NODE_ID, stale_after_s: this.config.STALE_AFTER_SECONDS }, 'no heartbeat got through: fencing this node');
+      // not queued behind a slow reaction to an earlier beat: the deadline is now
+      this.listener('unreachable').catch((e) => this.log.error({ err: e }, 'cannot fence this node'));
+    }
+    if (this.inFlight) return;
+    const beat = this.beat();
+    const givenUp = new Promise<void>((r) => setTimeout(r, 2 * this.config.HEARTBEAT_INTERVAL_MS).unref());
+    this.inFlight = Promise.race([beat, givenUp]).finally(() => (this.inFlight = null));
+  }
+
   private async beat(): Promise<void> {
+    const sentAt = this.clock.monotonic();
     let outcome: BeatOutcome;
     try {
       const status = await this.nodes.heartbeat(this.config.NODE_ID, this.runner.running);
       if (status === 'missing') await this.register();
       // attempts the reaper took away are not refreshed: the update is fenced by node and status
       await this.executions.heartbeat(this.config.NODE_ID, this.runner.fences());
-      this.deadline.beatGotThrough();
+      // only a node row still ours counts: `offline` means we were declared lost while away
+      if (status !== 'offline') {
+        this.deadline.beatGotThrough(sentAt);
+        this.cutOff = false;
+      }
       outcome = status === 'missing' ? 'online' : status;
     } catch (e) {
       this.log.warn({ err: e }, 'heartbeat failed');
-      if (!this.deadline.passed()) return;
-      outcome = 'unreachable';
+      return;
     }
-    try {
-      await this.listener(outcome);
-    } catch (e) {
-      this.log.error({ err: e, outcome }, 'cannot act on the heartbeat');
-    }
+    this.acting = this.acting.then(() => this.listener(outcome)).catch((e) => this.log.error({ err: e, outcome }, 'cannot act on the heartbeat'));
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { bindSession, failSession, isSessionLive, type Session, type Template } from '@sandbox/domain';
+import { bindSession, failSession, isSessionLive, runIdOf, type Session, type Template } from '@sandbox/domain';
 import { ExecutionRepository, SessionRepository } from '@sandbox/persistence';
 import { type ContainerRuntime, type Sandbox } from '@sandbox/runtime';
 import { Mutex } from 'async-mutex';
@@ -128,13 +128,17 @@ export class SessionHostService {
     const bound = await this.sessions.boundTo(this.config.NODE_ID);
     const byContainer = new Map(bound.map((s) => [s.containerId, s]));
     let removed = 0;
+    // runs the previous process left going: stopped, their late replies dropped (the reaper retries them)
+    const leftovers = await this.executions.runningOn(this.config.NODE_ID);
     for (const c of await this.runtime.list(this.config.NODE_ID)) {
       const session = byContainer.get(c.containerId);
       const template = session && (await this.templates.get(session.templateId));
       if (session && template && c.running) {
         try {
           // what its workspace holds is not known any more: the next execution restores it from the store
-          this.hosted.set(session.id, { sandbox: await this.runtime.reattach(c.containerId, session.templateId), template, workspace: freshWorkspace(true) });
+          const sandbox = await this.runtime.reattach(c.containerId, session.templateId);
+          for (const e of leftovers) if (e.sessionId === session.id) sandbox.stopLeftover(runIdOf(e));
+          this.hosted.set(session.id, { sandbox, template, workspace: freshWorkspace(true) });
           continue;
         } catch (e) {
           this.log.warn({ session_id: session.id, container_id: c.containerId, err: e }, 'cannot re-attach: the session gets a new container');
@@ -155,6 +159,18 @@ export class SessionHostService {
       this.locks.delete(sessionId);
       if (hosted) await this.discard(hosted.sandbox);
     });
+  }
+
+  /**
+   * Gives the session's container up at once (its run was abandoned frozen): it is removed, never
+   * thawed; the session's next execution here, if any, gets a new container.
+   */
+  async drop(sessionId: string, reason: string): Promise<void> {
+    const hosted = this.hosted.get(sessionId);
+    if (!hosted) return;
+    hosted.sandbox.detach();
+    this.log.warn({ session_id: sessionId, container_id: hosted.sandbox.containerId, reason }, 'removing the frozen container');
+    await this.runtime.remove(hosted.sandbox.containerId).catch((e) => this.log.warn({ session_id: sessionId, err: e }, 'cannot remove the abandoned container'));
   }
 
   /** Stops talking to every session container without touching it (shutdown: a restart re-attaches). */

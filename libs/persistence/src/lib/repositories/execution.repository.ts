@@ -147,7 +147,7 @@ export class ExecutionRepository {
     const r: { affectedRows: number } = await this.ds.query(
       `UPDATE executions e JOIN sessions s ON s.id = e.session_id
          LEFT JOIN executions busy ON busy.session_id = e.session_id AND busy.status = 'running'
-       SET e.status = ?, e.runtime_node = ?, e.started_at = CURRENT_TIMESTAMP(3), e.last_heartbeat_at = CURRENT_TIMESTAMP
+       SET e.status = ?, e.runtime_node = ?, e.started_at = CURRENT_TIMESTAMP(3), e.last_heartbeat_at = CURRENT_TIMESTAMP(3)
        WHERE e.id = ? AND e.attempt = ? AND e.status = ? AND s.runtime_node = ? AND s.status = ? AND busy.id IS NULL`,
       [startExecution.to, node, next.id, next.attempt, from, node, BOUND_SESSION_STATUS],
     );
@@ -202,8 +202,8 @@ export class ExecutionRepository {
       await this.ds.query(
         `SELECT e.id, e.session_id, e.attempt, e.retry_count, e.runtime_node, e.started_at
          FROM executions e LEFT JOIN runtime_nodes n ON n.id = e.runtime_node
-         WHERE e.status = 'running' AND (e.last_heartbeat_at IS NULL OR e.last_heartbeat_at < NOW() - INTERVAL ? SECOND
-           OR n.id IS NULL OR n.last_heartbeat_at IS NULL OR n.last_heartbeat_at < NOW() - INTERVAL ? SECOND)
+         WHERE e.status = 'running' AND (e.last_heartbeat_at IS NULL OR e.last_heartbeat_at < NOW(3) - INTERVAL ? SECOND
+           OR n.id IS NULL OR n.last_heartbeat_at IS NULL OR n.last_heartbeat_at < NOW(3) - INTERVAL ? SECOND)
          ORDER BY e.id LIMIT ?`,
         [staleAfter, staleAfter, limit],
       );
@@ -254,6 +254,15 @@ export class ExecutionRepository {
     return rows.map((r) => ({ id: r.id, sessionId: r.session_id, attempt: r.attempt }));
   }
 
+  /** Attempts the database says this node runs (after a restart: left by the previous process). */
+  async runningOn(node: string): Promise<WaitingExecution[]> {
+    const rows: { id: string; session_id: string; attempt: number }[] = await this.ds.query(
+      "SELECT id, session_id, attempt FROM executions WHERE status = 'running' AND runtime_node = ?",
+      [node],
+    );
+    return rows.map((r) => ({ id: r.id, sessionId: r.session_id, attempt: r.attempt }));
+  }
+
   /** The oldest pending execution of each of these sessions, to ring their doorbells. */
   async oldestPending(sessionIds: readonly string[]): Promise<WaitingExecution[]> {
     if (!sessionIds.length) return [];
@@ -294,7 +303,7 @@ export class ExecutionRepository {
     await this.repo
       .createQueryBuilder()
       .update()
-      .set({ lastHeartbeatAt: () => 'CURRENT_TIMESTAMP' })
+      .set({ lastHeartbeatAt: () => 'CURRENT_TIMESTAMP(3)' })
       .where({ id: In(fences.map((f) => f.id)) })
       .andWhere("status = 'running' AND runtime_node = :node", { node })
       .execute();

@@ -16,9 +16,9 @@ export class RuntimeNodeRepository {
   async register(n: NodeRegistration): Promise<void> {
     await this.ds.query(
       `INSERT INTO runtime_nodes (id, hostname, version, status, capacity, running, labels, last_heartbeat_at, started_at)
-       VALUES (?, ?, ?, 'online', ?, 0, ?, NOW(), NOW())
+       VALUES (?, ?, ?, 'online', ?, 0, ?, NOW(3), NOW())
        ON DUPLICATE KEY UPDATE hostname = VALUES(hostname), version = VALUES(version), status = 'online',
-         capacity = VALUES(capacity), running = 0, labels = VALUES(labels), last_heartbeat_at = NOW(), started_at = NOW()`,
+         capacity = VALUES(capacity), running = 0, labels = VALUES(labels), last_heartbeat_at = NOW(3), started_at = NOW()`,
       [n.id, n.hostname, n.version, n.capacity, JSON.stringify(n.labels)],
     );
   }
@@ -31,7 +31,7 @@ export class RuntimeNodeRepository {
     await this.repo
       .createQueryBuilder()
       .update()
-      .set({ running, lastHeartbeatAt: () => 'CURRENT_TIMESTAMP' })
+      .set({ running, lastHeartbeatAt: () => 'CURRENT_TIMESTAMP(3)' })
       .where('id = :id AND status <> :lost', { id, lost: loseNode.to })
       .execute();
     const row = await this.repo.findOne({ where: { id }, select: { id: true, status: true } });
@@ -50,7 +50,7 @@ export class RuntimeNodeRepository {
 
   /** Declares lost the nodes whose heartbeat is older than `staleAfter` seconds; their ids. */
   async markLost(staleAfter: number): Promise<string[]> {
-    const stale = 'status IN (?) AND (last_heartbeat_at IS NULL OR last_heartbeat_at < NOW() - INTERVAL ? SECOND)';
+    const stale = 'status IN (?) AND (last_heartbeat_at IS NULL OR last_heartbeat_at < NOW(3) - INTERVAL ? SECOND)';
     const rows: { id: string }[] = await this.ds.query(`SELECT id FROM runtime_nodes WHERE ${stale}`, [loseNode.from, staleAfter]);
     const lost: string[] = [];
     for (const { id } of rows) {

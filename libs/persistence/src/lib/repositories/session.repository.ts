@@ -164,7 +164,7 @@ export class SessionRepository {
     const rows: { id: string; runtime_node: string }[] = await this.ds.query(
       `SELECT s.id, s.runtime_node FROM sessions s LEFT JOIN runtime_nodes n ON n.id = s.runtime_node
        WHERE s.runtime_node IS NOT NULL AND s.status IN (${LIVE_SESSIONS})
-         AND (n.id IS NULL OR n.last_heartbeat_at IS NULL OR n.last_heartbeat_at < NOW() - INTERVAL ? SECOND)
+         AND (n.id IS NULL OR n.last_heartbeat_at IS NULL OR n.last_heartbeat_at < NOW(3) - INTERVAL ? SECOND)
        ORDER BY s.id LIMIT ?`,
       [staleAfter, limit],
     );
