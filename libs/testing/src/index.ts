@@ -7,3 +7,5 @@ export * from './lib/test-platform';
 export * from './lib/test-store';
 export * from './lib/private-services';
 export * from './lib/otlp-receiver';
+export * from './lib/packet-drop';
+export * from './lib/run-watcher';

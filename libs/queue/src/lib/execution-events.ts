@@ -31,7 +31,8 @@ export class ExecutionEventsPublisher {
   // connected on first use: a process that never announces (the control plane) holds no connection
   private connected(): QueueEventsProducer {
     if (!this.producer) {
-      this.producer = new QueueEventsProducer(EVENTS_QUEUE, { connection: redisOptions(this.settings.redisUrl, 'worker'), prefix: this.settings.prefix });
+      // a producer's deadline: a hung Redis must not hold the run loop that announces
+      this.producer = new QueueEventsProducer(EVENTS_QUEUE, { connection: redisOptions(this.settings.redisUrl, 'producer'), prefix: this.settings.prefix });
       // failures surface on publishEvent; the listener keeps them from crashing the process
       this.producer.on('error', () => undefined);
     }
