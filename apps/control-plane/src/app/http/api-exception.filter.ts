@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import { type Response } from 'express';
+import { LockBusyError } from '@sandbox/persistence';
 import { ZodValidationException } from 'nestjs-zod';
 import { PinoLogger } from 'nestjs-pino';
 import { type ZodError } from 'zod';
@@ -13,6 +14,8 @@ const UNAVAILABLE_CODES = new Set([
   'PROTOCOL_CONNECTION_LOST',
   'ER_CON_COUNT_ERROR',
   'ER_LOCK_WAIT_TIMEOUT',
+  // a statement past DB_QUERY_TIMEOUT_MS: the server is hung or cut off
+  'PROTOCOL_SEQUENCE_TIMEOUT',
 ]);
 
 export function zodDetails(error: ZodError): ErrorDetail[] {
@@ -33,6 +36,7 @@ export function toApiError(e: unknown): ApiError {
     const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? e.message);
     return new ApiError(status, status === 404 ? 'not_found' : `http_${status}`, Array.isArray(message) ? message.join('; ') : String(message));
   }
+  if (e instanceof LockBusyError) return ApiError.unavailable('busy', 'too many requests on this session or tenant at once; retry shortly', 1);
   const code = (e as { code?: string; driverError?: { code?: string } })?.driverError?.code ?? (e as { code?: string })?.code;
   if (code && UNAVAILABLE_CODES.has(code)) return ApiError.unavailable('database_unavailable', 'the database is not reachable; retry shortly');
   return new ApiError(500, 'internal', 'internal error: the request could not be completed');
