@@ -82,11 +82,13 @@ export class NodeGuardService {
     const node = this.config.NODE_ID;
     this.log.info({ runtime_node: node }, 'draining: no new sessions; running executions finish');
     await this.consumers.stopShared();
+    this.host.stopPlacing();
     await this.runner.drain(this.config.DRAIN_TIMEOUT_MS);
     const still = (await this.registry.status()) ?? 'offline';
     if (still !== 'draining') {
       this.log.info({ runtime_node: node, status: still }, 'drain called off: taking work again');
       this.runner.resume();
+      this.host.resumePlacing();
       this.consumers.startShared();
       return;
     }

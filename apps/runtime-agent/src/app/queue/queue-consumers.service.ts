@@ -98,6 +98,10 @@ export class QueueConsumersService {
       case 'ended':
         await this.executions.cancelPending(w.sessionId, 'the session ended before the execution started');
         return 'session ended';
+      case 'unplaced':
+        // the shared queue may still hold this attempt's earlier doorbell, finished: ring anew
+        await this.doorbells.executionAgain(w, null);
+        return 'handed to the shared queue';
     }
   }
 

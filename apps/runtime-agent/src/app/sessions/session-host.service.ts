@@ -14,7 +14,12 @@ import { fitsWarmPool, sandboxSpec } from '../sandbox-spec.factory';
 import { TemplateCatalogService } from '../template-catalog.service';
 
 
-export type Placement = { readonly kind: 'here' } | { readonly kind: 'elsewhere'; readonly node: string } | { readonly kind: 'ended' };
+export type Placement =
+  | { readonly kind: 'here' }
+  | { readonly kind: 'elsewhere'; readonly node: string }
+  | { readonly kind: 'ended' }
+  /** Nobody holds it and this node takes no new sessions (draining): another node must. */
+  | { readonly kind: 'unplaced' };
 
 /** A session held here: its container, its template, and what the container holds of its workspace. */
 export interface Hosted {
@@ -34,6 +39,8 @@ export class SessionHostService {
   private readonly locks = new Map<string, Mutex>();
   /** Containers claimed for a session that is being bound: owned, though not hosted yet. */
   private readonly placing = new Set<string>();
+  /** False while the node drains: a doorbell racing the migration must not bind a session back here. */
+  private placesNew = true;
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
@@ -77,6 +84,15 @@ export class SessionHostService {
     return moved;
   }
 
+  /** Draining: sessions nobody holds are left for other nodes (`unplaced`). */
+  stopPlacing(): void {
+    this.placesNew = false;
+  }
+
+  resumePlacing(): void {
+    this.placesNew = true;
+  }
+
   /** Places the session here if no node holds it, and says where it is. */
   place(sessionId: string): Promise<Placement> {
     return this.lock(sessionId).runExclusive(async () => {
@@ -84,6 +100,7 @@ export class SessionHostService {
       if (!session || !isSessionLive(session.status)) return { kind: 'ended' };
       if (session.runtimeNode && session.runtimeNode !== this.config.NODE_ID) return { kind: 'elsewhere', node: session.runtimeNode };
       if (session.runtimeNode === this.config.NODE_ID) return { kind: 'here' };
+      if (!this.placesNew) return { kind: 'unplaced' };
       // continues the trace of the request that created the session
       return inSpan('session.place', { 'sandbox.session_id': session.id, 'sandbox.node': this.config.NODE_ID }, () => this.bind(session), session.traceParent);
     });
