@@ -27,6 +27,8 @@ export function dataSourceOptions(databaseUrl: string, extra: { poolSize?: numbe
     poolSize: extra.poolSize ?? 10,
     // a dead server must not hang a request: fail the connect, let the caller answer 503
     connectTimeout: 5000,
+    // never on: TypeORM's logger writes a failed statement with its parameters (env var values, code,
+    // stdout); errors reach the apps' pino logger, whose `err` serializer drops them
     logging: false,
   };
 }
