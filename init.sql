@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     INDEX idx_runtime_node (runtime_node),
     INDEX idx_last_activity (last_activity_at),
     INDEX idx_tenant_status (tenant, status),
+    INDEX idx_completed (completed_at),                            -- added: retention takes the oldest ended sessions
+    INDEX idx_idempotency_created (idempotency_key, created_at),   -- added: retention forgets keys after 24 h, visiting only keyed rows
     UNIQUE INDEX uq_sessions_idempotency (tenant, idempotency_key)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
@@ -78,6 +80,7 @@ CREATE TABLE IF NOT EXISTS executions (
     INDEX idx_created (created_at),
     INDEX idx_last_heartbeat (last_heartbeat_at),
     INDEX idx_session_status (session_id, status),
+    INDEX idx_idempotency_created (idempotency_key, created_at),   -- added: retention forgets keys after 24 h
     UNIQUE INDEX uq_executions_idempotency (session_id, idempotency_key)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
