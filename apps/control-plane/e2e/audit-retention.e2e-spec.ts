@@ -20,6 +20,13 @@ describe('audit log export and prune (admin)', () => {
     await p?.stop();
   });
 
+  it('documents both operations in the OpenAPI document', async () => {
+    const { paths } = (await p.api('GET', '/docs/openapi.json')).body;
+    expect(Object.keys(paths['/v1/audit-events/export'].get.responses['200'].content)).toEqual(['application/x-ndjson']);
+    expect(paths['/v1/audit-events/export'].get.parameters.map((q: { name: string }) => q.name)).toEqual(['before']);
+    expect(paths['/v1/audit-events/prune'].post.requestBody).toBeDefined();
+  });
+
   it.each([
     ['GET', `/v1/audit-events/export?before=2020-01-01T00:00:00Z`],
     ['POST', '/v1/audit-events/prune'],

@@ -190,19 +190,29 @@ export class FilesService {
   }
 
   /**
-   * What the workspace can still take besides `path` (a file replaced frees its own room). Checked
-   * before the body is read; two uploads racing may each see the room of one (the agent's push keeps
-   * the workspace within the limits whatever happens).
+   * What the workspace can still take besides `path` (a file replaced frees its own room), counted
+   * over the store's listing as it streams. Checked before the body is read; two uploads racing may
+   * each see the room of one (the agent's push keeps the workspace within the limits whatever happens).
    */
   private async roomFor(session: Session, path: string, limits: WorkspaceLimits): Promise<{ bytes: number }> {
     const key = sessionPrefix(session.id) + path;
-    const stored = (await listAll(this.store, sessionPrefix(session.id)).catch((e) => Promise.reject(storeUnavailable(e)))).filter((o) => o.key !== key);
-    if (stored.length >= limits.maxFiles) {
-      throw new ApiError(422, 'too_many_files', `the workspace of session '${session.id}' holds ${stored.length} files, the limit of its template: delete files first`, [
+    let files = 0;
+    let bytes = 0;
+    try {
+      for await (const o of this.store.list(sessionPrefix(session.id))) {
+        if (o.key === key) continue;
+        files++;
+        bytes += o.size;
+      }
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
+    if (files >= limits.maxFiles) {
+      throw new ApiError(422, 'too_many_files', `the workspace of session '${session.id}' holds ${files} files, the limit of its template: delete files first`, [
         { field: 'path', message: `at most ${limits.maxFiles} files per workspace`, limit: limits.maxFiles },
       ]);
     }
-    return { bytes: Math.max(0, limits.maxWorkspaceBytes - stored.reduce((sum, o) => sum + o.size, 0)) };
+    return { bytes: Math.max(0, limits.maxWorkspaceBytes - bytes) };
   }
 
   private async liveSession(who: Principal, id: string, what: string): Promise<Session> {
