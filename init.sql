@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     INDEX idx_runtime_node (runtime_node),
     INDEX idx_last_activity (last_activity_at),
     INDEX idx_tenant_status (tenant, status),
+    INDEX idx_completed (completed_at),                            -- added: retention takes the oldest ended sessions
+    INDEX idx_idempotency_created (idempotency_key, created_at),   -- added: retention forgets keys after 24 h, visiting only keyed rows
     UNIQUE INDEX uq_sessions_idempotency (tenant, idempotency_key)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
@@ -78,6 +80,7 @@ CREATE TABLE IF NOT EXISTS executions (
     INDEX idx_created (created_at),
     INDEX idx_last_heartbeat (last_heartbeat_at),
     INDEX idx_session_status (session_id, status),
+    INDEX idx_idempotency_created (idempotency_key, created_at),   -- added: retention forgets keys after 24 h
     UNIQUE INDEX uq_executions_idempotency (session_id, idempotency_key)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
@@ -136,7 +139,7 @@ CREATE TABLE IF NOT EXISTS audit_events (
     occurred_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
     actor VARCHAR(64) NOT NULL,          -- api key id, or cli / reaper
     tenant VARCHAR(64) NULL,             -- the actor's tenant
-    action VARCHAR(64) NOT NULL,         -- session.create, session.terminate, session.expire, node.drain, node.undrain, api_key.create, api_key.revoke
+    action VARCHAR(64) NOT NULL,         -- session.create, session.terminate, session.expire, node.drain, node.undrain, api_key.create, api_key.revoke, audit.export, audit.prune
     target_type VARCHAR(32) NOT NULL,
     target_id VARCHAR(128) NOT NULL,
     outcome VARCHAR(16) NOT NULL,        -- ok, or why not
@@ -149,8 +152,16 @@ CREATE TABLE IF NOT EXISTS audit_events (
 
 CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events FOR EACH ROW
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_events is append-only';
-CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events FOR EACH ROW
-    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_events is append-only';
+-- Deletes only by the admin prune (POST /v1/audit-events/prune), which sets @sandbox_audit_prune = 1 on
+-- its own connection for its DELETEs and records the prune as an audit event itself.
+DELIMITER //
+CREATE OR REPLACE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events FOR EACH ROW
+BEGIN
+    IF @sandbox_audit_prune IS NULL OR @sandbox_audit_prune <> 1 THEN
+        SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_events is append-only';
+    END IF;
+END//
+DELIMITER ;
 
 INSERT INTO templates (id, name, image, base_image, language, pre_installed_packages, default_resources_cpu, default_resources_memory, default_resources_disk, limits) VALUES
 ('python-basic', 'Python Basic', 'sandbox-python:3.11-basic', 'python:3.11-slim', 'python', JSON_ARRAY(), '1', '512Mi', '1Gi',

@@ -211,7 +211,9 @@ describe('workspaces of other templates, and limits', () => {
     await p.query(
       `INSERT INTO templates (id, name, image, language, default_resources_cpu, default_resources_memory, default_resources_disk, limits)
        VALUES ('python-small', 'Python, small workspace', 'sandbox-python:3.11-basic', 'python', '1', '512Mi', '1Gi',
-               JSON_OBJECT('max_files', 2000, 'max_file_bytes', 1048576, 'max_workspace_bytes', 104857600, 'inline_max_bytes', 16))`,
+               JSON_OBJECT('max_files', 2000, 'max_file_bytes', 1048576, 'max_workspace_bytes', 104857600, 'inline_max_bytes', 16)),
+              ('python-tiny', 'Python, tiny workspace', 'sandbox-python:3.11-basic', 'python', '1', '512Mi', '1Gi',
+               JSON_OBJECT('max_files', 3, 'max_file_bytes', 2000, 'max_workspace_bytes', 3000))`,
     );
   });
 
@@ -269,6 +271,36 @@ describe('workspaces of other templates, and limits', () => {
     const r = await fetch(`${p.url}/v1/sessions/${s.id}/files/stream.bin`, { method: 'PUT', body, duplex: 'half', headers: p.authorization() } as RequestInit);
     expect(r.status).toBe(413);
     expect(await listAll(p.storage.store, `sessions/${s.id}/`)).toEqual([]);
+  });
+
+  it("caps a session's uploads at its workspace's total size (413) and file count (422); a replaced file frees its room", async () => {
+    const s = await p.session('python-tiny');
+    const put = (path: string, bytes: number) => p.raw('PUT', `/v1/sessions/${s.id}/files/${path}`, Buffer.alloc(bytes, 7));
+    expect((await put('a.bin', 1500)).status).toBe(201);
+    expect((await put('b.bin', 1500)).status).toBe(201);
+    const full = await put('c.bin', 1);
+    expect(full.status).toBe(413);
+    expect(full.body.error.code).toBe('workspace_full');
+    expect(full.body.error.message).toMatch(/has 0 of its 3000 bytes left: delete files first/);
+    expect((await put('a.bin', 1000)).status).toBe(201);
+    expect((await put('c.bin', 500)).status).toBe(201);
+    const many = await put('d.bin', 1);
+    expect(many.status).toBe(422);
+    expect(many.body.error).toMatchObject({ code: 'too_many_files', details: [{ field: 'path', limit: 3 }] });
+    // a chunked body, no length declared: refused once it passes the room left, nothing stored
+    expect((await p.api('DELETE', `/v1/sessions/${s.id}/files/c.bin`)).status).toBe(204);
+    const body = new ReadableStream({
+      start(c) {
+        for (let i = 0; i < 4; i++) c.enqueue(new Uint8Array(200));
+        c.close();
+      },
+    });
+    const r = await fetch(`${p.url}/v1/sessions/${s.id}/files/stream.bin`, { method: 'PUT', body, duplex: 'half', headers: p.authorization() } as RequestInit);
+    expect(r.status).toBe(413);
+    expect((await listAll(p.storage.store, `sessions/${s.id}/`)).map((o) => [o.key.split('/').pop(), o.size]).sort()).toEqual([
+      ['a.bin', 1000],
+      ['b.bin', 1500],
+    ]);
   });
 
   it('inlines only files up to the template inline limit', async () => {

@@ -10,7 +10,7 @@ export class ReaperMetrics {
 
   private readonly actions = new Counter({
     name: 'sandbox_reaper_actions_total',
-    help: 'What the reaper did (nodes lost, sessions moved, executions retried or crashed, sessions expired, workspaces deleted)',
+    help: 'What the reaper did (nodes lost, sessions moved, executions retried or crashed, sessions expired; retention: workspaces, sessions, executions and stored objects deleted, idempotency keys forgotten, dead nodes removed, their queues obliterated)',
     labelNames: ['action', 'outcome'] as const,
     registers: [this.registry],
   });

@@ -164,8 +164,14 @@ export const reaperConfigSchema = z
     /** Stored workspaces of ended sessions are deleted this many days after the end; 0 keeps them. */
     WORKSPACE_RETENTION_DAYS: int(0, 3650).default(7),
     RETENTION_INTERVAL_MS: int(100, 86_400_000).default(3_600_000),
-    /** Workspaces deleted per tick, at most (the next tick goes on). */
+    /** Workspaces, sessions, keys and dead nodes handled per tick and kind, at most (the next tick goes on). */
     RETENTION_BATCH: int(1, 10_000).default(100),
+    /** Ended sessions' rows, with their executions and stored workspace, are deleted this many days after the end; 0 keeps them. */
+    SESSION_RETENTION_DAYS: int(0, 3650).default(30),
+    /** An Idempotency-Key is replayed this long after its request, then forgotten (a reuse makes a new resource). */
+    IDEMPOTENCY_KEY_TTL_HOURS: int(1, 8760).default(24),
+    /** A node lost this long ago (no heartbeat since, no live session) loses its row and its queue in Redis. */
+    DEAD_NODE_RETENTION_HOURS: int(1, 8760).default(24),
     /** Tick of the recovery and expiry tasks (lost nodes and executions, stuck work, idle sessions). */
     REAPER_INTERVAL_MS: int(100, 600_000).default(2000),
     /** Retries of an execution whose agent was lost; past them it ends `crashed`. */

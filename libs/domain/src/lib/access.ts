@@ -83,6 +83,8 @@ export const AUDIT_ACTIONS = [
   'node.undrain',
   'api_key.create',
   'api_key.revoke',
+  'audit.export',
+  'audit.prune',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -93,7 +95,7 @@ export interface AuditEvent {
   readonly actor: string;
   readonly tenant: string | null;
   readonly action: AuditAction;
-  readonly targetType: 'session' | 'node' | 'api_key';
+  readonly targetType: 'session' | 'node' | 'api_key' | 'audit_log';
   readonly targetId: string;
   readonly outcome: string;
   readonly requestId?: string | null;

@@ -30,6 +30,8 @@ export function dataSourceOptions(databaseUrl: string, extra: { poolSize?: numbe
     // a server that stops answering mid-query (hung, packets dropped) fails the call and drops the connection
     maxQueryExecutionTime: extra.queryTimeoutMs ?? 10_000,
     enableQueryTimeout: true,
+    // never on: TypeORM's logger writes a failed statement with its parameters (env var values, code,
+    // stdout); errors reach the apps' pino logger, whose `err` serializer drops them
     logging: false,
     // TypeORM's console logger prints slow queries with their parameters (code, env values) whatever
     // `logging` says; the debug logger prints nothing unless DEBUG=typeorm:* is set

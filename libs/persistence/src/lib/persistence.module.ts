@@ -6,11 +6,12 @@ import { dataSourceOptions } from './data-source-options';
 import { ApiKeyRepository } from './repositories/api-key.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { ExecutionRepository } from './repositories/execution.repository';
+import { RetentionRepository } from './repositories/retention.repository';
 import { RuntimeNodeRepository } from './repositories/runtime-node.repository';
 import { SessionRepository } from './repositories/session.repository';
 import { TemplateRepository } from './repositories/template.repository';
 
-const REPOSITORIES = [SessionRepository, ExecutionRepository, TemplateRepository, RuntimeNodeRepository, ApiKeyRepository, AuditRepository, DatabaseClock] as const;
+const REPOSITORIES = [SessionRepository, ExecutionRepository, TemplateRepository, RuntimeNodeRepository, ApiKeyRepository, AuditRepository, RetentionRepository, DatabaseClock] as const;
 
 /** The DataSource, the repositories and the database clock, for the apps; they also work without Nest. */
 @Module({})

@@ -63,7 +63,7 @@ export const QUEUES = {
    * runs each tick. Every task is idempotent and batched, so a tick that fails is simply the next one.
    */
   reaper: {
-    jobs: { recovery: reaperTickJob, 'session-expiry': reaperTickJob, 'workspace-retention': reaperTickJob },
+    jobs: { recovery: reaperTickJob, 'session-expiry': reaperTickJob, 'workspace-retention': reaperTickJob, 'data-retention': reaperTickJob },
     jobOptions: {
       attempts: 1,
       backoff: { type: 'fixed', delay: 0 },

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { queueTelemetry } from '@sandbox/telemetry';
-import { QUEUES, type JobData, type JobName, type QueueKind, parseJob, queueName } from './catalog';
+import { QUEUES, type JobData, type JobName, type QueueKind, nodeQueueName, parseJob, queueName } from './catalog';
 import { redisOptions } from './connection';
 
 // the longest an add may take, whatever Redis does (down, hung, failing over): the API answers 503
@@ -88,6 +88,38 @@ export class QueueProducer {
       this.queues.set(name, q);
     }
     return q;
+  }
+
+  /** Ids of the nodes that have a queue in Redis (SCAN, a page at a time: never blocks Redis). */
+  async nodeQueueIds(): Promise<string[]> {
+    const head = `${this.settings.prefix}:${nodeQueueName('')}`;
+    const tail = ':meta';
+    const ids = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, keys] = (await this.command('scan', [cursor, 'MATCH', `${head}*${tail}`, 'COUNT', 1000])) as [string, string[]];
+      for (const key of keys) ids.add(key.slice(head.length, -tail.length));
+      cursor = next;
+    } while (cursor !== '0');
+    return [...ids];
+  }
+
+  /**
+   * Deletes a dead node's queue and every job in it, unless a worker is still connected to it (the
+   * node is back); true when it is gone. Its doorbells are not lost work: the reaper rings every
+   * execution whose doorbell is missing again.
+   */
+  async obliterateNodeQueue(nodeId: string): Promise<boolean> {
+    const name = nodeQueueName(nodeId);
+    try {
+      const queue = this.queue(name);
+      if ((await queue.getWorkersCount()) > 0) return false;
+      // force: jobs the dead worker held as active go too
+      await queue.obliterate({ force: true });
+      return true;
+    } finally {
+      this.forget(name);
+    }
   }
 
   private forget(name: string): void {

@@ -80,6 +80,25 @@ describe('queue catalog on real Redis', () => {
     expect(await producer.queue('sandbox-shared').getJobCountByTypes('waiting', 'active', 'completed')).toBe(1);
   });
 
+  it("lists the nodes with a queue, and obliterates a dead node's queue only once no worker is connected to it", async () => {
+    await doorbells.execution({ id: 'exec_d', sessionId: 'sess_d', attempt: 1 }, 'n-dead');
+    let worker!: QueueWorker;
+    // the worker has taken a job: it is connected
+    await new Promise<void>((taken) => {
+      worker = QueueWorker.start('node', { 'run-execution': async () => taken(), 'terminate-session': async () => undefined }, settings, { nodeId: 'n-back' });
+      void doorbells.execution({ id: 'exec_b', sessionId: 'sess_b', attempt: 1 }, 'n-back');
+    });
+    expect(await producer.nodeQueueIds()).toEqual(expect.arrayContaining(['n-dead', 'n-back']));
+    expect(await producer.obliterateNodeQueue('n-back')).toBe(false);
+    expect(await producer.obliterateNodeQueue('n-dead')).toBe(true);
+    expect(await producer.nodeQueueIds()).not.toContain('n-dead');
+    expect(await producer.queue(nodeQueueName('n-dead')).getJob('exec_d-1')).toBeUndefined();
+    // once its worker left, the queue goes
+    await worker.close();
+    expect(await producer.obliterateNodeQueue('n-back')).toBe(true);
+    expect(await producer.nodeQueueIds()).not.toContain('n-back');
+  });
+
   it('refuses a payload that does not match the catalog before it reaches Redis', async () => {
     await expect(
       producer.add('shared', 'place-session', { session_id: 'x', code: 'print(1)' } as never, { jobId: 'bad' }),

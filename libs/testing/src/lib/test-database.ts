@@ -13,9 +13,26 @@ export interface TestDatabase {
 /** init.sql with its database name replaced, so every suite loads the schema of record into its own database. */
 export function initSqlFor(database: string): string {
   const sql = readFileSync(join(REPO_ROOT, 'init.sql'), 'utf8');
-  return sql
+  return withoutDelimiters(sql)
     .replace(/^CREATE DATABASE IF NOT EXISTS sandbox /m, `CREATE DATABASE IF NOT EXISTS \`${database}\` `)
     .replace(/^USE sandbox;/m, `USE \`${database}\`;`);
+}
+
+/**
+ * `DELIMITER` is a command of the mysql client (which splits a script at every `;`), not SQL: the
+ * server parses a trigger's body whole when the script comes as one multi-statement query, so the
+ * lines go and each custom delimiter ending a statement becomes `;`.
+ */
+export function withoutDelimiters(sql: string): string {
+  let delimiter = ';';
+  const out: string[] = [];
+  for (const line of sql.split('\n')) {
+    const set = /^DELIMITER\s+(\S+)\s*$/i.exec(line);
+    if (set) delimiter = set[1]!;
+    else if (delimiter !== ';' && line.trimEnd().endsWith(delimiter)) out.push(`${line.trimEnd().slice(0, -delimiter.length)};`);
+    else out.push(line);
+  }
+  return out.join('\n');
 }
 
 /** A fresh database holding exactly init.sql, on the real MariaDB of the local stack (or the one given). */

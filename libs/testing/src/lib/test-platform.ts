@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { createPool, type Pool } from 'mysql2/promise';
@@ -184,6 +184,12 @@ export class TestPlatform {
       req.on('error', reject);
       req.end(body);
     });
+  }
+
+  /** Every line every process of this platform has logged so far, by log file name. */
+  logs(): Map<string, string[]> {
+    const files = readdirSync(LOG_DIR).filter((f) => f.startsWith(`${this.label}-`) && f.endsWith('.log'));
+    return new Map(files.map((f) => [f, readFileSync(join(LOG_DIR, f), 'utf8').split('\n').filter(Boolean)]));
   }
 
   /** Resident memory of an agent process, in bytes. */

@@ -10,6 +10,7 @@ import {
   type Session,
   sessionPrefix,
   WorkspacePathError,
+  type WorkspaceLimits,
   workspaceLimitsOf,
   workspacePath,
 } from '@sandbox/domain';
@@ -47,23 +48,36 @@ export class FilesService {
     private readonly templates: TemplateRepository,
   ) {}
 
-  /** Streams an upload into the store, refusing more than the template's per-file limit (413). */
+  /**
+   * Streams an upload into the store, refusing more than the template's per-file limit or than the
+   * room left in the session's workspace (413), and a file past its file count (422): what the agent
+   * would not keep after the next run must not be taken in.
+   */
   async upload(who: Principal, sessionId: string, rawPath: string, body: Readable, declaredLength: number | null): Promise<StoredFileInfo & { sha256: string }> {
     const path = pathOf(rawPath);
     const session = await this.liveSession(who, sessionId, 'upload files');
-    const { maxFileBytes } = workspaceLimitsOf((await this.templates.findById(session.templateId)) ?? { limits: {} });
+    const limits = workspaceLimitsOf((await this.templates.findById(session.templateId)) ?? { limits: {} });
+    const room = await this.roomFor(session, path, limits);
+    const limit = Math.min(limits.maxFileBytes, room.bytes);
     const tooLarge = (size: number) =>
-      new ApiError(413, 'payload_too_large', `the file is ${size} bytes or more; the limit of this template is ${maxFileBytes} bytes per file`, [
-        { field: 'body', message: `at most ${maxFileBytes} bytes`, limit: maxFileBytes },
-      ]);
-    if (declaredLength !== null && declaredLength > maxFileBytes) throw tooLarge(declaredLength);
+      limit === limits.maxFileBytes
+        ? new ApiError(413, 'payload_too_large', `the file is ${size} bytes or more; the limit of this template is ${limits.maxFileBytes} bytes per file`, [
+            { field: 'body', message: `at most ${limits.maxFileBytes} bytes`, limit: limits.maxFileBytes },
+          ])
+        : new ApiError(
+            413,
+            'workspace_full',
+            `the file is ${size} bytes or more; the workspace of session '${session.id}' has ${room.bytes} of its ${limits.maxWorkspaceBytes} bytes left: delete files first`,
+            [{ field: 'body', message: `at most ${room.bytes} bytes`, limit: room.bytes }],
+          );
+    if (declaredLength !== null && declaredLength > limit) throw tooLarge(declaredLength);
     const hash = createHash('sha256');
     let size = 0;
     const counted = body.pipe(
       new Transform({
         transform(chunk: Buffer, _enc, done) {
           size += chunk.length;
-          if (size > maxFileBytes) return done(tooLarge(size));
+          if (size > limit) return done(tooLarge(size));
           hash.update(chunk);
           done(null, chunk);
         },
@@ -173,6 +187,32 @@ export class FilesService {
       if (!a.etag || object.etag === a.etag) contents.set(a.path, data.toString('base64'));
     }
     return contents;
+  }
+
+  /**
+   * What the workspace can still take besides `path` (a file replaced frees its own room), counted
+   * over the store's listing as it streams. Checked before the body is read; two uploads racing may
+   * each see the room of one (the agent's push keeps the workspace within the limits whatever happens).
+   */
+  private async roomFor(session: Session, path: string, limits: WorkspaceLimits): Promise<{ bytes: number }> {
+    const key = sessionPrefix(session.id) + path;
+    let files = 0;
+    let bytes = 0;
+    try {
+      for await (const o of this.store.list(sessionPrefix(session.id))) {
+        if (o.key === key) continue;
+        files++;
+        bytes += o.size;
+      }
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
+    if (files >= limits.maxFiles) {
+      throw new ApiError(422, 'too_many_files', `the workspace of session '${session.id}' holds ${files} files, the limit of its template: delete files first`, [
+        { field: 'path', message: `at most ${limits.maxFiles} files per workspace`, limit: limits.maxFiles },
+      ]);
+    }
+    return { bytes: Math.max(0, limits.maxWorkspaceBytes - bytes) };
   }
 
   private async liveSession(who: Principal, id: string, what: string): Promise<Session> {

@@ -4,6 +4,7 @@ import { SessionRepository } from '@sandbox/persistence';
 import { WORKSPACE_STORE, type WorkspaceStore } from '@sandbox/storage';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { REAPER_CONFIG, type ReaperConfig } from '../reaper.config';
+import { ReaperMetrics } from '../reaper.metrics';
 
 /**
  * Deletes the stored workspaces of sessions that ended more than WORKSPACE_RETENTION_DAYS ago (on the
@@ -16,6 +17,7 @@ export class WorkspaceRetentionService {
     @Inject(REAPER_CONFIG) private readonly config: ReaperConfig,
     @Inject(WORKSPACE_STORE) private readonly store: WorkspaceStore,
     private readonly sessions: SessionRepository,
+    private readonly metrics: ReaperMetrics,
     @InjectPinoLogger(WorkspaceRetentionService.name) private readonly log: PinoLogger,
   ) {}
 
@@ -27,6 +29,9 @@ export class WorkspaceRetentionService {
       objects += await this.store.deletePrefix(sessionPrefix(session.id));
       await this.sessions.clearWorkspace(session.id);
     }
+    this.metrics.ran('workspace-retention');
+    this.metrics.count('workspace', 'deleted', expired.length);
+    this.metrics.count('workspace_object', 'deleted', objects);
     if (expired.length) this.log.info({ sessions: expired.length, objects, retention_days: this.config.WORKSPACE_RETENTION_DAYS }, 'expired workspaces deleted');
     return { sessions: expired.length, objects };
   }

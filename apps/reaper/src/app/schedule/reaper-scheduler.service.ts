@@ -4,6 +4,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { REAPER_CONFIG, type ReaperConfig } from '../reaper.config';
 import { SessionExpiryService } from '../expiry/session-expiry.service';
 import { RecoveryService } from '../recovery/recovery.service';
+import { DataRetentionService } from '../retention/data-retention.service';
 import { WorkspaceRetentionService } from '../retention/workspace-retention.service';
 
 /**
@@ -22,6 +23,7 @@ export class ReaperSchedulerService implements OnApplicationBootstrap, BeforeApp
     private readonly recovery: RecoveryService,
     private readonly expiry: SessionExpiryService,
     private readonly retention: WorkspaceRetentionService,
+    private readonly dataRetention: DataRetentionService,
     private readonly guard: OutageGuard,
     @InjectPinoLogger(ReaperSchedulerService.name) private readonly log: PinoLogger,
   ) {}
@@ -42,6 +44,7 @@ export class ReaperSchedulerService implements OnApplicationBootstrap, BeforeApp
         recovery: () => this.recovery.run(),
         'session-expiry': () => this.expiry.run(),
         'workspace-retention': () => this.retention.run(),
+        'data-retention': () => this.dataRetention.run(),
       },
       { redisUrl: this.config.REDIS_URL, prefix: this.config.QUEUE_PREFIX },
       {
@@ -49,13 +52,14 @@ export class ReaperSchedulerService implements OnApplicationBootstrap, BeforeApp
         onFailed: (task, e) => this.log.error({ task, err: e }, 'reaper task failed'),
       },
     );
-    this.log.info({ retention_days: this.config.WORKSPACE_RETENTION_DAYS, stale_after_s: this.config.STALE_AFTER_SECONDS, max_retries: this.config.MAX_RETRIES }, 'reaper ready');
+    this.log.info({ retention_days: this.config.WORKSPACE_RETENTION_DAYS, session_retention_days: this.config.SESSION_RETENTION_DAYS, stale_after_s: this.config.STALE_AFTER_SECONDS, max_retries: this.config.MAX_RETRIES }, 'reaper ready');
   }
 
   private async schedule(): Promise<void> {
     await this.producer.schedule('reaper', 'recovery', this.config.REAPER_INTERVAL_MS);
     await this.producer.schedule('reaper', 'session-expiry', this.config.REAPER_INTERVAL_MS);
     await this.producer.schedule('reaper', 'workspace-retention', this.config.RETENTION_INTERVAL_MS);
+    await this.producer.schedule('reaper', 'data-retention', this.config.RETENTION_INTERVAL_MS);
   }
 
   /** Before the connections close (QueueModule, the database): a tick in flight finishes first. */

@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { bindSession, failSession, isSessionLive, runIdOf, type Session, type Template } from '@sandbox/domain';
 import { ExecutionRepository, SessionRepository } from '@sandbox/persistence';
 import { type ContainerRuntime, type Sandbox } from '@sandbox/runtime';
-import { Mutex } from 'async-mutex';
 import { inSpan } from '@sandbox/telemetry';
 import { freshWorkspace, type WorkspaceState } from '@sandbox/workspace-sync';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
@@ -12,6 +11,7 @@ import { AgentMetrics } from '../metrics/agent.metrics';
 import { WarmPoolService } from '../pool/warm-pool.service';
 import { fitsWarmPool, sandboxSpec } from '../sandbox-spec.factory';
 import { TemplateCatalogService } from '../template-catalog.service';
+import { KeyedMutex } from './keyed-mutex';
 
 
 export type Placement =
@@ -36,7 +36,8 @@ export interface Hosted {
 @Injectable()
 export class SessionHostService {
   private readonly hosted = new Map<string, Hosted>();
-  private readonly locks = new Map<string, Mutex>();
+  /** Placement, container replacement and release of one session never overlap. */
+  private readonly locks = new KeyedMutex();
   /** Containers claimed for a session that is being bound: owned, though not hosted yet. */
   private readonly placing = new Set<string>();
   /** False while the node drains: a doorbell racing the migration must not bind a session back here. */
@@ -95,7 +96,7 @@ export class SessionHostService {
 
   /** Places the session here if no node holds it, and says where it is. */
   place(sessionId: string): Promise<Placement> {
-    return this.lock(sessionId).runExclusive(async () => {
+    return this.locks.runExclusive(sessionId, async () => {
       const session = await this.sessions.findById(sessionId);
       if (!session || !isSessionLive(session.status)) return { kind: 'ended' };
       if (session.runtimeNode && session.runtimeNode !== this.config.NODE_ID) return { kind: 'elsewhere', node: session.runtimeNode };
@@ -111,7 +112,7 @@ export class SessionHostService {
    * for the same session, whose workspace is then restored from the store before it runs anything).
    */
   hostedFor(session: Session): Promise<Hosted> {
-    return this.lock(session.id).runExclusive(async () => {
+    return this.locks.runExclusive(session.id, async () => {
       const hosted = this.hosted.get(session.id);
       if (hosted?.sandbox.alive) return hosted;
       const template = hosted?.template ?? (await this.templates.get(session.templateId));
@@ -170,10 +171,9 @@ export class SessionHostService {
 
   /** Removes the session's container (it ended); safe to call for a session not held here. */
   release(sessionId: string): Promise<void> {
-    return this.lock(sessionId).runExclusive(async () => {
+    return this.locks.runExclusive(sessionId, async () => {
       const hosted = this.hosted.get(sessionId);
       this.hosted.delete(sessionId);
-      this.locks.delete(sessionId);
       if (hosted) await this.discard(hosted.sandbox);
     });
   }
@@ -241,11 +241,5 @@ export class SessionHostService {
   private async discard(sandbox: Sandbox): Promise<void> {
     sandbox.detach();
     await this.runtime.remove(sandbox.containerId);
-  }
-
-  private lock(sessionId: string): Mutex {
-    let m = this.locks.get(sessionId);
-    if (!m) this.locks.set(sessionId, (m = new Mutex()));
-    return m;
   }
 }

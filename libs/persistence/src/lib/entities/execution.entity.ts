@@ -8,6 +8,7 @@ import { SessionEntity } from './session.entity';
 @Index('idx_created', ['createdAt'])
 @Index('idx_last_heartbeat', ['lastHeartbeatAt'])
 @Index('idx_session_status', ['sessionId', 'status'])
+@Index('idx_idempotency_created', ['idempotencyKey', 'createdAt'])
 @Index('uq_executions_idempotency', ['sessionId', 'idempotencyKey'], { unique: true })
 export class ExecutionEntity {
   @PrimaryColumn({ type: 'varchar', length: 64 })

@@ -8,6 +8,8 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Index('idx_runtime_node', ['runtimeNode'])
 @Index('idx_last_activity', ['lastActivityAt'])
 @Index('idx_tenant_status', ['tenant', 'status'])
+@Index('idx_completed', ['completedAt'])
+@Index('idx_idempotency_created', ['idempotencyKey', 'createdAt'])
 @Index('uq_sessions_idempotency', ['tenant', 'idempotencyKey'], { unique: true })
 export class SessionEntity {
   @PrimaryColumn({ type: 'varchar', length: 64 })
