@@ -15,3 +15,4 @@ export * from './lib/entities/audit-event.entity';
 export * from './lib/named-lock';
 export * from './lib/repositories/api-key.repository';
 export * from './lib/repositories/audit.repository';
+export * from './lib/repositories/workspace-file.repository';
