@@ -7,3 +7,4 @@ export * from './lib/test-platform';
 export * from './lib/test-store';
 export * from './lib/private-services';
 export * from './lib/otlp-receiver';
+export * from './lib/test-manifest';

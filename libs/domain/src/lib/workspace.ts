@@ -157,6 +157,39 @@ export interface StoredFile {
   readonly sha256: string;
 }
 
+/** One file a commit adds or replaces: its object is already in the store. */
+export interface WorkspaceUpsert {
+  readonly path: string;
+  readonly key: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly etag: string;
+}
+
+/** A change of a session's workspace: files written (objects already stored) and paths deleted. */
+export interface WorkspaceChange {
+  readonly sessionId: string;
+  /** The attempt that wrote it (an agent's push), or null for the API (then the session must be live). */
+  readonly fence: { readonly id: string; readonly attempt: number; readonly node: string } | null;
+  /** `<execution>.<attempt>` or `api`, recorded with every row. */
+  readonly writer: string;
+  readonly upserts: readonly WorkspaceUpsert[];
+  readonly deletes: readonly string[];
+}
+
+export type CommitResult =
+  | {
+      readonly committed: true;
+      /** The workspace version before this commit, and the one it made. */
+      readonly base: number;
+      readonly version: number;
+      /** Objects no committed row names any more (replaced or deleted files): to delete from the store. */
+      readonly released: string[];
+      /** Deleted paths that the manifest did not hold. */
+      readonly missing: string[];
+    }
+  | { readonly committed: false; readonly reason: 'fenced' | 'session_ended' };
+
 /** The container lacks this stored file, or holds another write of it. */
 export function needsDownload(manifest: Manifest, f: StoredFile): boolean {
   return manifest.get(f.path)?.key !== f.key;

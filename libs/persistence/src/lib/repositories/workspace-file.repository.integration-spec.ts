@@ -1,10 +1,10 @@
-import { bindSession, terminateSession } from '@sandbox/domain';
+import { bindSession, terminateSession, type WorkspaceUpsert } from '@sandbox/domain';
 import { createTestDatabase, type TestDatabase } from '@sandbox/testing';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../data-source-options';
 import { ExecutionRepository } from './execution.repository';
 import { SessionRepository } from './session.repository';
-import { WorkspaceFileRepository, type WorkspaceUpsert } from './workspace-file.repository';
+import { WorkspaceFileRepository } from './workspace-file.repository';
 
 const file = (path: string, key = `k/${path}`): WorkspaceUpsert => ({ path, key, size: path.length, sha256: 'a'.repeat(64), etag: 'e' });
 
@@ -52,7 +52,7 @@ describe('workspace manifest on MariaDB', () => {
     expect(first).toEqual({ committed: true, base: 0, version: 1, released: [], missing: [] });
     const second = await manifest.commit({ sessionId, fence, writer: 'w1', upserts: [file('a', 'k/a2')], deletes: ['b', 'never'] });
     expect(second).toEqual({ committed: true, base: 1, version: 2, released: ['k/a', 'k/b'], missing: ['never'] });
-    expect(await manifest.page(sessionId, { limit: 10 })).toEqual([{ path: 'a', key: 'k/a2', size: 1, sha256: 'a'.repeat(64), etag: 'e' }]);
+    expect(await manifest.page(sessionId, { limit: 10 })).toEqual([{ path: 'a', key: 'k/a2', size: 1, sha256: 'a'.repeat(64), etag: 'e', updatedAt: expect.any(Date) }]);
     expect((await sessions.findById(sessionId))?.workspaceVersion).toBe(2);
   });
 

@@ -1,42 +1,14 @@
-import { type StoredFile } from '@sandbox/domain';
+import { type CommitResult, type StoredFile, type WorkspaceChange } from '@sandbox/domain';
 import { type DataSource, type EntityManager } from 'typeorm';
 import { LIVE_SESSIONS } from '../status-sql';
-import { type AttemptFence } from './execution.repository';
 
-/** One file a commit adds or replaces: its object is already in the store. */
-export interface WorkspaceUpsert {
-  readonly path: string;
-  readonly key: string;
-  readonly size: number;
-  readonly sha256: string;
-  readonly etag: string;
+/** A manifest row: the file, and when it was last written. */
+export interface ManifestFile extends StoredFile {
+  readonly updatedAt: Date;
 }
-
-/** A change of a session's workspace: files written (objects already stored) and paths deleted. */
-export interface WorkspaceChange {
-  readonly sessionId: string;
-  /** The attempt that wrote it (an agent's push), or null for the API (then the session must be live). */
-  readonly fence: AttemptFence | null;
-  /** `<execution>.<attempt>` or `api`, recorded with every row. */
-  readonly writer: string;
-  readonly upserts: readonly WorkspaceUpsert[];
-  readonly deletes: readonly string[];
-}
-
-export type CommitResult =
-  | {
-      readonly committed: true;
-      /** The workspace version before this commit, and the one it made. */
-      readonly base: number;
-      readonly version: number;
-      /** Objects no committed row names any more (replaced or deleted files): to delete from the store. */
-      readonly released: string[];
-      /** Deleted paths that the manifest did not hold. */
-      readonly missing: string[];
-    }
-  | { readonly committed: false; readonly reason: 'fenced' | 'session_ended' };
 
 interface Row {
+  updated_at: Date;
   path: Buffer;
   object_key: string;
   size: string | number;
@@ -61,7 +33,7 @@ export class WorkspaceFileRepository {
   constructor(private readonly ds: DataSource) {}
 
   /** Up to `limit` files in path order after `after`, under `prefix` when given: one page of a stream. */
-  async page(sessionId: string, query: { after?: string | null; prefix?: string; limit: number }): Promise<StoredFile[]> {
+  async page(sessionId: string, query: { after?: string | null; prefix?: string; limit: number }): Promise<ManifestFile[]> {
     const where = ['session_id = ?'];
     const params: unknown[] = [sessionId];
     if (query.after != null) {
@@ -76,14 +48,14 @@ export class WorkspaceFileRepository {
     }
     params.push(query.limit);
     const rows: Row[] = await this.ds.query(
-      `SELECT path, object_key, size, sha256, etag FROM workspace_files WHERE ${where.join(' AND ')} ORDER BY path LIMIT ?`,
+      `SELECT path, object_key, size, sha256, etag, updated_at FROM workspace_files WHERE ${where.join(' AND ')} ORDER BY path LIMIT ?`,
       params,
     );
     return rows.map(toStoredFile);
   }
 
   /** Every file of the session, read a page at a time (never the whole manifest at once). */
-  async *stream(sessionId: string, pageSize = 1000): AsyncIterable<StoredFile[]> {
+  async *stream(sessionId: string, pageSize = 1000): AsyncIterable<ManifestFile[]> {
     for (let after: string | null = null; ; ) {
       const page = await this.page(sessionId, { after, limit: pageSize });
       if (page.length) yield page;
@@ -92,8 +64,8 @@ export class WorkspaceFileRepository {
     }
   }
 
-  async find(sessionId: string, path: string): Promise<StoredFile | null> {
-    const rows: Row[] = await this.ds.query('SELECT path, object_key, size, sha256, etag FROM workspace_files WHERE session_id = ? AND path = ?', [
+  async find(sessionId: string, path: string): Promise<ManifestFile | null> {
+    const rows: Row[] = await this.ds.query('SELECT path, object_key, size, sha256, etag, updated_at FROM workspace_files WHERE session_id = ? AND path = ?', [
       sessionId,
       Buffer.from(path),
     ]);
@@ -177,6 +149,6 @@ export class WorkspaceFileRepository {
   }
 }
 
-function toStoredFile(r: Row): StoredFile {
-  return { path: r.path.toString('utf8'), key: r.object_key, size: Number(r.size), sha256: r.sha256, etag: r.etag };
+function toStoredFile(r: Row): ManifestFile {
+  return { path: r.path.toString('utf8'), key: r.object_key, size: Number(r.size), sha256: r.sha256, etag: r.etag, updatedAt: r.updated_at };
 }
