@@ -1,6 +1,7 @@
 // Workspace sync, measured against a plain copy of the same files on this machine, in one run:
-//   push: the files a run wrote go from the container to the store (scan, read through the executor, upload)
-//   pull: a fresh container gets them back from the store (list, download, write through the executor)
+//   push: the files a run wrote go from the container to the store (scan, read through the executor,
+//         upload under the attempt's keys, commit to the manifest on MariaDB fenced by the attempt)
+//   pull: a fresh container gets them back (manifest pages, download, write through the executor)
 //   baseline: `cp -r` of the same files between two host directories
 // for 10 small files and for 100 MiB, on the stack's S3 server (s3rver) and on the filesystem driver.
 // Usage: npm run bench:workspace   (writes tools/bench/results/workspace-sync.json)
@@ -11,8 +12,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WORKSPACE_LIMITS } from '@sandbox/domain';
 import { DockerRuntime, type Sandbox } from '@sandbox/runtime';
-import { createTestStore, REPO_ROOT, testSandboxSpec } from '@sandbox/testing';
-import { freshWorkspace, type SyncLog, WorkspaceSync, type WorkspaceVersions } from '@sandbox/workspace-sync';
+import { createTestManifest, createTestStore, REPO_ROOT, testSandboxSpec } from '@sandbox/testing';
+import { freshWorkspace, type SyncLog, WorkspaceSync } from '@sandbox/workspace-sync';
 
 const ROUNDS = 5;
 const CASES = [
@@ -23,11 +24,8 @@ const CASES = [
 const runtime = new DockerRuntime({ socketPath: '/var/run/docker.sock', executorGraceMs: 5000 });
 const nodeId = `bench-${randomBytes(3).toString('hex')}`;
 const quiet: SyncLog = { info() {}, warn() {} };
-// the bench measures the transfer; the version bump is one UPDATE the agent makes after it
-const versions: WorkspaceVersions = { bumpWorkspace: async () => true };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const session = (id: string, workspaceVersion: number) => ({ id, workspaceVersion });
 
 async function sandbox(): Promise<Sandbox> {
   // room for the 100 MiB case
@@ -55,27 +53,28 @@ function copyBaseline(files: { path: string; size: number }[]): number {
 
 async function measure(driver: 's3' | 'fs', files: { path: string; size: number }[]) {
   const t = await createTestStore(driver);
-  const sync = new WorkspaceSync(t.store, versions, quiet);
+  const m = await createTestManifest('bench');
+  const sync = new WorkspaceSync(t.store, m.manifest, quiet, 600_000);
   const writer = await sandbox();
   const push: number[] = [];
   const pull: number[] = [];
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      const id = `bench_${driver}_${round}`;
+      const a = await m.attempt();
       const state = freshWorkspace();
-      await sync.pull(writer, state, session(id, 0));
+      await sync.pull(writer, state, a.session);
       const code = ['import os', ...files.map((f) => `os.makedirs(os.path.dirname(${JSON.stringify(f.path)}), exist_ok=True)\nopen(${JSON.stringify(f.path)}, "wb").write(os.urandom(${f.size}))`)].join('\n');
       const wrote = await writer.run({ id: `w${round}`, language: 'python', code, timeoutMs: 60_000, maxOutputBytes: 4096 });
       if (wrote.exitCode !== 0) throw new Error(`writing the files failed: ${wrote.stderr.toString()}`);
       let t0 = performance.now();
-      const pushed = await sync.push(writer, state, session(id, 0), DEFAULT_WORKSPACE_LIMITS, null);
+      const pushed = await sync.push(writer, state, a.session, DEFAULT_WORKSPACE_LIMITS, null, a.fence);
       push.push(performance.now() - t0);
       if (pushed.artifacts.length !== files.length) throw new Error(`pushed ${pushed.artifacts.length} of ${files.length} files`);
       const reader = await sandbox();
       try {
         const fresh = freshWorkspace();
         t0 = performance.now();
-        await sync.pull(reader, fresh, session(id, 1));
+        await sync.pull(reader, fresh, await m.current(a.session.id));
         pull.push(performance.now() - t0);
         if (fresh.manifest.size !== files.length) throw new Error(`pulled ${fresh.manifest.size} of ${files.length} files`);
       } finally {
@@ -88,6 +87,7 @@ async function measure(driver: 's3' | 'fs', files: { path: string; size: number 
     writer.detach();
     await runtime.remove(writer.containerId);
     await t.drop();
+    await m.drop();
   }
   return { push_ms: median(push), pull_ms: median(pull) };
 }

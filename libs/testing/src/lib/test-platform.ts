@@ -220,6 +220,12 @@ export class TestPlatform {
     return rows as T[];
   }
 
+  /** The paths of a session's workspace, as its manifest (the state of record) holds them, sorted. */
+  async workspaceFiles(sessionId: string): Promise<string[]> {
+    const rows = await this.query<{ path: Buffer }>('SELECT path FROM workspace_files WHERE session_id = ? ORDER BY path', [sessionId]);
+    return rows.map((r) => r.path.toString('utf8'));
+  }
+
   /** Polls `probe` until it returns a value other than null/undefined/false, or fails after `ms`. */
   async until<T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
     const deadline = Date.now() + ms;
