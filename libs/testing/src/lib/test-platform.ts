@@ -242,6 +242,11 @@ export class TestPlatform {
     }
   }
 
+  /** What an agent process logged so far (pino JSON lines). */
+  agentLog(nodeId: string): string {
+    return readFileSync(join(LOG_DIR, `${this.label}-agent-${nodeId}.log`), 'utf8');
+  }
+
   /** Ids of the containers carrying a label, e.g. `sandbox.node=<id>` (running or not). */
   containers(label: string): string[] {
     return execFileSync('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=${label}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
