@@ -2,6 +2,7 @@
 //   push: the files a run wrote go from the container to the store (scan, read through the executor,
 //         upload under the attempt's keys, commit to the manifest on MariaDB fenced by the attempt)
 //   pull: a fresh container gets them back (manifest pages, download, write through the executor)
+//   unchanged: the next execution's push from that container, which changed nothing (nothing uploaded)
 //   baseline: `cp -r` of the same files between two host directories
 // for 10 small files and for 100 MiB, on the stack's S3 server (s3rver) and on the filesystem driver.
 // Usage: npm run bench:workspace   (writes tools/bench/results/workspace-sync.json)
@@ -58,6 +59,7 @@ async function measure(driver: 's3' | 'fs', files: { path: string; size: number 
   const writer = await sandbox();
   const push: number[] = [];
   const pull: number[] = [];
+  const unchanged: number[] = [];
   try {
     for (let round = 0; round < ROUNDS; round++) {
       const a = await m.attempt();
@@ -77,6 +79,11 @@ async function measure(driver: 's3' | 'fs', files: { path: string; size: number 
         await sync.pull(reader, fresh, await m.current(a.session.id));
         pull.push(performance.now() - t0);
         if (fresh.manifest.size !== files.length) throw new Error(`pulled ${fresh.manifest.size} of ${files.length} files`);
+        const next = await m.next(a);
+        t0 = performance.now();
+        const again = await sync.push(reader, fresh, next.session, DEFAULT_WORKSPACE_LIMITS, null, next.fence);
+        unchanged.push(performance.now() - t0);
+        if (again.artifacts.length) throw new Error(`${again.artifacts.length} unchanged files uploaded again`);
       } finally {
         reader.detach();
         await runtime.remove(reader.containerId);
@@ -89,7 +96,7 @@ async function measure(driver: 's3' | 'fs', files: { path: string; size: number 
     await t.drop();
     await m.drop();
   }
-  return { push_ms: median(push), pull_ms: median(pull) };
+  return { push_ms: median(push), pull_ms: median(pull), unchanged_ms: median(unchanged) };
 }
 
 async function main(): Promise<void> {
@@ -107,6 +114,7 @@ async function main(): Promise<void> {
         copy_ms: +copy.toFixed(2),
         push_ms: +r.push_ms.toFixed(1),
         pull_ms: +r.pull_ms.toFixed(1),
+        unchanged_push_ms: +r.unchanged_ms.toFixed(1),
         push_vs_copy: +(r.push_ms / copy).toFixed(1),
         pull_vs_copy: +(r.pull_ms / copy).toFixed(1),
         push_mib_s: +(bytes / (1 << 20) / (r.push_ms / 1000)).toFixed(1),
@@ -117,10 +125,10 @@ async function main(): Promise<void> {
   mkdirSync(join(REPO_ROOT, 'tools/bench/results'), { recursive: true });
   writeFileSync(join(REPO_ROOT, 'tools/bench/results/workspace-sync.json'), `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nWorkspace sync, median of ${ROUNDS} rounds (${report.machine})\n`);
-  console.log('| case | store | cp -r | push | pull | push / cp | pull / cp | push MiB/s |');
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+  console.log('| case | store | cp -r | push | pull | unchanged push | push / cp | pull / cp | push MiB/s |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
-    console.log(`| ${r.case} | ${r.store} | ${r.copy_ms} ms | ${r.push_ms} ms | ${r.pull_ms} ms | ${r.push_vs_copy}× | ${r.pull_vs_copy}× | ${r.push_mib_s} |`);
+    console.log(`| ${r.case} | ${r.store} | ${r.copy_ms} ms | ${r.push_ms} ms | ${r.pull_ms} ms | ${r.unchanged_push_ms} ms | ${r.push_vs_copy}× | ${r.pull_vs_copy}× | ${r.push_mib_s} |`);
   }
 }
 

@@ -54,6 +54,9 @@ describe('workspace manifest on MariaDB', () => {
     expect(second).toEqual({ committed: true, base: 1, version: 2, released: ['k/a', 'k/b'], missing: ['never'] });
     expect(await manifest.page(sessionId, { limit: 10 })).toEqual([{ path: 'a', key: 'k/a2', size: 1, sha256: 'a'.repeat(64), etag: 'e', updatedAt: expect.any(Date) }]);
     expect((await sessions.findById(sessionId))?.workspaceVersion).toBe(2);
+    // deleting what is not there changes nothing, not even the version
+    expect(await manifest.commit({ sessionId, fence, writer: 'w1', upserts: [], deletes: ['never'] })).toEqual({ committed: true, base: 2, version: 2, released: [], missing: ['never'] });
+    expect((await sessions.findById(sessionId))?.workspaceVersion).toBe(2);
   });
 
   it('fences out the push of an attempt the reaper retried: nothing recorded, version unchanged', async () => {

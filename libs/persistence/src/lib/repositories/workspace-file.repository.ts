@@ -124,6 +124,9 @@ export class WorkspaceFileRepository {
       );
       for (const r of rows) held.set(r.path.toString('utf8'), r.object_key);
     }
+    const missing = c.deletes.filter((p) => !held.has(p));
+    // deleting only paths it does not hold changes nothing: no new version for agents to pull
+    if (!c.upserts.length && missing.length === c.deletes.length) return { committed: true, base, version: base, released: [], missing };
     for (let i = 0; i < c.deletes.length; i += BATCH) {
       const batch = c.deletes.slice(i, i + BATCH).map((p) => Buffer.from(p));
       await m.query(`DELETE FROM workspace_files WHERE session_id = ? AND path IN (${batch.map(() => '?').join(', ')})`, [c.sessionId, ...batch]);
@@ -144,7 +147,7 @@ export class WorkspaceFileRepository {
       base,
       version,
       released: [...held.values()].filter((key) => !kept.has(key)),
-      missing: c.deletes.filter((p) => !held.has(p)),
+      missing,
     };
   }
 }
