@@ -111,9 +111,9 @@ export default [
   },
   {
     // tests, and only tests, may use the test helpers (real-service fixtures). The fixtures make
-    // stores and sandboxes, whose own tests use the fixtures: cycles through test code only.
+    // stores, sandboxes and manifests, whose own tests use the fixtures: cycles through test code only.
     files: [...testFiles, 'libs/testing/**/*.ts'],
-    rules: { '@nx/enforce-module-boundaries': boundaries(['@sandbox/testing'], [['testing', 'storage'], ['testing', 'runtime']]) },
+    rules: { '@nx/enforce-module-boundaries': boundaries(['@sandbox/testing'], [['testing', 'storage'], ['testing', 'runtime'], ['testing', 'persistence']]) },
   },
   {
     // tests read arbitrary JSON answers and give spawned processes an environment of their own

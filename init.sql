@@ -101,6 +101,23 @@ CREATE TABLE IF NOT EXISTS templates (
     INDEX idx_name (name)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+-- added: the manifest of every session's workspace, its state of record (sessions.workspace_version counts
+-- its changes). A file's bytes live at object_key, a key written once by one writer and never reused
+-- (sessions/<id>/objects/<writer>/<sha256 of the path>): an object nobody committed here is invisible.
+CREATE TABLE IF NOT EXISTS workspace_files (
+    session_id VARCHAR(64) NOT NULL,
+    path VARBINARY(1024) NOT NULL,       -- UTF-8 workspace path; binary so that (session_id, path) is one ordered key
+    object_key VARCHAR(512) NOT NULL,
+    size BIGINT NOT NULL,
+    sha256 CHAR(64) NOT NULL,
+    etag VARCHAR(128) NOT NULL,          -- the store's etag of object_key
+    version INT NOT NULL,                -- the workspace_version that wrote it
+    written_by VARCHAR(128) NOT NULL,    -- <execution id>.<attempt> of an agent's push, or api
+    updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+    PRIMARY KEY (session_id, path),
+    CONSTRAINT fk_workspace_files_session FOREIGN KEY (session_id) REFERENCES sessions(id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
 -- added: one row per runtime agent; staleness is judged on this database's clock (NOW(3)).
 CREATE TABLE IF NOT EXISTS runtime_nodes (
     id VARCHAR(128) PRIMARY KEY,

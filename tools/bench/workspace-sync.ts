@@ -1,6 +1,8 @@
 // Workspace sync, measured against a plain copy of the same files on this machine, in one run:
-//   push: the files a run wrote go from the container to the store (scan, read through the executor, upload)
-//   pull: a fresh container gets them back from the store (list, download, write through the executor)
+//   push: the files a run wrote go from the container to the store (scan, read through the executor,
+//         upload under the attempt's keys, commit to the manifest on MariaDB fenced by the attempt)
+//   pull: a fresh container gets them back (manifest pages, download, write through the executor)
+//   unchanged: the next execution's push from that container, which changed nothing (nothing uploaded)
 //   baseline: `cp -r` of the same files between two host directories
 // for 10 small files and for 100 MiB, on the stack's S3 server (s3rver) and on the filesystem driver.
 // Usage: npm run bench:workspace   (writes tools/bench/results/workspace-sync.json)
@@ -11,8 +13,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WORKSPACE_LIMITS } from '@sandbox/domain';
 import { DockerRuntime, type Sandbox } from '@sandbox/runtime';
-import { createTestStore, REPO_ROOT, testSandboxSpec } from '@sandbox/testing';
-import { freshWorkspace, type SyncLog, WorkspaceSync, type WorkspaceVersions } from '@sandbox/workspace-sync';
+import { createTestManifest, createTestStore, REPO_ROOT, testSandboxSpec } from '@sandbox/testing';
+import { freshWorkspace, type SyncLog, WorkspaceSync } from '@sandbox/workspace-sync';
 
 const ROUNDS = 5;
 const CASES = [
@@ -23,11 +25,8 @@ const CASES = [
 const runtime = new DockerRuntime({ socketPath: '/var/run/docker.sock', executorGraceMs: 5000 });
 const nodeId = `bench-${randomBytes(3).toString('hex')}`;
 const quiet: SyncLog = { info() {}, warn() {} };
-// the bench measures the transfer; the version bump is one UPDATE the agent makes after it
-const versions: WorkspaceVersions = { bumpWorkspace: async () => true };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const session = (id: string, workspaceVersion: number) => ({ id, workspaceVersion });
 
 async function sandbox(): Promise<Sandbox> {
   // room for the 100 MiB case
@@ -55,29 +54,36 @@ function copyBaseline(files: { path: string; size: number }[]): number {
 
 async function measure(driver: 's3' | 'fs', files: { path: string; size: number }[]) {
   const t = await createTestStore(driver);
-  const sync = new WorkspaceSync(t.store, versions, quiet);
+  const m = await createTestManifest('bench');
+  const sync = new WorkspaceSync(t.store, m.manifest, quiet, 600_000);
   const writer = await sandbox();
   const push: number[] = [];
   const pull: number[] = [];
+  const unchanged: number[] = [];
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      const id = `bench_${driver}_${round}`;
+      const a = await m.attempt();
       const state = freshWorkspace();
-      await sync.pull(writer, state, session(id, 0));
+      await sync.pull(writer, state, a.session);
       const code = ['import os', ...files.map((f) => `os.makedirs(os.path.dirname(${JSON.stringify(f.path)}), exist_ok=True)\nopen(${JSON.stringify(f.path)}, "wb").write(os.urandom(${f.size}))`)].join('\n');
       const wrote = await writer.run({ id: `w${round}`, language: 'python', code, timeoutMs: 60_000, maxOutputBytes: 4096 });
       if (wrote.exitCode !== 0) throw new Error(`writing the files failed: ${wrote.stderr.toString()}`);
       let t0 = performance.now();
-      const pushed = await sync.push(writer, state, session(id, 0), DEFAULT_WORKSPACE_LIMITS, null);
+      const pushed = await sync.push(writer, state, a.session, DEFAULT_WORKSPACE_LIMITS, null, a.fence);
       push.push(performance.now() - t0);
       if (pushed.artifacts.length !== files.length) throw new Error(`pushed ${pushed.artifacts.length} of ${files.length} files`);
       const reader = await sandbox();
       try {
         const fresh = freshWorkspace();
         t0 = performance.now();
-        await sync.pull(reader, fresh, session(id, 1));
+        await sync.pull(reader, fresh, await m.current(a.session.id));
         pull.push(performance.now() - t0);
         if (fresh.manifest.size !== files.length) throw new Error(`pulled ${fresh.manifest.size} of ${files.length} files`);
+        const next = await m.next(a);
+        t0 = performance.now();
+        const again = await sync.push(reader, fresh, next.session, DEFAULT_WORKSPACE_LIMITS, null, next.fence);
+        unchanged.push(performance.now() - t0);
+        if (again.artifacts.length) throw new Error(`${again.artifacts.length} unchanged files uploaded again`);
       } finally {
         reader.detach();
         await runtime.remove(reader.containerId);
@@ -88,8 +94,9 @@ async function measure(driver: 's3' | 'fs', files: { path: string; size: number 
     writer.detach();
     await runtime.remove(writer.containerId);
     await t.drop();
+    await m.drop();
   }
-  return { push_ms: median(push), pull_ms: median(pull) };
+  return { push_ms: median(push), pull_ms: median(pull), unchanged_ms: median(unchanged) };
 }
 
 async function main(): Promise<void> {
@@ -107,6 +114,7 @@ async function main(): Promise<void> {
         copy_ms: +copy.toFixed(2),
         push_ms: +r.push_ms.toFixed(1),
         pull_ms: +r.pull_ms.toFixed(1),
+        unchanged_push_ms: +r.unchanged_ms.toFixed(1),
         push_vs_copy: +(r.push_ms / copy).toFixed(1),
         pull_vs_copy: +(r.pull_ms / copy).toFixed(1),
         push_mib_s: +(bytes / (1 << 20) / (r.push_ms / 1000)).toFixed(1),
@@ -117,10 +125,10 @@ async function main(): Promise<void> {
   mkdirSync(join(REPO_ROOT, 'tools/bench/results'), { recursive: true });
   writeFileSync(join(REPO_ROOT, 'tools/bench/results/workspace-sync.json'), `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nWorkspace sync, median of ${ROUNDS} rounds (${report.machine})\n`);
-  console.log('| case | store | cp -r | push | pull | push / cp | pull / cp | push MiB/s |');
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+  console.log('| case | store | cp -r | push | pull | unchanged push | push / cp | pull / cp | push MiB/s |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
-    console.log(`| ${r.case} | ${r.store} | ${r.copy_ms} ms | ${r.push_ms} ms | ${r.pull_ms} ms | ${r.push_vs_copy}× | ${r.pull_vs_copy}× | ${r.push_mib_s} |`);
+    console.log(`| ${r.case} | ${r.store} | ${r.copy_ms} ms | ${r.push_ms} ms | ${r.pull_ms} ms | ${r.unchanged_push_ms} ms | ${r.push_vs_copy}× | ${r.pull_vs_copy}× | ${r.push_mib_s} |`);
   }
 }
 

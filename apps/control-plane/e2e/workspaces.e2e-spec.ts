@@ -18,8 +18,12 @@ describe.each(['s3', 'fs'] as const)('workspaces on the %s store', (storage) => 
     await p?.stop();
   });
 
-  const stored = async (sessionId: string) =>
-    (await listAll(p.storage.store, `sessions/${sessionId}/`)).map((o) => o.key.slice(`sessions/${sessionId}/`.length)).sort();
+  /** The session's files per its manifest; every object under its prefix is one of theirs (nothing left over). */
+  const stored = async (sessionId: string) => {
+    const files = await p.workspaceFiles(sessionId);
+    expect((await listAll(p.storage.store, `sessions/${sessionId}/`)).length).toBe(files.length);
+    return files;
+  };
 
   it('lists a written file as an artifact with its size and sha256, and serves it byte for byte, binary included', async () => {
     const s = await p.session();
@@ -183,8 +187,8 @@ describe.each(['s3', 'fs'] as const)('workspaces on the %s store', (storage) => 
     const artifact = await p.raw('GET', `/v1/executions/exec_x/artifacts${suffix.slice('/files'.length)}`);
     expect([400, 404]).toContain(artifact.status);
     const everything = await listAll(p.storage.store, '');
-    expect(everything.every((o) => /^sessions\/sess_[0-9A-Z]+\/[^/]/.test(o.key))).toBe(true);
-    expect(everything.some((o) => o.key.includes('passwd'))).toBe(false);
+    expect(everything.every((o) => /^sessions\/sess_[0-9A-Z]+\/objects\/[^/]+\/[0-9a-f]{64}$/.test(o.key))).toBe(true);
+    expect(await p.workspaceFiles(s.id)).toEqual([]);
   });
 
   it('refuses a listing prefix that escapes', async () => {
@@ -244,6 +248,7 @@ describe('workspaces of other templates, and limits', () => {
     expect(first.skipped_artifacts.items).toContainEqual({ path: 'huge.bin', size: 2 << 20, reason: 'larger than the per-file limit of 1048576 bytes' });
     expect(first.skipped_artifacts.items).toContainEqual(expect.objectContaining({ reason: 'over the workspace limit of 2000 files' }));
     expect((await listAll(p.storage.store, `sessions/${s.id}/`)).length).toBe(2000);
+    expect(await p.workspaceFiles(s.id)).toHaveLength(2000);
     const rssAfterFirst = p.agentRss(node);
     for (const round of [2, 3]) expect((await write(round)).artifacts).toHaveLength(2000);
     // every round rewrote the 2000 stored files; the agent held none of them whole
@@ -257,7 +262,8 @@ describe('workspaces of other templates, and limits', () => {
     expect(over.body.error.message).toMatch(/limit of this template is 1048576 bytes per file/);
     const at = await p.raw('PUT', `/v1/sessions/${s.id}/files/at.bin`, Buffer.alloc(1 << 20, 1));
     expect(at.status).toBe(201);
-    expect((await listAll(p.storage.store, `sessions/${s.id}/`)).map((o) => o.key)).toEqual([`sessions/${s.id}/at.bin`]);
+    expect(await p.workspaceFiles(s.id)).toEqual(['at.bin']);
+    expect(await listAll(p.storage.store, `sessions/${s.id}/`)).toHaveLength(1);
   });
 
   it('refuses a chunked upload once it passes the limit, leaving nothing stored', async () => {

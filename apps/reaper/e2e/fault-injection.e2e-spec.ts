@@ -220,7 +220,8 @@ describe('fault injection', () => {
     }, 30_000);
     expect(ended.error).toBe('idle for more than its timeout of 10s');
     await p.until('its container removed', async () => !p.containers(`sandbox.node=${p.nodeIds[0]}`).includes(idle.container_id));
-    expect((await listAll(p.storage.store, `sessions/${idle.id}/`)).map((o) => o.key)).toEqual([`sessions/${idle.id}/kept.txt`]);
+    expect(await p.workspaceFiles(idle.id)).toEqual(['kept.txt']);
+    expect(await listAll(p.storage.store, `sessions/${idle.id}/`)).toHaveLength(1);
     // the busy one outlived its idle timeout while its execution ran
     expect((await p.api('GET', `/v1/sessions/${busy.id}`)).body.status).toBe('running');
     expect((await settled([long]))[0]).toMatchObject({ status: 'completed', stdout: 'long\n' });

@@ -16,3 +16,4 @@ export * from './lib/named-lock';
 export * from './lib/repositories/api-key.repository';
 export * from './lib/repositories/audit.repository';
 export * from './lib/repositories/retention.repository';
+export * from './lib/repositories/workspace-file.repository';

@@ -9,3 +9,4 @@ export * from './lib/private-services';
 export * from './lib/otlp-receiver';
 export * from './lib/packet-drop';
 export * from './lib/run-watcher';
+export * from './lib/test-manifest';

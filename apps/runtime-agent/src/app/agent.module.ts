@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { Clock, systemClock } from '@sandbox/domain';
-import { ApiKeyRepository, PersistenceModule, SessionRepository } from '@sandbox/persistence';
+import { ApiKeyRepository, PersistenceModule, WorkspaceFileRepository } from '@sandbox/persistence';
 import { QueueModule } from '@sandbox/queue';
 import { StorageModule, WORKSPACE_STORE, type WorkspaceStore } from '@sandbox/storage';
 import { loggerOptions, MetricsEndpoint } from '@sandbox/telemetry';
@@ -44,11 +44,11 @@ export class AgentModule {
         },
         {
           provide: WorkspaceSync,
-          useFactory: (store: WorkspaceStore, sessions: SessionRepository, log: PinoLogger) => {
+          useFactory: (store: WorkspaceStore, manifest: WorkspaceFileRepository, log: PinoLogger) => {
             log.setContext(WorkspaceSync.name);
-            return new WorkspaceSync(store, sessions, log);
+            return new WorkspaceSync(store, manifest, log, config.WORKSPACE_SYNC_TIMEOUT_SECONDS * 1000);
           },
-          inject: [WORKSPACE_STORE, SessionRepository, PinoLogger],
+          inject: [WORKSPACE_STORE, WorkspaceFileRepository, PinoLogger],
         },
         TemplateCatalogService,
         WarmPoolService,

@@ -145,6 +145,11 @@ export const agentConfigSchema = z
     SANDBOX_TMP_BYTES: int(1 << 20, 16 * 2 ** 30).default(64 << 20),
     /** Files and directories a workspace may hold (tmpfs nr_inodes). */
     SANDBOX_WORKSPACE_INODES: int(1000, 10_000_000).default(200_000),
+    /**
+     * Bound of one workspace pull or push (the execution stays `running` meanwhile): past it the
+     * transfer is stopped, nothing of it is committed, and the files are listed as not stored.
+     */
+    WORKSPACE_SYNC_TIMEOUT_SECONDS: int(1, 3600).default(120),
   })
   .superRefine((c, ctx) => {
     checkStorage(c, ctx);
@@ -172,6 +177,11 @@ export const reaperConfigSchema = z
     IDEMPOTENCY_KEY_TTL_HOURS: int(1, 8760).default(24),
     /** A node lost this long ago (no heartbeat since, no live session) loses its row and its queue in Redis. */
     DEAD_NODE_RETENTION_HOURS: int(1, 8760).default(24),
+    /**
+     * Unfinished multipart uploads (a writer died mid-transfer) older than this are aborted at each
+     * retention tick; above the agents' WORKSPACE_SYNC_TIMEOUT_SECONDS and the slowest API upload.
+     */
+    STALE_UPLOAD_AFTER_SECONDS: int(60, 30 * 86_400).default(21_600),
     /** Tick of the recovery and expiry tasks (lost nodes and executions, stuck work, idle sessions). */
     REAPER_INTERVAL_MS: int(100, 600_000).default(2000),
     /** Retries of an execution whose agent was lost; past them it ends `crashed`. */

@@ -1,7 +1,10 @@
 import {
   DEFAULT_WORKSPACE_LIMITS,
   type ManifestEntry,
-  planPull,
+  needsDownload,
+  removedFrom,
+  workspaceObjectKey,
+  attemptWriter,
   planPush,
   type ScannedEntry,
   sessionPrefix,
@@ -43,7 +46,7 @@ describe('workspacePath', () => {
 });
 
 const file = (path: string, size = 10, token = `t-${path}`): ScannedEntry => ({ path, kind: 'file', size, token });
-const known = (size = 10, token = 't'): ManifestEntry => ({ size, token, sha256: 'h', etag: 'e' });
+const known = (size = 10, token = 't'): ManifestEntry => ({ size, token, sha256: 'h', key: 'k', etag: 'e' });
 const limits = { ...DEFAULT_WORKSPACE_LIMITS, maxFiles: 3, maxWorkspaceBytes: 100, maxFileBytes: 50 };
 
 describe('planPush', () => {
@@ -106,25 +109,29 @@ describe('planPush', () => {
   });
 });
 
-describe('planPull', () => {
-  it('downloads what the store has that the container lacks or holds another version of, removes what the store dropped', () => {
+describe('needsDownload and removedFrom', () => {
+  it('downloads what the store has that the container lacks or holds another write of, removes what the store dropped', () => {
     const manifest = new Map([
-      ['same', { ...known(), etag: 'e1' }],
-      ['changed', { ...known(), etag: 'e2' }],
+      ['same', { ...known(), key: 'k1' }],
+      ['changed', { ...known(), key: 'k2' }],
       ['deleted', known()],
     ]);
     const stored = [
-      { path: 'same', size: 10, etag: 'e1' },
-      { path: 'changed', size: 10, etag: 'e2-new' },
-      { path: 'added', size: 3, etag: 'e3' },
+      { path: 'same', size: 10, key: 'k1', etag: 'e', sha256: 'h' },
+      { path: 'changed', size: 10, key: 'k2-new', etag: 'e', sha256: 'h' },
+      { path: 'added', size: 3, key: 'k3', etag: 'e', sha256: 'h' },
     ];
-    const plan = planPull(manifest, stored);
-    expect(plan.download.map((f) => f.path)).toEqual(['changed', 'added']);
-    expect(plan.remove).toEqual(['deleted']);
+    expect(stored.filter((f) => needsDownload(manifest, f)).map((f) => f.path)).toEqual(['changed', 'added']);
+    expect(removedFrom(manifest, new Set(stored.map((f) => f.path)))).toEqual(['deleted']);
   });
+});
 
-  it('downloads everything into an empty container', () => {
-    expect(planPull(new Map(), [{ path: 'a', size: 1, etag: 'x' }])).toEqual({ download: [{ path: 'a', size: 1, etag: 'x' }], remove: [] });
+describe('workspaceObjectKey', () => {
+  it('gives every writer its own key under the session, whatever the path', () => {
+    const a = workspaceObjectKey('sess_1', attemptWriter('exec_1', 1), 'dir/a b.txt');
+    expect(a).toMatch(/^sessions\/sess_1\/objects\/exec_1\.1\/[0-9a-f]{64}$/);
+    expect(workspaceObjectKey('sess_1', attemptWriter('exec_1', 2), 'dir/a b.txt')).not.toBe(a);
+    expect(workspaceObjectKey('sess_1', attemptWriter('exec_1', 1), 'dir/a b.txt')).toBe(a);
   });
 });
 

@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
+
 /**
  * A session's workspace: the files under /workspace in its container, whose state of record is the
- * session's prefix in the object store. Paths are relative, '/'-separated, and validated here once
+ * session's manifest (table workspace_files: path → object in the store, committed with a version
+ * bump, fenced by the writer's attempt). Paths are relative, '/'-separated, and validated here once
  * for every door they come through (the API, the store listing, the container scan).
  */
 export const WORKSPACE_PATH = Object.freeze({ maxBytes: 1024, maxSegmentBytes: 255 });
@@ -84,10 +87,12 @@ export interface ScannedEntry {
   readonly token: string;
 }
 
-/** What the agent knows of a file it synced: in the container (token) and in the store (etag). */
+/** What the agent knows of a file it synced: in the container (token) and in the store (key, etag). */
 export interface ManifestEntry {
   readonly size: number;
   readonly sha256: string;
+  /** The object holding these bytes; a new write of the file is always a new key. */
+  readonly key: string;
   readonly etag: string;
   readonly token: string;
 }
@@ -143,26 +148,74 @@ export function planPush(manifest: Manifest, scan: { entries: readonly ScannedEn
   return { upload, remove, skipped, kept };
 }
 
+/** A file of the session's manifest (its committed state). */
 export interface StoredFile {
   readonly path: string;
   readonly size: number;
+  readonly key: string;
+  readonly etag: string;
+  readonly sha256: string;
+}
+
+/** One file a commit adds or replaces: its object is already in the store. */
+export interface WorkspaceUpsert {
+  readonly path: string;
+  readonly key: string;
+  readonly size: number;
+  readonly sha256: string;
   readonly etag: string;
 }
 
-export interface PullPlan {
-  readonly download: readonly StoredFile[];
-  /** Files the container holds that the store no longer has. */
-  readonly remove: readonly string[];
+/** A change of a session's workspace: files written (objects already stored) and paths deleted. */
+export interface WorkspaceChange {
+  readonly sessionId: string;
+  /** The attempt that wrote it (an agent's push), or null for the API (then the session must be live). */
+  readonly fence: { readonly id: string; readonly attempt: number; readonly node: string } | null;
+  /** `<execution>.<attempt>` or `api`, recorded with every row. */
+  readonly writer: string;
+  readonly upserts: readonly WorkspaceUpsert[];
+  readonly deletes: readonly string[];
 }
 
-/** What to copy into a container so that it holds what the store holds, given what it held last. */
-export function planPull(manifest: Manifest, stored: readonly StoredFile[]): PullPlan {
-  const download = stored.filter((f) => manifest.get(f.path)?.etag !== f.etag);
-  const inStore = new Set(stored.map((f) => f.path));
-  return { download, remove: [...manifest.keys()].filter((path) => !inStore.has(path)) };
+export type CommitResult =
+  | {
+      readonly committed: true;
+      /** The workspace version before this commit, and the one it made. */
+      readonly base: number;
+      readonly version: number;
+      /** Objects no committed row names any more (replaced or deleted files): to delete from the store. */
+      readonly released: string[];
+      /** Deleted paths that the manifest did not hold. */
+      readonly missing: string[];
+    }
+  | { readonly committed: false; readonly reason: 'fenced' | 'session_ended' };
+
+/** The container lacks this stored file, or holds another write of it. */
+export function needsDownload(manifest: Manifest, f: StoredFile): boolean {
+  return manifest.get(f.path)?.key !== f.key;
 }
 
-/** Keys of a session's workspace in the store: `sessions/<id>/<path>` (seed 000's workspace_path). */
+/** Files the container holds that the store no longer has, given every path the store has. */
+export function removedFrom(manifest: Manifest, stored: ReadonlySet<string>): string[] {
+  return [...manifest.keys()].filter((path) => !stored.has(path));
+}
+
+/** Everything a session stores lives under `sessions/<id>/` (seed 000's workspace_path). */
 export function sessionPrefix(sessionId: string): string {
   return `sessions/${sessionId}/`;
+}
+
+/**
+ * The object one writer (an execution's attempt, or one API upload) stores a file at:
+ * `sessions/<id>/objects/<writer>/<sha256 of the path>`. No two writers share a key, so a writer that
+ * lost its fence can never overwrite what the current one stored; only a committed manifest row makes
+ * an object part of the workspace. The path is hashed: any valid path, bounded key length.
+ */
+export function workspaceObjectKey(sessionId: string, writer: string, path: string): string {
+  return `${sessionPrefix(sessionId)}objects/${writer}/${createHash('sha256').update(path).digest('hex')}`;
+}
+
+/** The writer name of an execution's attempt in object keys and the manifest. */
+export function attemptWriter(executionId: string, attempt: number): string {
+  return `${executionId}.${attempt}`;
 }

@@ -10,8 +10,9 @@ import { RetentionRepository } from './repositories/retention.repository';
 import { RuntimeNodeRepository } from './repositories/runtime-node.repository';
 import { SessionRepository } from './repositories/session.repository';
 import { TemplateRepository } from './repositories/template.repository';
+import { WorkspaceFileRepository } from './repositories/workspace-file.repository';
 
-const REPOSITORIES = [SessionRepository, ExecutionRepository, TemplateRepository, RuntimeNodeRepository, ApiKeyRepository, AuditRepository, RetentionRepository, DatabaseClock] as const;
+const REPOSITORIES = [SessionRepository, ExecutionRepository, TemplateRepository, RuntimeNodeRepository, ApiKeyRepository, AuditRepository, RetentionRepository, WorkspaceFileRepository, DatabaseClock] as const;
 
 /** The DataSource, the repositories and the database clock, for the apps; they also work without Nest. */
 @Module({})

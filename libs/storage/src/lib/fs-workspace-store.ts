@@ -1,17 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, lstat, mkdir, opendir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { access, lstat, mkdir, opendir, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type ObjectBody, type PutOptions, type StoredObject, StoreUnsupportedError, type WorkspaceStore } from './workspace-store';
 
-const PART = '.part-';
+// temporary files live here, outside every key (keys may not start with it): any object name is listable
+const PARTS = '.parts';
 
 /**
  * WorkspaceStore on a local directory, for a single machine: one file per object, written to a
- * temporary name and renamed into place so a reader never sees half an object. The etag is the size
- * and the nanosecond mtime of the file.
+ * temporary file in `<root>/.parts/` and renamed into place so a reader never sees half an object.
+ * The etag is the size and the nanosecond mtime of the file.
  */
 export class FsWorkspaceStore implements WorkspaceStore {
   readonly driver = 'fs' as const;
@@ -25,12 +26,13 @@ export class FsWorkspaceStore implements WorkspaceStore {
     return `file://${this.root}/${prefix}`;
   }
 
-  async put(key: string, body: Buffer | Readable, _options: PutOptions = {}): Promise<string> {
+  async put(key: string, body: Buffer | Readable, options: PutOptions = {}): Promise<string> {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
-    const temp = `${path}${PART}${randomBytes(6).toString('hex')}`;
+    await mkdir(join(this.root, PARTS), { recursive: true });
+    const temp = join(this.root, PARTS, randomBytes(12).toString('hex'));
     try {
-      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, createWriteStream(temp, { flags: 'wx' }));
+      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, createWriteStream(temp, { flags: 'wx' }), ...(options.signal ? [{ signal: options.signal }] : []));
       await rename(temp, path);
     } catch (e) {
       await rm(temp, { force: true });
@@ -39,11 +41,11 @@ export class FsWorkspaceStore implements WorkspaceStore {
     return etagOf(await stat(path, { bigint: true }));
   }
 
-  async get(key: string): Promise<ObjectBody | null> {
+  async get(key: string, signal?: AbortSignal): Promise<ObjectBody | null> {
     const path = this.pathOf(key);
     const st = await this.fileStat(path);
     if (!st) return null;
-    return { body: createReadStream(path), size: Number(st.size), etag: etagOf(st), contentType: null };
+    return { body: createReadStream(path, signal ? { signal } : {}), size: Number(st.size), etag: etagOf(st), contentType: null };
   }
 
   async head(key: string): Promise<StoredObject | null> {
@@ -74,6 +76,21 @@ export class FsWorkspaceStore implements WorkspaceStore {
     return keys.length;
   }
 
+  /** Temporary files of writes that never finished (the process died mid-put); the prefix plays no part. */
+  async abortStaleUploads(_prefix: string, before: Date): Promise<number> {
+    const dir = join(this.root, PARTS);
+    const names = await readdir(dir).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? [] : Promise.reject(e)));
+    let removed = 0;
+    for (const name of names) {
+      const st = await lstat(join(dir, name)).catch(() => null);
+      if (st && st.mtimeMs < before.getTime()) {
+        await rm(join(dir, name), { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   presignGet(): Promise<string> {
     return Promise.reject(new StoreUnsupportedError('presigned URLs need the s3 storage driver; download through the API instead'));
   }
@@ -90,7 +107,7 @@ export class FsWorkspaceStore implements WorkspaceStore {
 
   private pathOf(key: string): string {
     const path = resolve(this.root, key);
-    if (!path.startsWith(this.root + sep) || key.split('/').some((s) => s === '' || s === '.' || s === '..') || key.includes('\\')) {
+    if (!path.startsWith(this.root + sep) || key.split('/').some((s) => s === '' || s === '.' || s === '..') || key.includes('\\') || key.split('/')[0] === PARTS) {
       throw new Error(`object key '${key}' would leave the store's directory`);
     }
     return path;
@@ -121,8 +138,9 @@ export class FsWorkspaceStore implements WorkspaceStore {
       const path = join(dir, d.name);
       const key = relative(this.root, path).split(sep).join('/');
       // descend into directories inside the prefix, and into those on the way to it
+      if (key === PARTS) continue;
       if (d.dir && (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`))) yield* this.walk(path, prefix);
-      else if (d.file && key.startsWith(prefix) && !d.name.includes(PART)) {
+      else if (d.file && key.startsWith(prefix)) {
         const st = await this.fileStat(path);
         if (st) yield { key, size: Number(st.size), etag: etagOf(st), lastModified: new Date(Number(st.mtimeMs)) };
       }

@@ -1,11 +1,13 @@
 import { type Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import {
+  AbortMultipartUploadCommand,
   CreateBucketCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   paginateListObjectsV2,
   PutObjectCommand,
   S3Client,
@@ -64,10 +66,14 @@ export class S3WorkspaceStore implements WorkspaceStore {
     const Bucket = this.options.bucket;
     const ContentType = options.contentType;
     if (!Buffer.isBuffer(body) && options.size !== undefined && options.size <= this.partSize) body = await buffer(body);
+    const abortSignal = options.signal;
+    abortSignal?.throwIfAborted();
     if (Buffer.isBuffer(body)) {
-      const r = await this.client.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ContentLength: body.length, ContentType }));
+      const r = await this.client.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ContentLength: body.length, ContentType }), { abortSignal });
       return etagOf(r.ETag);
     }
+    // leavePartsOnError false: a failed or aborted upload aborts its multipart upload (S3 keeps the parts
+    // of an unfinished one, billed, until someone does); a crash leaves it to abortStaleUploads
     const upload = new Upload({
       client: this.client,
       params: { Bucket, Key: key, Body: body, ContentType },
@@ -75,13 +81,19 @@ export class S3WorkspaceStore implements WorkspaceStore {
       queueSize: 4,
       leavePartsOnError: false,
     });
-    const r = await upload.done();
-    return etagOf(r.ETag);
+    const abort = () => void upload.abort().catch(() => undefined);
+    abortSignal?.addEventListener('abort', abort, { once: true });
+    try {
+      const r = await upload.done();
+      return etagOf(r.ETag);
+    } finally {
+      abortSignal?.removeEventListener('abort', abort);
+    }
   }
 
-  async get(key: string): Promise<ObjectBody | null> {
+  async get(key: string, signal?: AbortSignal): Promise<ObjectBody | null> {
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }), { abortSignal: signal });
       return { body: r.Body as Readable, size: r.ContentLength ?? 0, etag: etagOf(r.ETag), contentType: r.ContentType ?? null };
     } catch (e) {
       if (isNotFound(e)) return null;
@@ -133,6 +145,30 @@ export class S3WorkspaceStore implements WorkspaceStore {
     return count + batch.length;
   }
 
+  async abortStaleUploads(prefix: string, before: Date): Promise<number> {
+    const Bucket = this.options.bucket;
+    let aborted = 0;
+    try {
+      let marker: { KeyMarker?: string; UploadIdMarker?: string } = {};
+      for (;;) {
+        const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket, Prefix: prefix, ...marker }));
+        for (const u of page.Uploads ?? []) {
+          if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated >= before) continue;
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket, Key: u.Key, UploadId: u.UploadId })).catch((e) => {
+            if (!isNotFound(e)) throw e;
+          });
+          aborted++;
+        }
+        if (!page.IsTruncated) break;
+        marker = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
+      }
+    } catch (e) {
+      // servers without multipart listing (s3rver) keep no unfinished uploads to list
+      if (!isNotImplemented(e)) throw e;
+    }
+    return aborted;
+  }
+
   presignGet(key: string, expiresSeconds: number): Promise<string> {
     return getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.options.bucket, Key: key }), { expiresIn: expiresSeconds });
   }
@@ -159,6 +195,11 @@ export class S3WorkspaceStore implements WorkspaceStore {
 
 function etagOf(etag: string | undefined): string {
   return (etag ?? '').replace(/"/g, '');
+}
+
+function isNotImplemented(e: unknown): boolean {
+  const err = e as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  return err?.name === 'NotImplemented' || err?.Code === 'NotImplemented' || err?.$metadata?.httpStatusCode === 501;
 }
 
 function isNotFound(e: unknown): boolean {

@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { createTestStore, stackEnv, type TestStore } from '@sandbox/testing';
@@ -85,6 +87,30 @@ describe.each(['s3', 'fs'] as const)('WorkspaceStore (%s)', (driver) => {
     expect((await listAll(t.store, 'sessions/many-other/')).length).toBe(1);
   });
 
+  it('lists and reads objects whatever their name, ".part-" included', async () => {
+    await t.store.put('sessions/parts/data.part-1', Buffer.from('one'));
+    await t.store.put('sessions/parts/x.part-abc.txt', Buffer.from('two'));
+    expect((await listAll(t.store, 'sessions/parts/')).map((o) => o.key).sort()).toEqual(['sessions/parts/data.part-1', 'sessions/parts/x.part-abc.txt']);
+    expect((await buffer((await t.store.get('sessions/parts/data.part-1'))!.body)).toString()).toBe('one');
+  });
+
+  it('stops a put when its signal aborts: the put rejects and nothing is stored', async () => {
+    const controller = new AbortController();
+    const chunk = randomBytes(1 << 20);
+    const body = Readable.from(
+      (async function* () {
+        for (let i = 0; i < 64; i++) {
+          if (i === 12) controller.abort(new Error('sync bound reached'));
+          yield chunk;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })(),
+    );
+    await expect(t.store.put('sessions/abort/big.bin', body, { signal: controller.signal })).rejects.toThrow();
+    expect(await t.store.head('sessions/abort/big.bin')).toBeNull();
+    expect(await t.store.abortStaleUploads('sessions/abort/', new Date(Date.now() + 60_000))).toBe(0);
+  });
+
   if (driver === 's3') {
     it('presigns a GET that works without credentials', async () => {
       await t.store.put('sessions/s1/pub.txt', Buffer.from('presigned'));
@@ -109,6 +135,18 @@ describe.each(['s3', 'fs'] as const)('WorkspaceStore (%s)', (driver) => {
   } else {
     it('has no presigned URLs, and says so', async () => {
       await expect(t.store.presignGet('sessions/s1/pub.txt', 60)).rejects.toBeInstanceOf(StoreUnsupportedError);
+    });
+
+    it('removes the temporary files of puts that never finished, only once they are old', async () => {
+      const parts = join(t.store.uri('').replace(/^file:\/\//, ''), '.parts');
+      await mkdir(parts, { recursive: true });
+      await writeFile(join(parts, 'crashed'), 'half an object');
+      await writeFile(join(parts, 'writing'), 'being written');
+      const old = new Date(Date.now() - 3_600_000);
+      await utimes(join(parts, 'crashed'), old, old);
+      expect(await t.store.abortStaleUploads('sessions/', new Date(Date.now() - 60_000))).toBe(1);
+      expect((await readdir(parts)).sort()).toEqual(['writing']);
+      await expect(t.store.put('.parts/x', Buffer.from('x'))).rejects.toThrow(/leave the store/);
     });
 
     it('refuses keys that would leave its directory', async () => {

@@ -19,6 +19,8 @@ export interface PutOptions {
   readonly contentType?: string;
   /** Known length of a stream (lets S3 take it in one request when small). */
   readonly size?: number;
+  /** Stops the transfer: nothing is stored (a multipart upload is aborted), the put rejects. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -32,8 +34,8 @@ export interface WorkspaceStore {
   uri(prefix: string): string;
   /** Stores the body (a Buffer in one request; a stream multipart when large); resolves to the new etag. */
   put(key: string, body: Buffer | Readable, options?: PutOptions): Promise<string>;
-  /** The object's body as a stream, or null when there is no such object. */
-  get(key: string): Promise<ObjectBody | null>;
+  /** The object's body as a stream, or null when there is no such object; `signal` stops the transfer. */
+  get(key: string, signal?: AbortSignal): Promise<ObjectBody | null>;
   head(key: string): Promise<StoredObject | null>;
   /** Every object under the prefix, page by page. */
   list(prefix: string): AsyncIterable<StoredObject>;
@@ -41,6 +43,12 @@ export interface WorkspaceStore {
   delete(keys: readonly string[]): Promise<void>;
   /** Deletes everything under the prefix; resolves to how many objects went. */
   deletePrefix(prefix: string): Promise<number>;
+  /**
+   * Removes what interrupted writes under the prefix left behind (S3: multipart uploads started before
+   * `before`; fs: temporary files older than it); resolves to how many. A server without the S3 call
+   * (NotImplemented) has nothing to remove.
+   */
+  abortStaleUploads(prefix: string, before: Date): Promise<number>;
   /** A URL that downloads the object without credentials until it expires; fs: StoreUnsupportedError. */
   presignGet(key: string, expiresSeconds: number): Promise<string>;
   /** Rejects unless the store answers (readiness). */
@@ -57,7 +65,7 @@ export class StoreUnsupportedError extends Error {
   }
 }
 
-/** Every object under a prefix, collected (for small listings: a session's workspace). */
+/** Every object under a prefix, collected (for tests and small listings; workspaces stream their manifest). */
 export async function listAll(store: WorkspaceStore, prefix: string): Promise<StoredObject[]> {
   const all: StoredObject[] = [];
   for await (const o of store.list(prefix)) all.push(o);

@@ -226,6 +226,12 @@ export class TestPlatform {
     return rows as T[];
   }
 
+  /** The paths of a session's workspace, as its manifest (the state of record) holds them, sorted. */
+  async workspaceFiles(sessionId: string): Promise<string[]> {
+    const rows = await this.query<{ path: Buffer }>('SELECT path FROM workspace_files WHERE session_id = ? ORDER BY path', [sessionId]);
+    return rows.map((r) => r.path.toString('utf8'));
+  }
+
   /** Polls `probe` until it returns a value other than null/undefined/false, or fails after `ms`. */
   async until<T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
     const deadline = Date.now() + ms;
@@ -240,6 +246,11 @@ export class TestPlatform {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /** What an agent process logged so far (pino JSON lines). */
+  agentLog(nodeId: string): string {
+    return readFileSync(join(LOG_DIR, `${this.label}-agent-${nodeId}.log`), 'utf8');
   }
 
   /** Ids of the containers carrying a label, e.g. `sandbox.node=<id>` (running or not). */

@@ -3,21 +3,25 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import {
   type Artifact,
+  attemptWriter,
+  type CommitResult,
   type ManifestEntry,
-  planPull,
+  needsDownload,
   planPush,
+  removedFrom,
   type ScannedEntry,
   type Session,
-  sessionPrefix,
   SKIPPED_LISTED,
   type SkippedArtifacts,
   type SkippedFile,
   type StoredFile,
+  type WorkspaceChange,
   type WorkspaceLimits,
-  isWorkspacePath,
+  workspaceObjectKey,
+  type WorkspaceUpsert,
 } from '@sandbox/domain';
 import { MAX_IO_BYTES, type Sandbox } from '@sandbox/runtime';
-import { listAll, mimeTypeOf, type WorkspaceStore } from '@sandbox/storage';
+import { mimeTypeOf, type WorkspaceStore } from '@sandbox/storage';
 import picomatch from 'picomatch';
 
 /** Files up to this size travel in batches (several per request and in memory); larger ones stream. */
@@ -45,10 +49,19 @@ export interface PushResult {
   readonly skipped: SkippedArtifacts | null;
 }
 
-/** Where the session's workspace version is recorded (sessions.workspace_version). */
-export interface WorkspaceVersions {
-  /** Bumps the version if it is still `from`; true when it did. */
-  bumpWorkspace(sessionId: string, from: number): Promise<boolean>;
+/** The session's manifest, the state of record of its workspace (persistence's WorkspaceFileRepository). */
+export interface WorkspaceManifest {
+  /** Every committed file, a page at a time. */
+  stream(sessionId: string): AsyncIterable<readonly StoredFile[]>;
+  /** Makes a change visible, only while its attempt is the execution's current one. */
+  commit(change: WorkspaceChange): Promise<CommitResult>;
+}
+
+/** The attempt a push writes for: only it may commit (DESIGN.md §7's fence, applied to the workspace). */
+export interface PushFence {
+  readonly id: string;
+  readonly attempt: number;
+  readonly node: string;
 }
 
 /** The structured logger the engine reports to (pino's shape). */
@@ -67,17 +80,30 @@ class WorkspaceRestoreError extends Error {
   }
 }
 
+/** A transfer stopped by the sync bound or because the attempt was given up. */
+export class WorkspaceSyncAbortedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkspaceSyncAbortedError';
+  }
+}
+
 /**
  * Keeps a session's container and its stored workspace in step: `pull` before an execution makes the
- * container hold what the store holds (after a new container, or a change through the API); `push`
- * after it stores what the run changed and says which files those were. Everything moves through the
- * sandbox's executor in pieces of at most MAX_IO_BYTES, so memory stays flat whatever the workspace.
+ * container hold what the manifest holds (after a new container, or a change through the API); `push`
+ * after it stores what the run changed and says which files those were. A push uploads only new or
+ * changed files, each under a key of its own attempt, and then commits the manifest change fenced by
+ * that attempt: a push of an attempt that was retried meanwhile changes nothing, and its objects are
+ * deleted. Each pull or push is bounded by `timeoutMs` and stopped by the caller's signal. Everything
+ * moves through the sandbox's executor in pieces of at most MAX_IO_BYTES, and the manifest is read a
+ * page at a time, so memory stays flat whatever the workspace.
  */
 export class WorkspaceSync {
   constructor(
     private readonly store: WorkspaceStore,
-    private readonly versions: WorkspaceVersions,
+    private readonly manifest: WorkspaceManifest,
     private readonly log: SyncLog,
+    private readonly timeoutMs: number,
   ) {}
 
   /**
@@ -85,39 +111,73 @@ export class WorkspaceSync {
    * cannot be written into the container (a symlink in its way, a full disk) is left out and listed;
    * a store that cannot be read fails the pull, to be tried again before the next execution.
    */
-  async pull(sandbox: Sandbox, state: WorkspaceState, session: SyncedSession): Promise<SkippedFile[]> {
+  async pull(sandbox: Sandbox, state: WorkspaceState, session: SyncedSession, signal?: AbortSignal): Promise<SkippedFile[]> {
     const version = session.workspaceVersion;
     if (state.version === version && !state.unknown) return [];
     const t0 = Date.now();
-    if (state.unknown) {
-      // the store is the state of record: files of a container we lost track of are not trusted
-      const errors = await sandbox.wipe();
-      if (errors.length) throw new WorkspaceRestoreError(`cannot empty the workspace: ${errors[0]!.path}: ${errors[0]!.error}`);
-      state.manifest.clear();
-      state.unknown = false;
+    const bound = this.bound(signal);
+    const failed: SkippedFile[] = [];
+    let removed = 0;
+    let downloaded = 0;
+    try {
+      if (state.unknown) {
+        // the store is the state of record: files of a container we lost track of are not trusted
+        const errors = await sandbox.wipe();
+        if (errors.length) throw new WorkspaceRestoreError(`cannot empty the workspace: ${errors[0]!.path}: ${errors[0]!.error}`);
+        state.manifest.clear();
+        state.unknown = false;
+      }
+      // version 0: nothing was ever committed (a commit bumps the version in the same transaction), and
+      // objects nobody committed are never read: a crashed writer's upload cannot come back
+      if (version !== 0 && state.manifest.size) {
+        // what the container holds and the manifest no longer does goes first (a file may become a directory)
+        const stored = new Set<string>();
+        for await (const page of this.manifest.stream(session.id)) for (const f of page) stored.add(f.path);
+        const remove = removedFrom(state.manifest, stored);
+        if (remove.length) {
+          const errors = await sandbox.remove(remove);
+          if (errors.length) throw new WorkspaceRestoreError(`cannot delete '${errors[0]!.path}' from the workspace: ${errors[0]!.error}`);
+          for (const path of remove) state.manifest.delete(path);
+        }
+        removed = remove.length;
+      }
+      if (version !== 0) {
+        for await (const page of this.manifest.stream(session.id)) {
+          const files = page.filter((f) => needsDownload(state.manifest, f));
+          failed.push(...(await this.aborting(bound, () => this.download(sandbox, state, files, bound.signal))));
+          downloaded += files.length;
+        }
+      }
+    } finally {
+      bound.done();
     }
-    // version 0: nothing was ever stored, no need to ask the store
-    const stored = version === 0 ? [] : await this.storedFiles(session.id);
-    const plan = planPull(state.manifest, stored);
-    if (plan.remove.length) {
-      const errors = await sandbox.remove(plan.remove);
-      if (errors.length) throw new WorkspaceRestoreError(`cannot delete '${errors[0]!.path}' from the workspace: ${errors[0]!.error}`);
-      for (const path of plan.remove) state.manifest.delete(path);
-    }
-    const failed = await this.download(sandbox, state, session.id, plan.download);
     state.version = version;
-    if (plan.download.length || plan.remove.length) {
+    if (downloaded || removed) {
       this.log.info(
-        { session_id: session.id, files: plan.download.length, removed: plan.remove.length, failed: failed.length, duration_ms: Date.now() - t0 },
+        { session_id: session.id, files: downloaded, removed, failed: failed.length, duration_ms: Date.now() - t0 },
         'workspace restored from the store',
       );
     }
     return failed;
   }
 
-  /** Stores what the last run changed, within the template's limits; returns the run's artifacts. */
-  async push(sandbox: Sandbox, state: WorkspaceState, session: SyncedSession, limits: WorkspaceLimits, collect: readonly string[] | null): Promise<PushResult> {
+  /**
+   * Stores what the last run changed, within the template's limits, for the attempt `fence`; returns
+   * the run's artifacts. Nothing is visible before the fenced commit; when it is refused or the sync is
+   * stopped, the objects uploaded are deleted and the change is reported as not stored.
+   */
+  async push(
+    sandbox: Sandbox,
+    state: WorkspaceState,
+    session: SyncedSession,
+    limits: WorkspaceLimits,
+    collect: readonly string[] | null,
+    fence: PushFence,
+    signal?: AbortSignal,
+  ): Promise<PushResult> {
     const t0 = Date.now();
+    const bound = this.bound(signal);
+    const writer = attemptWriter(fence.id, fence.attempt);
     const scan = await sandbox.scan(limits.maxFiles + SCAN_SLACK);
     const plan = planPush(state.manifest, scan, limits);
     const skipped: SkippedFile[] = [...plan.skipped];
@@ -129,20 +189,38 @@ export class WorkspaceSync {
           reason: `${scan.counted ? '' : 'over '}${scan.unlistedFiles} more files past the first ${limits.maxFiles + SCAN_SLACK} workspace entries: over the workspace limits, not stored`,
         }
       : null;
-    const artifacts = (await this.upload(sandbox, state, session.id, plan.upload, skipped)).sort(byPath);
-    if (plan.remove.length) {
-      try {
-        await this.store.delete(plan.remove.map((path) => sessionPrefix(session.id) + path));
-        for (const path of plan.remove) state.manifest.delete(path);
-      } catch (e) {
-        skipped.push({ path: '*', size: null, reason: `deleted files are still stored: ${(e as Error).message}` });
-      }
+    const uploaded: Uploaded[] = [];
+    let result: CommitResult | null = null;
+    try {
+      await this.aborting(bound, () => this.upload(sandbox, session.id, writer, plan.upload, uploaded, skipped, bound.signal));
+    } catch (e) {
+      await this.discard(session.id, uploaded.map((u) => u.key));
+      throw e;
+    } finally {
+      bound.done();
     }
-    if ((artifacts.length || plan.remove.length) && state.version !== null) {
-      // our own change: record it, and keep our copy current unless someone else changed the store meanwhile
-      if (await this.versions.bumpWorkspace(session.id, state.version)) state.version++;
+    // a commit that failed may still have landed (the connection broke after COMMIT): its objects stay
+    if (uploaded.length || plan.remove.length) result = await this.manifest.commit({ sessionId: session.id, fence, writer, upserts: uploaded, deletes: plan.remove });
+    if (result && !result.committed) {
+      await this.discard(session.id, uploaded.map((u) => u.key));
+      // the retry owns the workspace now: this container's files are no longer what the store holds
+      state.unknown = true;
+      this.log.warn({ session_id: session.id, execution_id: fence.id, attempt: fence.attempt, files: uploaded.length }, 'workspace push fenced out: the attempt no longer owns the execution');
+      return {
+        artifacts: [],
+        collected: null,
+        skipped: { count: 1, items: [{ path: '*', size: null, reason: 'not stored: the attempt was retried elsewhere, whose workspace is kept' }] },
+      };
     }
-    const result = {
+    if (result?.committed) {
+      for (const u of uploaded) state.manifest.set(u.path, { size: u.size, sha256: u.sha256, key: u.key, etag: u.etag, token: u.token });
+      for (const path of plan.remove) state.manifest.delete(path);
+      // our own change: keep our copy current unless someone else changed the store meanwhile (then pulled later)
+      if (state.version === result.base) state.version = result.version;
+      await this.discard(session.id, result.released);
+    }
+    const artifacts = uploaded.map((u) => ({ path: u.path, size: u.size, mime_type: mimeTypeOf(u.path), sha256: u.sha256, etag: u.etag })).sort(byPath);
+    const pushed = {
       artifacts,
       collected: collect?.length ? this.collect(state, collect) : null,
       skipped:
@@ -150,44 +228,72 @@ export class WorkspaceSync {
           ? { count: skipped.length + scan.unlistedFiles, items: (unlisted ? [unlisted, ...skipped] : skipped).slice(0, SKIPPED_LISTED) }
           : null,
     };
-    if (artifacts.length || plan.remove.length || result.skipped) {
+    if (artifacts.length || plan.remove.length || pushed.skipped) {
       this.log.info(
-        { session_id: session.id, stored: artifacts.length, deleted: plan.remove.length, skipped: skipped.length, duration_ms: Date.now() - t0 },
+        { session_id: session.id, stored: artifacts.length, deleted: plan.remove.length, skipped: skipped.length, version: result?.committed ? result.version : null, duration_ms: Date.now() - t0 },
         'workspace stored',
       );
     }
-    return result;
+    return pushed;
   }
 
-  private async storedFiles(sessionId: string): Promise<StoredFile[]> {
-    const prefix = sessionPrefix(sessionId);
-    return (await listAll(this.store, prefix))
-      .map((o) => ({ path: o.key.slice(prefix.length), size: o.size, etag: o.etag }))
-      .filter((f) => isWorkspacePath(f.path));
+  /** The caller's signal combined with the sync bound; `done` clears the timer. */
+  private bound(signal?: AbortSignal): { signal: AbortSignal; done(): void } {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new WorkspaceSyncAbortedError(`the workspace sync took longer than ${this.timeoutMs / 1000} s`)), this.timeoutMs);
+    timer.unref();
+    const stop = () => controller.abort(new WorkspaceSyncAbortedError(`the workspace sync was stopped: ${String(signal?.reason?.message ?? signal?.reason ?? 'aborted')}`));
+    if (signal?.aborted) stop();
+    signal?.addEventListener('abort', stop, { once: true });
+    return {
+      signal: controller.signal,
+      done: () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', stop);
+      },
+    };
   }
 
-  private async download(sandbox: Sandbox, state: WorkspaceState, sessionId: string, files: readonly StoredFile[]): Promise<SkippedFile[]> {
-    const key = (path: string) => sessionPrefix(sessionId) + path;
+  /** Runs a transfer; once the signal fired, its reason is the error, whatever the transfer threw. */
+  private async aborting<T>(bound: { signal: AbortSignal }, fn: () => Promise<T>): Promise<T> {
+    bound.signal.throwIfAborted();
+    try {
+      const r = await fn();
+      bound.signal.throwIfAborted();
+      return r;
+    } catch (e) {
+      bound.signal.throwIfAborted();
+      throw e;
+    }
+  }
+
+  /** Deletes objects nothing refers to (uncommitted uploads, released ones); a failure only leaves garbage under the session's prefix. */
+  private async discard(sessionId: string, keys: readonly string[]): Promise<void> {
+    if (!keys.length) return;
+    await this.store.delete(keys).catch((e) => this.log.warn({ session_id: sessionId, objects: keys.length, err: e }, 'cannot delete unreferenced workspace objects'));
+  }
+
+  private async download(sandbox: Sandbox, state: WorkspaceState, files: readonly StoredFile[], signal: AbortSignal): Promise<SkippedFile[]> {
     const failed: SkippedFile[] = [];
     const notRestored = (f: StoredFile, error: string) => failed.push({ path: f.path, size: f.size, reason: `not restored into the container: ${error}` });
     const small = files.filter((f) => f.size <= SMALL_FILE_BYTES);
     // small files: fetched a few at a time, written several per request
     for (const batch of batches(small, (f) => f.size)) {
       const bodies = await mapLimit(batch, STORE_CONCURRENCY, async (f) => {
-        const o = await this.store.get(key(f.path));
+        const o = await this.store.get(f.key, signal);
         if (!o) throw new WorkspaceRestoreError(`'${f.path}' vanished from the store while it was restored`);
-        return { f, data: await buffer(o.body), etag: o.etag };
+        return { f, data: await buffer(o.body) };
       });
       const results = await sandbox.write(bodies.map(({ f, data }) => ({ path: f.path, offset: 0, data, last: true })));
       results.forEach((r, i) => {
-        const { f, data, etag } = bodies[i]!;
+        const { f, data } = bodies[i]!;
         if (r.error || r.token === undefined) notRestored(f, r.error ?? 'no answer');
-        else state.manifest.set(f.path, { size: data.length, sha256: sha256(data), etag, token: r.token });
+        else state.manifest.set(f.path, { size: data.length, sha256: sha256(data), key: f.key, etag: f.etag, token: r.token });
       });
     }
     // large files: streamed, one piece of MAX_IO_BYTES at a time
     for (const f of files.filter((x) => x.size > SMALL_FILE_BYTES)) {
-      const o = await this.store.get(key(f.path));
+      const o = await this.store.get(f.key, signal);
       if (!o) throw new WorkspaceRestoreError(`'${f.path}' vanished from the store while it was restored`);
       const hash = createHash('sha256');
       let offset = 0;
@@ -205,18 +311,25 @@ export class WorkspaceSync {
         token = r?.token ?? token;
       }
       if (error || token === undefined) notRestored(f, error ?? 'no answer');
-      else state.manifest.set(f.path, { size: offset, sha256: hash.digest('hex'), etag: o.etag, token });
+      else state.manifest.set(f.path, { size: offset, sha256: hash.digest('hex'), key: f.key, etag: f.etag, token });
     }
     return failed;
   }
 
-  private async upload(sandbox: Sandbox, state: WorkspaceState, sessionId: string, files: readonly ScannedEntry[], skipped: SkippedFile[]): Promise<Artifact[]> {
-    const artifacts: Artifact[] = [];
-    const stored = (e: ScannedEntry, size: number, digest: string, etag: string, token: string) => {
-      state.manifest.set(e.path, { size, sha256: digest, etag, token });
-      artifacts.push({ path: e.path, size, mime_type: mimeTypeOf(e.path), sha256: digest, etag });
-    };
+  /** Stores new and changed files under the writer's keys, adding each to `uploaded`; one that fails is skipped and listed. */
+  private async upload(
+    sandbox: Sandbox,
+    sessionId: string,
+    writer: string,
+    files: readonly ScannedEntry[],
+    uploaded: Uploaded[],
+    skipped: SkippedFile[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    const key = (path: string) => workspaceObjectKey(sessionId, writer, path);
     const failed = (e: ScannedEntry, error: unknown) => {
+      // a stopped sync fails as a whole (the caller throws the signal's reason), not file by file
+      if (signal.aborted) throw signal.reason;
       this.log.warn({ session_id: sessionId, path: e.path, err: error }, 'cannot store a workspace file');
       skipped.push({ path: e.path, size: e.size, reason: `not stored: ${(error as Error).message ?? String(error)}` });
     };
@@ -225,12 +338,13 @@ export class WorkspaceSync {
     for (const batch of batches(files.filter((e) => e.size <= SMALL_FILE_BYTES), (e) => e.size)) {
       const read = await sandbox.read(batch.map((e) => ({ path: e.path, offset: 0, length: SMALL_FILE_BYTES })));
       await storing;
+      signal.throwIfAborted();
       storing = mapLimit(read, STORE_CONCURRENCY, async (r, i) => {
         const e = batch[i]!;
         if ('error' in r) return failed(e, new Error(r.error));
         try {
-          const etag = await this.store.put(sessionPrefix(sessionId) + e.path, r.data, { contentType: mimeTypeOf(e.path) });
-          stored(e, r.data.length, sha256(r.data), etag, r.token);
+          const etag = await this.store.put(key(e.path), r.data, { contentType: mimeTypeOf(e.path), signal });
+          uploaded.push({ path: e.path, key: key(e.path), size: r.data.length, sha256: sha256(r.data), etag, token: r.token });
         } catch (err) {
           failed(e, err);
         }
@@ -239,6 +353,7 @@ export class WorkspaceSync {
     await storing;
     // large files: a stream that pulls the next piece from the sandbox only when the store wants it
     for (const e of files.filter((x) => x.size > SMALL_FILE_BYTES)) {
+      signal.throwIfAborted();
       const hash = createHash('sha256');
       let size = 0;
       let token = e.token;
@@ -256,13 +371,12 @@ export class WorkspaceSync {
             }
           })(),
         );
-        const etag = await this.store.put(sessionPrefix(sessionId) + e.path, body, { contentType: mimeTypeOf(e.path), size: e.size });
-        stored(e, size, hash.digest('hex'), etag, token);
+        const etag = await this.store.put(key(e.path), body, { contentType: mimeTypeOf(e.path), size: e.size, signal });
+        uploaded.push({ path: e.path, key: key(e.path), size, sha256: hash.digest('hex'), etag, token });
       } catch (err) {
         failed(e, err);
       }
     }
-    return artifacts;
   }
 
   private collect(state: WorkspaceState, patterns: readonly string[]): Artifact[] {
@@ -272,6 +386,11 @@ export class WorkspaceSync {
       .map(([path, m]) => ({ path, size: m.size, mime_type: mimeTypeOf(path), sha256: m.sha256, etag: m.etag }))
       .sort(byPath);
   }
+}
+
+/** A file stored by this push, not committed yet. */
+interface Uploaded extends WorkspaceUpsert {
+  readonly token: string;
 }
 
 function byPath(a: { path: string }, b: { path: string }): number {

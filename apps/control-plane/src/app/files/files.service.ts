@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { type Readable, Transform } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { Inject, Injectable } from '@nestjs/common';
@@ -8,14 +8,14 @@ import {
   isSessionLive,
   type Principal,
   type Session,
-  sessionPrefix,
   WorkspacePathError,
   type WorkspaceLimits,
   workspaceLimitsOf,
+  workspaceObjectKey,
   workspacePath,
 } from '@sandbox/domain';
-import { SessionRepository, TemplateRepository } from '@sandbox/persistence';
-import { listAll, mimeTypeOf, type ObjectBody, StoreUnsupportedError, WORKSPACE_STORE, type WorkspaceStore } from '@sandbox/storage';
+import { type ManifestFile, SessionRepository, TemplateRepository, WorkspaceFileRepository } from '@sandbox/persistence';
+import { mimeTypeOf, type ObjectBody, StoreUnsupportedError, WORKSPACE_STORE, type WorkspaceStore } from '@sandbox/storage';
 import { ApiError } from '../http/api-error';
 import { SessionsService } from '../sessions/sessions.service';
 
@@ -35,9 +35,10 @@ export interface Download extends ObjectBody {
 }
 
 /**
- * The files of a session's workspace as the store holds them (the state of record): uploads are
+ * The files of a session's workspace as its manifest holds them (the state of record): uploads are
  * visible to the session's next execution, downloads show what the last execution stored. Every path
- * goes through the one validator of the domain; a path can never leave `sessions/<id>/`.
+ * goes through the one validator of the domain. An upload is stored under a key of its own and then
+ * committed to the manifest with the version bump, like an agent's push (without its attempt fence).
  */
 @Injectable()
 export class FilesService {
@@ -46,6 +47,7 @@ export class FilesService {
     private readonly sessionsService: SessionsService,
     private readonly sessions: SessionRepository,
     private readonly templates: TemplateRepository,
+    private readonly files: WorkspaceFileRepository,
   ) {}
 
   /**
@@ -87,9 +89,10 @@ export class FilesService {
     body.on('error', (e) => counted.destroy(e));
     body.on('aborted', () => counted.destroy(new Error('the client broke off the upload')));
     const mimeType = mimeTypeOf(path);
+    const key = workspaceObjectKey(session.id, `up-${randomBytes(8).toString('hex')}`, path);
     let etag: string;
     try {
-      etag = await this.store.put(sessionPrefix(session.id) + path, counted, {
+      etag = await this.store.put(key, counted, {
         contentType: mimeType,
         ...(declaredLength !== null ? { size: declaredLength } : {}),
       });
@@ -97,28 +100,36 @@ export class FilesService {
       if (e instanceof ApiError) throw e;
       throw storeUnavailable(e);
     }
-    await this.sessions.bumpWorkspace(session.id);
-    return { path, size, mime_type: mimeType, etag, sha256: hash.digest('hex'), last_modified: new Date().toISOString() };
+    const sha256 = hash.digest('hex');
+    const result = await this.files.commit({ sessionId: session.id, fence: null, writer: 'api', upserts: [{ path, key, size, sha256, etag }], deletes: [] }).catch(async (e: unknown) => {
+      await this.store.delete([key]).catch(() => undefined);
+      throw e;
+    });
+    if (!result.committed) {
+      await this.store.delete([key]).catch(() => undefined);
+      throw new ApiError(409, 'session_ended', `session '${session.id}' ended during the upload; its files can be read but no longer changed`);
+    }
+    await this.store.delete(result.released).catch(() => undefined);
+    return { path, size, mime_type: mimeType, etag, sha256, last_modified: new Date().toISOString() };
   }
 
   async download(who: Principal, sessionId: string, rawPath: string): Promise<Download> {
     const path = pathOf(rawPath);
     const session = await this.storedSession(who, sessionId);
-    const object = await this.store.get(sessionPrefix(session.id) + path).catch((e) => {
+    const file = await this.stored(session, path);
+    const object = await this.store.get(file.key).catch((e) => {
       throw storeUnavailable(e);
     });
-    if (!object) throw new ApiError(404, 'not_found', `file '${path}' does not exist in session '${session.id}'`);
-    return { ...object, path, mimeType: object.contentType ?? mimeTypeOf(path) };
+    // replaced since the manifest was read: the old object went with it
+    if (!object) throw new ApiError(409, 'file_changed', `file '${path}' was changed while it was read; try again`);
+    return { ...object, etag: file.etag, path, mimeType: object.contentType ?? mimeTypeOf(path) };
   }
 
   /** A URL the client can download the file from without credentials (S3 only). */
   async presign(who: Principal, sessionId: string, rawPath: string): Promise<{ url: string; expires_at: string }> {
     const path = pathOf(rawPath);
     const session = await this.storedSession(who, sessionId);
-    const key = sessionPrefix(session.id) + path;
-    if (!(await this.store.head(key).catch((e) => Promise.reject(storeUnavailable(e))))) {
-      throw new ApiError(404, 'not_found', `file '${path}' does not exist in session '${session.id}'`);
-    }
+    const { key } = await this.stored(session, path);
     try {
       const url = await this.store.presignGet(key, PRESIGN_SECONDS);
       return { url, expires_at: new Date(Date.now() + PRESIGN_SECONDS * 1000).toISOString() };
@@ -132,27 +143,19 @@ export class FilesService {
   async list(who: Principal, sessionId: string, prefix: string, limit: number, cursor?: string): Promise<{ items: StoredFileInfo[]; next_cursor: string | null }> {
     if (prefix) pathOf(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix, 'prefix');
     const session = await this.storedSession(who, sessionId);
-    const base = sessionPrefix(session.id);
-    const all = (await listAll(this.store, base + prefix).catch((e) => Promise.reject(storeUnavailable(e))))
-      .map((o) => ({ path: o.key.slice(base.length), size: o.size, mime_type: mimeTypeOf(o.key), etag: o.etag, last_modified: o.lastModified.toISOString() }))
-      .sort((a, b) => (a.path < b.path ? -1 : 1))
-      .filter((f) => cursor === undefined || f.path > cursor);
-    const items = all.slice(0, limit);
-    return { items, next_cursor: all.length > limit ? items[items.length - 1]!.path : null };
+    // one page of the manifest, never the whole workspace
+    const page = await this.files.page(session.id, { prefix, after: cursor ?? null, limit: limit + 1 });
+    const items = page.slice(0, limit).map((f) => ({ path: f.path, size: f.size, mime_type: mimeTypeOf(f.path), etag: f.etag, last_modified: f.updatedAt.toISOString() }));
+    return { items, next_cursor: page.length > limit ? items[items.length - 1]!.path : null };
   }
 
   async remove(who: Principal, sessionId: string, rawPath: string): Promise<void> {
     const path = pathOf(rawPath);
     const session = await this.liveSession(who, sessionId, 'delete files');
-    const key = sessionPrefix(session.id) + path;
-    try {
-      if (!(await this.store.head(key))) throw new ApiError(404, 'not_found', `file '${path}' does not exist in session '${session.id}'`);
-      await this.store.delete([key]);
-    } catch (e) {
-      if (e instanceof ApiError) throw e;
-      throw storeUnavailable(e);
-    }
-    await this.sessions.bumpWorkspace(session.id);
+    const result = await this.files.commit({ sessionId: session.id, fence: null, writer: 'api', upserts: [], deletes: [path] });
+    if (!result.committed) throw new ApiError(409, 'session_ended', `session '${session.id}' ended: its files can be read but no longer changed`);
+    if (result.missing.length) throw new ApiError(404, 'not_found', `file '${path}' does not exist in session '${session.id}'`);
+    await this.store.delete(result.released).catch(() => undefined);
   }
 
   /**
@@ -181,32 +184,23 @@ export class FilesService {
     const { inlineMaxBytes } = workspaceLimitsOf(template ?? { limits: {} });
     const contents = new Map<string, string>();
     for (const a of (execution.collected ?? []).filter((c: Artifact) => c.size <= inlineMaxBytes)) {
-      const object = await this.store.get(sessionPrefix(execution.sessionId) + a.path).catch(() => null);
-      if (!object) continue;
-      const data = await buffer(object.body);
-      if (!a.etag || object.etag === a.etag) contents.set(a.path, data.toString('base64'));
+      const file = await this.files.find(execution.sessionId, a.path);
+      if (!file || (a.etag && file.etag !== a.etag)) continue;
+      const object = await this.store.get(file.key).catch(() => null);
+      if (object) contents.set(a.path, (await buffer(object.body)).toString('base64'));
     }
     return contents;
   }
 
   /**
-   * What the workspace can still take besides `path` (a file replaced frees its own room), counted
-   * over the store's listing as it streams. Checked before the body is read; two uploads racing may
-   * each see the room of one (the agent's push keeps the workspace within the limits whatever happens).
+   * What the workspace can still take besides `path` (a file replaced frees its own room), from the
+   * manifest. Checked before the body is read; two uploads racing may each see the room of one (the
+   * agent's push keeps the workspace within the limits whatever happens).
    */
   private async roomFor(session: Session, path: string, limits: WorkspaceLimits): Promise<{ bytes: number }> {
-    const key = sessionPrefix(session.id) + path;
-    let files = 0;
-    let bytes = 0;
-    try {
-      for await (const o of this.store.list(sessionPrefix(session.id))) {
-        if (o.key === key) continue;
-        files++;
-        bytes += o.size;
-      }
-    } catch (e) {
-      throw storeUnavailable(e);
-    }
+    const [totals, replaced] = await Promise.all([this.files.totals(session.id), this.files.find(session.id, path)]);
+    const files = totals.files - (replaced ? 1 : 0);
+    const bytes = totals.bytes - (replaced?.size ?? 0);
     if (files >= limits.maxFiles) {
       throw new ApiError(422, 'too_many_files', `the workspace of session '${session.id}' holds ${files} files, the limit of its template: delete files first`, [
         { field: 'path', message: `at most ${limits.maxFiles} files per workspace`, limit: limits.maxFiles },
@@ -221,6 +215,13 @@ export class FilesService {
       throw new ApiError(409, 'session_ended', `session '${id}' is ${session.status}: its files can be read but no longer changed; cannot ${what}`);
     }
     return session;
+  }
+
+  /** The manifest's entry of the path, or 404. */
+  private async stored(session: Session, path: string): Promise<ManifestFile> {
+    const file = await this.files.find(session.id, path);
+    if (!file) throw new ApiError(404, 'not_found', `file '${path}' does not exist in session '${session.id}'`);
+    return file;
   }
 
   private async storedSession(who: Principal, id: string): Promise<Session> {

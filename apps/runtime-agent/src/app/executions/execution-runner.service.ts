@@ -54,6 +54,8 @@ interface Active {
   abandoned: boolean;
   /** Its session's template, once known (a metrics label). */
   template: string;
+  /** Stops its workspace transfers when the attempt is given up. */
+  readonly sync: AbortController;
 }
 
 /**
@@ -127,6 +129,7 @@ export class ExecutionRunnerService {
     for (const a of this.active.values()) {
       if (a.abandoned) continue;
       a.abandoned = true;
+      a.sync.abort(new Error(reason));
       this.log.warn({ session_id: a.sessionId, execution_id: a.fence.id, attempt: a.fence.attempt, reason }, 'abandoning the attempt');
       // a frozen run is never thawed: its sandbox is given up, and removed while still frozen
       if (this.heldFor) void this.host.drop(a.sessionId, reason);
@@ -215,7 +218,7 @@ export class ExecutionRunnerService {
 
   private async attempt(execution: Execution): Promise<void> {
     const fence: AttemptFence = { id: execution.id, attempt: execution.attempt, node: this.config.NODE_ID, startedAt: execution.startedAt };
-    const active: Active = { fence, sessionId: execution.sessionId, runId: runIdOf(execution), cancelReason: null, abandoned: false, template: 'unknown' };
+    const active: Active = { fence, sessionId: execution.sessionId, runId: runIdOf(execution), cancelReason: null, abandoned: false, template: 'unknown', sync: new AbortController() };
     this.active.set(execution.id, active);
     const fields = { session_id: execution.sessionId, execution_id: execution.id, attempt: execution.attempt, runtime_node: fence.node };
     const t0 = Date.now();
@@ -277,7 +280,7 @@ export class ExecutionRunnerService {
     try {
       hosted = await this.host.hostedFor(session);
       cap = hosted.template.limits.output_bytes ?? cap;
-      notRestored = await inSpan('workspace.pull', {}, () => this.workspaces.pull(hosted.sandbox, hosted.workspace, session)).catch((e: Error) => {
+      notRestored = await inSpan('workspace.pull', {}, () => this.workspaces.pull(hosted.sandbox, hosted.workspace, session, active.sync.signal)).catch((e: Error) => {
         if (e instanceof SandboxLostError) throw e;
         throw new Error(`the workspace could not be restored from storage (${e.message}); the next execution tries again`);
       });
@@ -303,7 +306,7 @@ export class ExecutionRunnerService {
     // given up: the retried attempt works from the store, which this one must not change any more
     if (active.abandoned) return failed('internal', 'abandoned');
     // whatever the verdict, what the program wrote so far is kept
-    const sync = await inSpan('workspace.push', {}, () => this.push(hosted, session, execution, notRestored));
+    const sync = await inSpan('workspace.push', {}, () => this.push(hosted, session, execution, active, notRestored));
     const memory = session.resources.memory ?? hosted.template.defaultResources.memory ?? 'its memory';
     const outcome = outcomeOf(report, { timeoutSeconds: execution.timeout, outputBytes: cap, memory }, active.cancelReason ?? 'cancelled');
     const stdout = storableOutput(report.stdout, cap);
@@ -338,10 +341,11 @@ export class ExecutionRunnerService {
    * Stores the workspace after a run; a failure leaves the files unstored, listed as skipped, never the
    * result. Files the pull before the run could not restore are listed with the skipped ones.
    */
-  private async push(hosted: Hosted, session: Session, execution: Execution, notRestored: SkippedFile[]): Promise<PushResult> {
+  private async push(hosted: Hosted, session: Session, execution: Execution, active: Active, notRestored: SkippedFile[]): Promise<PushResult> {
     let result: PushResult;
     try {
-      result = await this.workspaces.push(hosted.sandbox, hosted.workspace, session, workspaceLimitsOf(hosted.template), execution.collect);
+      const limits = workspaceLimitsOf(hosted.template);
+      result = await this.workspaces.push(hosted.sandbox, hosted.workspace, session, limits, execution.collect, active.fence, active.sync.signal);
     } catch (e) {
       this.log.error({ session_id: session.id, execution_id: execution.id, err: e }, 'cannot store the workspace');
       result = { artifacts: [], collected: null, skipped: { count: 1, items: [{ path: '*', size: null, reason: `the workspace was not stored: ${(e as Error).message}` }] } };

@@ -148,18 +148,4 @@ describe('conditional writes on MariaDB', () => {
     const [fresh] = await racers[0]!.query('SELECT TIMESTAMPDIFF(SECOND, last_heartbeat_at, NOW()) AS age FROM executions WHERE id = ?', [claimed.id]);
     expect(Number(fresh.age)).toBeLessThanOrEqual(1);
   });
-
-  it("bumps a workspace's version from the one an agent holds only, and an upload's only while the session lives", async () => {
-    const id = await newSession();
-    const versions = racers.map((ds) => new SessionRepository(ds));
-    // racing agents that all pulled version 0: exactly one records its push
-    const won = await Promise.all(versions.map((r) => r.bumpWorkspace(id, 0)));
-    expect(won.filter(Boolean)).toHaveLength(1);
-    expect(await sessions.bumpWorkspace(id, 0)).toBe(false);
-    expect(await sessions.bumpWorkspace(id)).toBe(true);
-    expect((await sessions.findById(id))?.workspaceVersion).toBe(2);
-    await sessions.transition(id, terminateSession);
-    expect(await sessions.bumpWorkspace(id)).toBe(false);
-    expect((await sessions.findById(id))?.workspaceVersion).toBe(2);
-  });
 });

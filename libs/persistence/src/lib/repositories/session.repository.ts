@@ -113,22 +113,6 @@ export class SessionRepository {
     return r.affected === 1;
   }
 
-  /**
-   * Records a change of the stored workspace. With `from`, only if the version is still that one (an
-   * agent after its own push: a concurrent change by someone else must still be pulled later); without,
-   * unconditionally but only for a live session (an upload through the API). True when recorded.
-   */
-  async bumpWorkspace(id: string, from?: number): Promise<boolean> {
-    const qb = this.repo
-      .createQueryBuilder()
-      .update()
-      .set({ workspaceVersion: () => 'workspace_version + 1' })
-      .where('id = :id', { id });
-    if (from !== undefined) qb.andWhere('workspace_version = :from', { from });
-    else qb.andWhere(`status IN (${LIVE_SESSIONS})`);
-    return (await qb.execute()).affected === 1;
-  }
-
   /** Ended sessions whose stored workspace is older than the retention (judged on the database clock). */
   async withExpiredWorkspace(retentionDays: number, limit: number): Promise<Session[]> {
     const rows = await this.repo
