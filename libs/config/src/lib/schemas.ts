@@ -138,6 +138,12 @@ export const agentConfigSchema = z
     SANDBOX_TMP_BYTES: int(1 << 20, 16 * 2 ** 30).default(64 << 20),
     /** Files and directories a workspace may hold (tmpfs nr_inodes). */
     SANDBOX_WORKSPACE_INODES: int(1000, 10_000_000).default(200_000),
+    /**
+     * A sandbox's executor that hears nothing from an agent for this long exits, and its container is
+     * removed (Docker AutoRemove): the bound on containers left by an agent that never comes back. The
+     * agent pings every container it holds four times within it, so a live one never ends this way.
+     */
+    SANDBOX_ORPHAN_AFTER_SECONDS: int(5, 86_400).default(600),
   })
   .superRefine((c, ctx) => {
     checkStorage(c, ctx);
