@@ -41,10 +41,12 @@ Replies (one JSON object per line on stdout):
 Every run gets its own process group; when it ends (exit, wall-time limit, output limit, cancel) every
 process it left behind is killed: the executor is a child subreaper, so even double-forked daemons stay
 its descendants and none survives into the next execution. Python runs in a child forked from this
-already-initialised interpreter; other languages are spawned.
+already-initialised interpreter (it holds a copy of this process's memory, the run's own request
+included, and none of its file descriptors); other languages are spawned.
 
 File operations run only between runs, when no process of the sandbox user is alive, with the
-sandbox user's rights (effective uid and gid 1000), so what they create belongs to the program and
+sandbox user's rights (effective uid and gid 1000; the real and saved uid stay root's, so even then no
+process of the user could signal or trace this one), so what they create belongs to the program and
 nothing the program could not reach is reachable through them. Every path is resolved below
 /workspace one component at a time with O_NOFOLLOW, so a symlink left by user code is never followed,
 and nothing outside the workspace can be read or written through it.
@@ -795,8 +797,9 @@ def main():
     # Subreaper: orphans of a run are re-parented here, never escape the sweep.
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     sys.dont_write_bytecode = True
-    # the container's init (tini) passes on the signals it gets, including those user code sends to
-    # pid 1: the executor outlives them (SIGKILL still ends it; the agent then replaces the sandbox)
+    # the container's init (tini) passes on the signals it gets (from the engine; from user code too
+    # when not isolated): the executor outlives them (SIGKILL still ends it; the agent then replaces
+    # the sandbox)
     for sig in (signal.SIGINT, *FORWARDED_SIGNALS):
         signal.signal(sig, signal.SIG_IGN)
     inbox = Inbox(float(os.environ.get("SANDBOX_ORPHAN_AFTER_S") or 0))
