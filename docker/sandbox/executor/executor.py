@@ -415,7 +415,7 @@ def execute(req, inbox):
             in_w = -1
 
     while open_streams or status is None:
-        if inbox.orphan_in() == 0:
+        if inbox.orphaned():
             kill_everything(pid)
             leave_orphaned(inbox)
         timeout = None if stop_reason else max(0.0, deadline - time.monotonic())
@@ -701,6 +701,13 @@ class Inbox:
             return None
         return max(0.0, self.last_contact + self.orphan_after - time.monotonic())
 
+    def orphaned(self):
+        """Past the bound with no request waiting either: a container frozen for longer (docker pause)
+        finds the pings its agent sent meanwhile waiting when it thaws, and lives on."""
+        if self.orphan_in() != 0:
+            return False
+        return self.closed or not select.select([0], [], [], 0)[0]
+
     def read(self):
         chunk = os.read(0, READ_CHUNK)
         if not chunk:
@@ -731,7 +738,7 @@ class Inbox:
             if self.closed:
                 return None
             while not select.select([0], [], [], self.orphan_in())[0]:
-                if self.orphan_in() == 0:
+                if self.orphaned():
                     leave_orphaned(self)
             self.pending.extend(self.read())
         return self.pending.pop(0)

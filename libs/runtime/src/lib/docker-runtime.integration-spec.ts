@@ -357,6 +357,15 @@ describe('DockerRuntime on the real engine', () => {
       expect((await run(held, 'print("still here")')).stdout.toString()).toBe('still here\n');
     });
 
+    it('keeps a sandbox frozen (docker pause) for longer than the bound: the pings sent meanwhile wait for it', async () => {
+      const held = await bounded.create(spec());
+      const container = runtime.docker.getContainer(held.containerId);
+      await container.pause();
+      await new Promise((r) => setTimeout(r, 3 * 2000));
+      await container.unpause();
+      expect((await run(held, 'print("thawed")')).stdout.toString()).toBe('thawed\n');
+    });
+
     it('removes a sandbox nobody speaks to any more', async () => {
       const left = await bounded.create(spec());
       // its agent is gone: no request, no ping
