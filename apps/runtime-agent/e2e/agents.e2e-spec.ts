@@ -80,4 +80,30 @@ describe('runtime agents', () => {
       for (const id of strays) expect(now).not.toContain(id);
     });
   });
+
+  describe('containers of an agent that never comes back', () => {
+    let p: TestPlatform;
+
+    beforeAll(async () => {
+      p = await TestPlatform.start('e2e-orphan', { warmPool: 'python-basic=1', agentEnv: { SANDBOX_ORPHAN_AFTER_SECONDS: '5' } });
+    });
+
+    afterAll(async () => {
+      await p?.stop();
+    });
+
+    it('keeps an idle session while its agent lives, and removes every container within the bound once it is gone', async () => {
+      const node = p.nodeIds[0]!;
+      const s = await p.session();
+      await p.execute(s.id, { code: 'open("state.txt", "w").write("kept")' });
+      // the fault that must last: the session idle for twice the bound, only the agent's pings reach it
+      await new Promise((r) => setTimeout(r, 10_000));
+      expect(await p.execute(s.id, { code: 'print(open("state.txt").read())' })).toMatchObject({ status: 'completed', stdout: 'kept\n' });
+      expect((await p.api('GET', `/v1/sessions/${s.id}`)).body.container_id).toBe(s.container_id);
+      await p.until('pool full', async () => p.containers(`sandbox.node=${node}`).length === 2);
+      expect(await p.stopAgent(node, 'SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
+      // no agent of this node is left to sweep them: the containers end themselves
+      await p.until('every container of the gone agent removed', async () => p.containers(`sandbox.node=${node}`).length === 0);
+    });
+  });
 });

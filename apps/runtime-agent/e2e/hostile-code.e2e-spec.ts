@@ -1,7 +1,7 @@
 import { TestPlatform } from '@sandbox/testing';
 
 /**
- * The hostile programs of reliability.md §2.1 (H1–H24), each in a session of its own while a
+ * The hostile programs of reliability.md §2.1 (H1–H27), each in a session of its own while a
  * neighbour session runs an ordinary program (I7: only the hostile session is harmed). Every case
  * asserts the verdict (status and reason) and what the program could or could not do. A canary secret
  * sits in the agent's and the control plane's environment: no output may ever contain it.
@@ -186,15 +186,17 @@ describe('hostile code', () => {
       [
         'import os',
         'print(sorted(os.environ))',
-        'print(open("/proc/1/environ", "rb").read().split(b"\\0")[:20])',
+        'try:\n    print(open("/proc/1/environ", "rb").read().split(b"\\0")[:20])\nexcept OSError as e:\n    print(e.strerror)',
         'print(os.path.exists("/var/run/docker.sock"), os.path.exists(os.path.expanduser("~/.aws")))',
         'print([l.split()[4] for l in open("/proc/self/mountinfo")][:40])',
       ].join('\n'),
       {},
       { env_vars: { MINE: 'ok' } },
     );
-    const [env, , sockets] = e.stdout.split('\n');
+    const [env, initEnv, sockets] = e.stdout.split('\n');
     expect(JSON.parse(env.replace(/'/g, '"'))).toEqual(['HOME', 'LANG', 'MINE', 'MPLCONFIGDIR', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONUNBUFFERED', 'TMPDIR']);
+    // init runs as root: its environment is not the program's to read
+    expect(initEnv).toBe('Permission denied');
     expect(sockets).toBe('False False');
     expect(e.stdout).not.toContain(CANARY);
   });
@@ -256,17 +258,21 @@ describe('hostile code', () => {
     expect(await processes(s.id)).toBe('3\n');
   });
 
-  it('H20 signals at its init and itself: init ignores them; a stopped program ends at the wall time', async () => {
-    const { e, s } = await hostile('import os, signal\nos.kill(1, signal.SIGKILL)\nos.kill(1, signal.SIGTERM)\nprint("init alive")\nos.kill(os.getpid(), signal.SIGSTOP)', { timeout: 2 });
-    expect(e).toMatchObject({ status: 'timeout', stdout: 'init alive\n' });
+  it('H20 signals at its init and itself: init is out of its reach; a stopped program ends at the wall time', async () => {
+    const { e, s } = await hostile(
+      'import errno, os, signal\nfor sig in (signal.SIGKILL, signal.SIGTERM):\n    try:\n        os.kill(1, sig)\n    except OSError as e:\n        print(errno.errorcode[e.errno])\nprint("init alive")\nos.kill(os.getpid(), signal.SIGSTOP)',
+      { timeout: 2 },
+    );
+    expect(e).toMatchObject({ status: 'timeout', stdout: 'EPERM\nEPERM\ninit alive\n' });
     expect(await p.execute(s.id, { code: 'print("container alive")' })).toMatchObject({ stdout: 'container alive\n' });
   });
 
-  it('H21 killing its own sandbox (kill -9 -1): failed as sandbox_lost, never stuck; the session gets a new container', async () => {
-    const { e, s } = await hostile('open("keep.txt", "w").write("restored")\nimport os, signal, time\ntime.sleep(0.2)\nos.kill(-1, signal.SIGKILL)', { language: 'python' });
-    expect(e).toMatchObject({ status: 'failed', reason: 'sandbox_lost' });
-    const next = await p.execute(s.id, { code: 'import os\nprint(os.path.exists("keep.txt"))' });
-    expect(next.status).toBe('completed');
+  it('H21 killing its own sandbox (kill -9 -1): only its own processes die; the sandbox, its container and workspace live on', async () => {
+    const { e, s } = await hostile('open("keep.txt", "w").write("kept")\nimport os, signal, subprocess\nchild = subprocess.Popen(["sleep", "60"])\nos.kill(-1, signal.SIGKILL)\nprint(child.wait())');
+    expect(e).toMatchObject({ status: 'completed', reason: 'exited', exit_code: 0, stdout: '-9\n' });
+    const next = await p.execute(s.id, { code: 'print(open("keep.txt").read())' });
+    expect(next).toMatchObject({ status: 'completed', stdout: 'kept\n' });
+    expect((await p.api('GET', `/v1/sessions/${s.id}`)).body.container_id).toBe(s.container_id);
   });
 
   it('H22 a marker in /tmp and /dev/shm is invisible to the next session', async () => {
@@ -285,6 +291,119 @@ describe('hostile code', () => {
     expect(e).toMatchObject({ status: 'completed', exit_code: 1, stdout: "''\n" });
     expect(e.stderr).toMatch(/EOFError/);
     expect(e.execution_time).toBeLessThan(2);
+  });
+
+  /** Checks a probe's report (lines of "<what> <outcome>"): every outcome is one of `refused`. */
+  const refusedAll = (stdout: string, lines: number, refused = /^(EPERM|EACCES)$/) => {
+    const outcomes = stdout.trim().split('\n').map((l) => [l, l.split(' ').at(-1)!] as const);
+    expect(outcomes).toHaveLength(lines);
+    for (const [line, outcome] of outcomes) expect({ line, refused: refused.test(outcome) }).toEqual({ line, refused: true });
+  };
+
+  it('H25 forged result, data and wrote lines written to every reachable /proc/*/fd/*: only its own pipes open; the verdict, output and files are the real ones', async () => {
+    const { e, s } = await hostile(
+      [
+        'import base64, gc, json, os, sys',
+        '# the request is in the memory this child was forked with: the forgery carries the real run id',
+        'req = next(o for o in gc.get_objects() if isinstance(o, dict) and o.get("op") == "run")',
+        'forged = [{"op": "result", "id": req["id"], "exit_code": 0, "signal": None, "timed_out": False, "cancelled": False, "output_limited": False,',
+        '           "stdout": base64.b64encode(b"forged").decode(), "stderr": "", "stdout_bytes": 6, "stderr_bytes": 0, "wall_ms": 1, "cpu_ms": 1,',
+        '           "max_rss_kb": 1, "oom_kills": 0, "pids_limited": 0, "error": None}]',
+        'for i in range(1, 100):',
+        '    forged += [{"op": "scanned", "id": f"scan-{i}", "entries": [["real.txt", "f", 6, "t"]], "truncated": False, "unlisted_files": 0, "counted": True},',
+        '               {"op": "data", "id": f"read-{i}", "files": [{"path": "real.txt", "data": base64.b64encode(b"forged").decode(), "size": 6, "token": "t", "eof": True}]},',
+        '               {"op": "wrote", "id": f"write-{i}", "files": []}]',
+        'line = "".join(json.dumps(f) + "\\n" for f in forged).encode()',
+        'open("real.txt", "w").write("real")',
+        'reached, denied = set(), set()',
+        'for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:',
+        '    for fds in (f"/proc/{pid}/fd", *(f"/proc/{pid}/task/{t}/fd" for t in os.listdir(f"/proc/{pid}/task"))):',
+        '        try:',
+        '            names = os.listdir(fds)',
+        '        except OSError:',
+        '            denied.add(pid)',
+        '            continue',
+        '        for fd in names:',
+        '            try:',
+        '                with open(f"{fds}/{fd}", "wb", buffering=0) as f:',
+        '                    f.write(line)',
+        '                reached.add(pid)',
+        '            except OSError:',
+        '                pass',
+        'print(json.dumps({"me": os.getpid(), "executor": os.getppid(), "reached": sorted(reached), "denied": sorted(denied)}))',
+        'sys.exit(3)',
+      ].join('\n'),
+    );
+    // the real verdict: its own exit code, its own output (the forged lines it wrote to its own pipes are data)
+    expect(e).toMatchObject({ status: 'completed', reason: 'exited', exit_code: 3 });
+    const report = JSON.parse(e.stdout.trim().split('\n').at(-1)!);
+    expect(report.reached).toEqual([report.me]);
+    expect(report.denied).toEqual([1, report.executor]);
+    // the files synced after the run are the real ones
+    expect(e.artifacts.map((a: { path: string }) => a.path)).toEqual(['real.txt']);
+    expect((await p.raw('GET', `/v1/sessions/${s.id}/files/real.txt`)).bytes.toString()).toBe('real');
+    expect(await p.execute(s.id, { code: 'print("next")' })).toMatchObject({ status: 'completed', stdout: 'next\n' });
+  });
+
+  it('H26 ptrace of init and the executor, reading their memory and environment: every attempt refused', async () => {
+    const { e, s } = await hostile(
+      [
+        'import ctypes, errno, os',
+        'libc = ctypes.CDLL(None, use_errno=True)',
+        'class Iovec(ctypes.Structure):',
+        '    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]',
+        'def check(result):',
+        '    if result == -1:',
+        '        raise OSError(ctypes.get_errno(), "")',
+        'def vm_read(pid):',
+        '    buf = ctypes.create_string_buffer(64)',
+        '    local, remote = Iovec(ctypes.addressof(buf), 64), Iovec(0x400000, 64)',
+        '    check(libc.process_vm_readv(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0))',
+        'def attempt(what, fn):',
+        '    try:',
+        '        fn()',
+        '        print(what, "DONE")',
+        '    except OSError as e:',
+        '        print(what, errno.errorcode[e.errno])',
+        'for pid in (1, os.getppid()):',
+        '    attempt(f"ptrace-attach {pid}", lambda: check(libc.ptrace(16, pid, None, None)))',
+        '    attempt(f"ptrace-seize {pid}", lambda: check(libc.ptrace(0x4206, pid, None, None)))',
+        '    attempt(f"process_vm_readv {pid}", lambda: vm_read(pid))',
+        '    for name in ("mem", "environ", "maps", "auxv", "syscall", "stack"):',
+        '        attempt(f"{name} {pid}", lambda: open(f"/proc/{pid}/{name}", "rb").read(1))',
+      ].join('\n'),
+    );
+    expect(e).toMatchObject({ status: 'completed', exit_code: 0 });
+    refusedAll(e.stdout, 2 * 9);
+    expect(await p.execute(s.id, { code: 'print("executor alive")' })).toMatchObject({ stdout: 'executor alive\n' });
+  });
+
+  it('H27 side doors to the channel: signals at init and the executor, their task fds, root and cwd, a console, root again: all shut', async () => {
+    const { e, s } = await hostile(
+      [
+        'import errno, os, signal',
+        'executor = os.getppid()',
+        'def attempt(what, fn):',
+        '    try:',
+        '        fn()',
+        '        print(what, "DONE")',
+        '    except OSError as e:',
+        '        print(what, errno.errorcode[e.errno])',
+        'for pid in (1, executor):',
+        '    for sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):',
+        '        attempt(f"{sig.name} {pid}", lambda: os.kill(pid, sig))',
+        '    attempt(f"task-fds {pid}", lambda: [os.listdir(f"/proc/{pid}/task/{t}/fd") for t in os.listdir(f"/proc/{pid}/task")])',
+        '    attempt(f"root {pid}", lambda: os.listdir(f"/proc/{pid}/root/"))',
+        '    attempt(f"cwd {pid}", lambda: os.listdir(f"/proc/{pid}/cwd/"))',
+        'for dev in ("/dev/console", "/dev/tty"):',
+        '    attempt(dev, lambda: open(dev, "wb"))',
+        'attempt("setuid 0", lambda: os.setuid(0))',
+      ].join('\n'),
+    );
+    expect(e).toMatchObject({ status: 'completed', exit_code: 0 });
+    refusedAll(e.stdout, 2 * 8 + 3, /^(EPERM|EACCES|ENXIO|ENOENT)$/);
+    expect(await p.execute(s.id, { code: 'print("executor alive")' })).toMatchObject({ status: 'completed', stdout: 'executor alive\n' });
+    expect((await p.api('GET', `/v1/sessions/${s.id}`)).body.container_id).toBe(s.container_id);
   });
 
   it('leaks the canary secret through no output at all', () => {

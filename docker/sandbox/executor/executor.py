@@ -2,20 +2,29 @@
 
 The runtime agent talks to it with JSON lines over the container's attached stdin/stdout, so an
 execution costs a fork instead of a `docker exec` (about 4 ms against 80 ms here). One executor serves
-every template; it runs as the unprivileged sandbox user, like the code it starts.
+every template.
+
+The channel is out of user code's reach: the container starts as root with no capability but
+SETUID, SETGID and KILL (no-new-privileges), and every program runs as the sandbox user (uid 1000),
+dropped to it in the forked child before anything of the program runs. User code then cannot open
+the executor's or init's /proc/<pid>/fd/* (their stdio is the channel), ptrace them, read their
+memory or environment, or signal them: each of those needs the same uid or a capability it has not.
+Started as the sandbox user (an agent of an older version), the executor works as before, with its
+programs under its own uid, and says so: `isolated` is false.
 
 Requests (one JSON object per line on stdin):
   {"op": "run", "id", "language": "python"|"javascript"|"bash", "code", "stdin"?, "env"?,
    "timeout_ms", "max_output_bytes", "cwd"?}
   {"op": "cancel", "id"}          stop the run with this id
-  {"op": "ping", "id"}            answered with {"op": "pong", "id"}
+  {"op": "ping", "id"}            answered with {"op": "pong", "id", "version", "isolated"}
   Workspace files, between runs (paths relative to /workspace, '/'-separated):
   {"op": "scan", "id", "limit"}   every entry, never following symlinks, at most `limit` of them
   {"op": "read", "id", "files": [{"path", "offset", "length"}]}      at most MAX_IO_BYTES in all
   {"op": "write", "id", "files": [{"path", "offset", "data", "last"}]} (offset 0 truncates)
   {"op": "remove", "id", "paths"}  {"op": "wipe", "id"}  (wipe: empty the workspace)
 Replies (one JSON object per line on stdout):
-  {"op": "ready", "version", "pid"} once, at start
+  {"op": "ready", "version", "pid", "isolated"} once, at start; isolated: programs run under another
+     uid than this process and init, so they cannot reach the channel
   {"op": "result", "id", "exit_code", "signal", "timed_out", "cancelled", "output_limited",
    "stdout", "stderr" (base64, at most max_output_bytes each), "stdout_bytes", "stderr_bytes",
    "wall_ms", "cpu_ms", "max_rss_kb" (peak of the run), "oom_kills" and "pids_limited" (how often the
@@ -32,24 +41,36 @@ Replies (one JSON object per line on stdout):
 Every run gets its own process group; when it ends (exit, wall-time limit, output limit, cancel) every
 process it left behind is killed: the executor is a child subreaper, so even double-forked daemons stay
 its descendants and none survives into the next execution. Python runs in a child forked from this
-already-initialised interpreter; other languages are spawned.
+already-initialised interpreter (it holds a copy of this process's memory, the run's own request
+included, and none of its file descriptors); other languages are spawned.
 
-File operations run only between runs, when no process of the sandbox user but this one is alive.
-Every path is resolved below /workspace one component at a time with O_NOFOLLOW, so a symlink left
-by user code is never followed, and nothing outside the workspace can be read or written through it.
+File operations run only between runs, when no process of the sandbox user is alive, with the
+sandbox user's rights (effective uid and gid 1000; the real and saved uid stay root's, so even then no
+process of the user could signal or trace this one), so what they create belongs to the program and
+nothing the program could not reach is reachable through them. Every path is resolved below
+/workspace one component at a time with O_NOFOLLOW, so a symlink left by user code is never followed,
+and nothing outside the workspace can be read or written through it.
 
-The agent treats every reply as untrusted: user code runs with the same uid and could kill this
-process, so the agent caps what it reads and reports a dead executor as a lost sandbox.
+Orphan bound: with SANDBOX_ORPHAN_AFTER_S set, the executor exits (and the container, auto-removed,
+goes) when no request has come for that many seconds, killing the run in flight if any: the agent
+pings every sandbox it holds well within that time, so only containers of an agent that is gone end
+this way.
+
+The agent still treats every reply as untrusted (the executor parses what user code wrote, and runs
+under the user's rights when not isolated): it caps what it reads and reports a dead executor as a
+lost sandbox.
 """
 
 import atexit
 import base64
 import builtins
+import contextlib
 import ctypes
 import io
 import json
 import os
 import resource
+import select
 import selectors
 import shutil
 import signal
@@ -68,6 +89,11 @@ WORKSPACE = "/workspace"
 COUNT_CAP = 1_000_000
 READ_CHUNK = 65536
 RUN_DIR = "/tmp/.sandbox"
+JS_MAIN = os.path.join(RUN_DIR, "main.js")
+# the image's sandbox user: every program runs as it when the executor runs as root
+SANDBOX_UID = SANDBOX_GID = 1000
+# what root needs to drop each program to the sandbox user and to kill whatever it leaves
+NEEDED_CAPS = {"KILL": 5, "SETGID": 6, "SETUID": 7}
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 BASE_ENV = {
@@ -83,6 +109,8 @@ LANGUAGES = ("python", "javascript", "bash")
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
 
 _libc = ctypes.CDLL(None, use_errno=True)
+# set once at start: programs run as the sandbox user, another uid than this process and init
+ISOLATED = False
 
 
 def send(msg):
@@ -268,14 +296,40 @@ def command_for(req):
     language = req["language"]
     if language == "python":
         return None
-    os.makedirs(RUN_DIR, mode=0o700, exist_ok=True)
     if language == "javascript":
-        path = os.path.join(RUN_DIR, "main.js")
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(req["code"])
         # detect-module: a program with import/export runs as an ES module, any other as CommonJS
-        return ["/usr/local/bin/node", "--experimental-detect-module", "--no-warnings", path]
+        return ["/usr/local/bin/node", "--experimental-detect-module", "--no-warnings", JS_MAIN]
     return ["/bin/bash", "-c", req["code"]]
+
+
+def write_program(code):
+    """The program's file, written by the child as the sandbox user: /tmp is the user's, and whatever
+    it left there (a symlink in place of the directory) leads nowhere the user could not write anyway."""
+    os.makedirs(RUN_DIR, mode=0o700, exist_ok=True)
+    with open(JS_MAIN, "w", encoding="utf-8") as f:
+        f.write(code)
+
+
+def become_sandbox_user():
+    """Real, effective and saved ids all the sandbox user's: no capability is left, none can come back."""
+    os.setgid(SANDBOX_GID)
+    os.setuid(SANDBOX_UID)
+
+
+@contextlib.contextmanager
+def as_sandbox_user():
+    """File operations on the program's behalf, with the sandbox user's rights: what they create is the
+    program's, and nothing it could not reach is reachable through them."""
+    if not ISOLATED:
+        yield
+        return
+    os.setegid(SANDBOX_GID)
+    os.seteuid(SANDBOX_UID)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
 
 
 def start(req, fds):
@@ -302,11 +356,16 @@ def start(req, fds):
             # a program started afresh gets SIGPIPE as any shell gives it (`yes | head` ends)
             signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         try:
+            # before the uid changes: then this process is not dumpable and its /proc files are root's
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write("1000")  # the run, never the executor, is the OOM killer's first choice
         except OSError:
             pass
+        if ISOLATED:
+            become_sandbox_user()
         os.chdir(cwd)
+        if req["language"] == "javascript":
+            write_program(req["code"])
         if argv is None:
             run_python_in_child(req["code"], env)
         os.execve(argv[0], argv, env)
@@ -320,9 +379,11 @@ def execute(req, inbox):
     cap = int(req.get("max_output_bytes") or 1 << 20)
     deadline = time.monotonic() + int(req.get("timeout_ms") or 30000) / 1000
     out, err = Capture(cap), Capture(cap)
-    in_r, in_w = os.pipe()
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
+    # a pipe belongs to whoever made it: the program may reopen its own stdio (/dev/stdout, /dev/stdin)
+    with as_sandbox_user():
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     counters_before = cgroup_counters()
     t0 = time.monotonic()
@@ -354,7 +415,13 @@ def execute(req, inbox):
             in_w = -1
 
     while open_streams or status is None:
+        if inbox.orphaned():
+            kill_everything(pid)
+            leave_orphaned(inbox)
         timeout = None if stop_reason else max(0.0, deadline - time.monotonic())
+        orphan_in = inbox.orphan_in()
+        if orphan_in is not None:
+            timeout = orphan_in if timeout is None else min(timeout, orphan_in)
         events = sel.select(timeout)
         if not events and not stop_reason and time.monotonic() >= deadline:
             stop_reason = "timed_out"
@@ -388,7 +455,7 @@ def execute(req, inbox):
                         close_stdin()
                         kill_everything(pid)
                     elif msg.get("op") == "ping":
-                        send({"op": "pong", "id": msg.get("id")})
+                        pong(msg)
                     else:
                         inbox.pending.append(msg)
             else:
@@ -618,18 +685,35 @@ FILE_OPS = {"scan": scan, "read": read_files, "write": write_files, "remove": re
 
 
 class Inbox:
-    """Reads request lines from stdin; keeps what arrives during a run for afterwards."""
+    """Reads request lines from stdin; keeps what arrives during a run for afterwards, and when the
+    last request came (the orphan bound: `orphan_after` seconds without one, 0 for no bound)."""
 
-    def __init__(self):
+    def __init__(self, orphan_after):
         self.buf = bytearray()
         self.pending = []
         self.closed = False
+        self.orphan_after = orphan_after
+        self.last_contact = time.monotonic()
+
+    def orphan_in(self):
+        """Seconds left before this executor counts as orphaned; None without a bound."""
+        if not self.orphan_after:
+            return None
+        return max(0.0, self.last_contact + self.orphan_after - time.monotonic())
+
+    def orphaned(self):
+        """Past the bound with no request waiting either: a container frozen for longer (docker pause)
+        finds the pings its agent sent meanwhile waiting when it thaws, and lives on."""
+        if self.orphan_in() != 0:
+            return False
+        return self.closed or not select.select([0], [], [], 0)[0]
 
     def read(self):
         chunk = os.read(0, READ_CHUNK)
         if not chunk:
             self.closed = True
             return []
+        self.last_contact = time.monotonic()
         self.buf += chunk
         msgs = []
         while True:
@@ -653,14 +737,44 @@ class Inbox:
         while not self.pending:
             if self.closed:
                 return None
+            while not select.select([0], [], [], self.orphan_in())[0]:
+                if self.orphaned():
+                    leave_orphaned(self)
             self.pending.extend(self.read())
         return self.pending.pop(0)
+
+
+def leave_orphaned(inbox):
+    """No agent asked anything within the bound: none holds this sandbox any more. Init exits with this
+    process, the kernel kills whatever else is left in the container, and Docker removes it."""
+    os.write(2, f"sandbox executor: no request for {inbox.orphan_after:g} s, no agent holds this sandbox: exiting\n".encode())
+    os._exit(0)
+
+
+def isolation():
+    """True when programs can run as the sandbox user, another uid than this process: started as root
+    with the capabilities for it. Root without them exits rather than run programs as root."""
+    if os.geteuid() != 0:
+        return False
+    with open("/proc/self/status") as f:
+        status = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+    effective = int(status["CapEff"], 16)
+    missing = [name for name, bit in NEEDED_CAPS.items() if not effective >> bit & 1]
+    if missing:
+        sys.exit(f"sandbox executor: started as root without CAP_{', CAP_'.join(missing)}: refusing to run programs as root")
+    # no supplementary group of root's, for the file operations nor for the programs
+    os.setgroups([])
+    return True
+
+
+def pong(msg):
+    send({"op": "pong", "id": msg.get("id"), "version": PROTOCOL_VERSION, "isolated": ISOLATED})
 
 
 def handle(msg, inbox):
     op = msg.get("op")
     if op == "ping":
-        send({"op": "pong", "id": msg.get("id")})
+        pong(msg)
     elif op == "run":
         if msg.get("language") not in LANGUAGES or not isinstance(msg.get("code"), str):
             send({"op": "result", "id": msg.get("id"), "error": f"unsupported request: language must be one of {LANGUAGES}"})
@@ -671,7 +785,8 @@ def handle(msg, inbox):
             send({"op": "result", "id": msg.get("id"), "error": f"executor: {type(e).__name__}: {e}"})
     elif op in FILE_OPS:
         try:
-            FILE_OPS[op](msg)
+            with as_sandbox_user():
+                FILE_OPS[op](msg)
         except Exception as e:  # noqa: BLE001 - report, stay alive
             send({"op": "error", "id": msg.get("id"), "error": f"executor: {type(e).__name__}: {e}"})
     elif op == "cancel":
@@ -681,17 +796,21 @@ def handle(msg, inbox):
 
 
 def main():
-    # Not dumpable: code running as the same uid cannot ptrace this process or open its /proc fds.
+    global ISOLATED
+    ISOLATED = isolation()
+    # Not dumpable: its /proc files are root's and ptrace needs CAP_SYS_PTRACE, a second wall when
+    # isolated, the only one against code of the same uid when not.
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     # Subreaper: orphans of a run are re-parented here, never escape the sweep.
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     sys.dont_write_bytecode = True
-    # the container's init (tini) passes on the signals it gets, including those user code sends to
-    # pid 1: the executor outlives them (SIGKILL still ends it; the agent then replaces the sandbox)
+    # the container's init (tini) passes on the signals it gets (from the engine; from user code too
+    # when not isolated): the executor outlives them (SIGKILL still ends it; the agent then replaces
+    # the sandbox)
     for sig in (signal.SIGINT, *FORWARDED_SIGNALS):
         signal.signal(sig, signal.SIG_IGN)
-    inbox = Inbox()
-    send({"op": "ready", "version": PROTOCOL_VERSION, "pid": os.getpid()})
+    inbox = Inbox(float(os.environ.get("SANDBOX_ORPHAN_AFTER_S") or 0))
+    send({"op": "ready", "version": PROTOCOL_VERSION, "pid": os.getpid(), "isolated": ISOLATED})
     while True:
         msg = inbox.next()
         if msg is None:

@@ -9,6 +9,10 @@ export const containerRuntimeProvider: Provider = {
   inject: [AGENT_CONFIG],
   useFactory: (config: AgentConfig): ContainerRuntime => {
     if (config.RUNTIME_MODE !== 'docker') throw new Error(`RUNTIME_MODE=${config.RUNTIME_MODE} is not available yet: use docker`);
-    return new DockerRuntime({ socketPath: config.DOCKER_SOCKET, executorGraceMs: config.EXECUTOR_GRACE_MS });
+    return new DockerRuntime({
+      socketPath: config.DOCKER_SOCKET,
+      executorGraceMs: config.EXECUTOR_GRACE_MS,
+      orphanAfterSeconds: config.SANDBOX_ORPHAN_AFTER_SECONDS,
+    });
   },
 };

@@ -150,6 +150,12 @@ export const agentConfigSchema = z
      * transfer is stopped, nothing of it is committed, and the files are listed as not stored.
      */
     WORKSPACE_SYNC_TIMEOUT_SECONDS: int(1, 3600).default(120),
+    /**
+     * A sandbox's executor that hears nothing from an agent for this long exits, and its container is
+     * removed (Docker AutoRemove): the bound on containers left by an agent that never comes back. The
+     * agent pings every container it holds four times within it, so a live one never ends this way.
+     */
+    SANDBOX_ORPHAN_AFTER_SECONDS: int(5, 86_400).default(600),
   })
   .superRefine((c, ctx) => {
     checkStorage(c, ctx);

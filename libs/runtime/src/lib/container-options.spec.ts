@@ -29,15 +29,15 @@ describe('containerCreateOptions', () => {
     expect(options.WorkingDir).toBe('/workspace');
   });
 
-  it('runs as the unprivileged sandbox user 1000:1000', () => {
+  it('starts init and the executor as root, which run every program as the sandbox user 1000', () => {
     expect(SANDBOX_UID).toBe(1000);
-    expect(options.User).toBe('1000:1000');
+    expect(options.User).toBe('0:0');
     expect(host.Privileged).toBe(false);
   });
 
-  it('drops every capability and forbids new privileges', () => {
+  it('drops every capability but the three the executor needs to start programs, and forbids new privileges', () => {
     expect(host.CapDrop).toEqual(['ALL']);
-    expect(host.CapAdd).toBeUndefined();
+    expect(host.CapAdd).toEqual(['SETUID', 'SETGID', 'KILL']);
     expect(host.SecurityOpt).toContain('no-new-privileges:true');
   });
 
@@ -108,6 +108,10 @@ describe('containerCreateOptions', () => {
     expect(host.RestartPolicy).toEqual({ Name: 'no' });
   });
 
+  it('removes itself once its executor exits', () => {
+    expect(host.AutoRemove).toBe(true);
+  });
+
   it('labels the container with its node, template and session', () => {
     expect(options.Labels).toEqual({
       [LABELS.managed]: 'true',
@@ -125,6 +129,10 @@ describe('containerCreateOptions', () => {
   it('passes only LANG, HOME, PATH and TMPDIR into the environment', () => {
     expect(options.Env).toEqual(['LANG=C.UTF-8', 'HOME=/workspace', 'PATH=/usr/local/bin:/usr/bin:/bin', 'TMPDIR=/tmp']);
     expect(options.Env!.map((v) => v.split('=')[0]).sort()).toEqual(['HOME', 'LANG', 'PATH', 'TMPDIR']);
+  });
+
+  it('tells the executor its orphan bound when there is one', () => {
+    expect(containerCreateOptions(spec, 'o', 600).Env).toEqual([...options.Env!, 'SANDBOX_ORPHAN_AFTER_S=600']);
   });
 
   it('attaches stdin without a TTY and keeps it open across re-attaches', () => {

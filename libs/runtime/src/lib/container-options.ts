@@ -17,13 +17,22 @@ export function memoryBudget(spec: Pick<SandboxSpec, 'memoryBytes' | 'diskBytes'
 }
 
 /**
- * The hardened container of reliability.md §1.2: non-root, no capabilities, no new privileges,
- * no network (or only the filtered egress network when the template allows it), read-only root with
- * size-capped tmpfs for the only writable paths, pids/memory/CPU limits with no swap, ulimits, its own
- * IPC namespace, an init that reaps zombies, and no logs (PID 1 output would otherwise fill the host
- * disk). Nothing of the agent's environment goes in.
+ * The only capabilities of the container's root: the executor (root, like init) drops each program to
+ * the sandbox user and kills whatever it leaves. Programs then hold no capability at all, and a uid
+ * other than the processes whose stdio is the agent's channel.
  */
-export function containerCreateOptions(spec: SandboxSpec, name: string): ContainerCreateOptions {
+export const EXECUTOR_CAPS = ['SETUID', 'SETGID', 'KILL'];
+
+/**
+ * The hardened container of reliability.md §1.2: programs as the unprivileged sandbox user, no
+ * capabilities (the executor keeps the three it needs to start them, see EXECUTOR_CAPS), no new
+ * privileges, no network (or only the filtered egress network when the template allows it), read-only
+ * root with size-capped tmpfs for the only writable paths, pids/memory/CPU limits with no swap,
+ * ulimits, its own IPC namespace, an init that reaps zombies, and no logs (PID 1 output would otherwise
+ * fill the host disk). Nothing of the agent's environment goes in. With `orphanAfterSeconds`, the
+ * executor exits when no agent spoke to it for that long, and Docker then removes the container.
+ */
+export function containerCreateOptions(spec: SandboxSpec, name: string, orphanAfterSeconds?: number): ContainerCreateOptions {
   // nr_inodes: a million empty files end in ENOSPC, not in memory spent on inodes
   const tmpfs = (bytes: number, inodes: number, mode: string, extra = '') =>
     `rw,nosuid,nodev${extra},size=${bytes},nr_inodes=${inodes},uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=${mode}`;
@@ -31,6 +40,7 @@ export function containerCreateOptions(spec: SandboxSpec, name: string): Contain
   const hostConfig: HostConfig & { CgroupnsMode: 'private' } = {
     NetworkMode: spec.network ? EGRESS_NETWORK : 'none',
     CapDrop: ['ALL'],
+    CapAdd: EXECUTOR_CAPS,
     SecurityOpt: ['no-new-privileges:true'],
     Privileged: false,
     ReadonlyRootfs: true,
@@ -56,14 +66,22 @@ export function containerCreateOptions(spec: SandboxSpec, name: string): Contain
     CgroupnsMode: 'private',
     LogConfig: { Type: 'none', Config: {} },
     RestartPolicy: { Name: 'no' },
-    AutoRemove: false,
+    // a container whose executor exited (orphaned, killed) goes at once, whether an agent is left or not
+    AutoRemove: true,
   };
   return {
     name,
     Image: spec.image,
-    User: `${SANDBOX_UID}:${SANDBOX_UID}`,
+    // root for init and the executor only: every program runs as SANDBOX_UID (docker/sandbox/executor)
+    User: '0:0',
     WorkingDir: '/workspace',
-    Env: ['LANG=C.UTF-8', 'HOME=/workspace', 'PATH=/usr/local/bin:/usr/bin:/bin', 'TMPDIR=/tmp'],
+    Env: [
+      'LANG=C.UTF-8',
+      'HOME=/workspace',
+      'PATH=/usr/local/bin:/usr/bin:/bin',
+      'TMPDIR=/tmp',
+      ...(orphanAfterSeconds ? [`SANDBOX_ORPHAN_AFTER_S=${orphanAfterSeconds}`] : []),
+    ],
     Labels: {
       [LABELS.managed]: 'true',
       [LABELS.node]: spec.nodeId,

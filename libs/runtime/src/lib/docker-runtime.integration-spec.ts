@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { testSandboxSpec } from '@sandbox/testing';
+import { containerCreateOptions } from './container-options';
 import { type ReadResult, type RunRequest, type Sandbox, SandboxLostError, type SandboxSpec } from './container-runtime';
 import { DockerRuntime } from './docker-runtime';
 
@@ -10,6 +11,26 @@ const spec = (over: Partial<SandboxSpec> = {}) => testSandboxSpec(nodeId, over);
 let seq = 0;
 const run = (sandbox: Sandbox, code: string, over: Partial<RunRequest> = {}) =>
   sandbox.run({ id: `r${++seq}`, language: 'python', code, timeoutMs: 10_000, maxOutputBytes: 1 << 20, ...over });
+
+async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !(await check()); await new Promise((r) => setTimeout(r, 100))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
+/** Seen from the host, without entering the container. */
+const programRuns = (sandbox: Sandbox, cmd: string) =>
+  until(`${cmd} runs`, () => execFileSync('docker', ['top', sandbox.containerId], { encoding: 'utf8' }).includes(cmd));
+
+const removed = (containerId: string) =>
+  until(`container ${containerId} removed`, async () => {
+    try {
+      await runtime.docker.getContainer(containerId).inspect();
+      return false;
+    } catch (e) {
+      return (e as { statusCode?: number }).statusCode === 404;
+    }
+  });
 
 describe('DockerRuntime on the real engine', () => {
   let sandbox: Sandbox;
@@ -33,8 +54,11 @@ describe('DockerRuntime on the real engine', () => {
   it('starts the container hardened (reliability.md §1.2)', async () => {
     const info = await runtime.docker.getContainer(sandbox.containerId).inspect();
     const hc = info.HostConfig;
-    expect(info.Config.User).toBe('1000:1000');
+    // root for init and the executor, which run every program as the sandbox user
+    expect(info.Config.User).toBe('0:0');
     expect(hc.CapDrop).toEqual(['ALL']);
+    expect(hc.CapAdd).toEqual(['SETUID', 'SETGID', 'KILL']);
+    expect(hc.AutoRemove).toBe(true);
     expect(hc.SecurityOpt).toEqual(['no-new-privileges:true']);
     expect(hc.Privileged).toBe(false);
     expect(hc.ReadonlyRootfs).toBe(true);
@@ -53,14 +77,15 @@ describe('DockerRuntime on the real engine', () => {
       [
         'import os, resource',
         'status = dict(l.split(":\\t", 1) for l in open("/proc/self/status").read().splitlines() if ":\\t" in l)',
-        'print(os.getuid(), status["CapEff"].strip(), status["CapBnd"].strip(), status["NoNewPrivs"].strip(), status["Seccomp"].strip())',
+        'print(os.getuid(), os.getgid(), os.getgroups(), *(status[k].strip() for k in ("CapEff", "CapPrm", "CapBnd", "NoNewPrivs", "Seccomp")))',
         'print(sorted(os.listdir("/sys/class/net")))',
         'print(resource.getrlimit(resource.RLIMIT_NOFILE)[0], resource.getrlimit(resource.RLIMIT_FSIZE)[0])',
         'try:\n  open("/usr/lib/x", "w")\nexcept OSError as e:\n  print(e.errno)',
       ].join('\n'),
     );
     expect(r.stdout.toString().split('\n')).toEqual([
-      '1000 0000000000000000 0000000000000000 1 2',
+      // no capability (the bounding set keeps the executor's three, which no-new-privileges makes unreachable)
+      '1000 1000 [] 0000000000000000 0000000000000000 00000000000000e0 1 2',
       "['lo']",
       `256 ${32 << 20}`,
       '30', // EROFS
@@ -98,11 +123,7 @@ describe('DockerRuntime on the real engine', () => {
     const victim = await runtime.create(spec());
     const lost = new Promise<string>((resolve) => victim.onLost(resolve));
     const running = run(victim, 'import subprocess\nsubprocess.run(["sleep", "30"])');
-    // the program itself runs: seen from the host, without entering the container
-    for (let i = 0; !execFileSync('docker', ['top', victim.containerId], { encoding: 'utf8' }).includes('sleep 30'); i++) {
-      if (i > 100) throw new Error('the program did not start within 10 s');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await programRuns(victim, 'sleep 30');
     execFileSync('docker', ['kill', victim.containerId]);
     await expect(running).rejects.toBeInstanceOf(SandboxLostError);
     expect(await lost).toMatch(/exited/);
@@ -220,6 +241,145 @@ describe('DockerRuntime on the real engine', () => {
       expect((await sandbox.read([{ path: 'rm/a.txt', offset: 0, length: 1 }]))[0]).toMatchObject({ error: expect.any(String) });
       expect(await sandbox.wipe()).toEqual([]);
       expect((await sandbox.scan(100)).entries).toEqual([]);
+    });
+  });
+
+  describe('the channel to the agent, out of the reach of user code', () => {
+    it('lets a program open no file descriptor but its own: forged result, data and wrote lines never arrive', async () => {
+      const r = await run(
+        sandbox,
+        [
+          'import base64, gc, json, os, sys',
+          '# the request is in the memory this child was forked with: a forgery can carry the real run id',
+          'req = next(o for o in gc.get_objects() if isinstance(o, dict) and o.get("op") == "run")',
+          'forged = [{"op": "result", "id": req["id"], "exit_code": 0, "signal": None, "timed_out": False, "cancelled": False, "output_limited": False,',
+          '           "stdout": base64.b64encode(b"forged").decode(), "stderr": "", "stdout_bytes": 6, "stderr_bytes": 0, "wall_ms": 1, "cpu_ms": 1,',
+          '           "max_rss_kb": 1, "oom_kills": 0, "pids_limited": 0, "error": None}]',
+          'for i in range(1, 50):',
+          '    forged += [{"op": "wrote", "id": f"write-{i}", "files": []}, {"op": "data", "id": f"read-{i}", "files": []}]',
+          'line = "".join(json.dumps(f) + "\\n" for f in forged).encode()',
+          'reached, denied = set(), set()',
+          'for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:',
+          '    try:',
+          '        fds = os.listdir(f"/proc/{pid}/fd")',
+          '    except OSError:',
+          '        denied.add(pid)',
+          '        continue',
+          '    for fd in fds:',
+          '        try:',
+          '            with open(f"/proc/{pid}/fd/{fd}", "wb", buffering=0) as f:',
+          '                f.write(line)',
+          '            reached.add(pid)',
+          '        except OSError:',
+          '            pass',
+          'print(json.dumps({"id": req["id"], "me": os.getpid(), "executor": os.getppid(), "reached": sorted(reached), "denied": sorted(denied)}))',
+          'sys.exit(3)',
+        ].join('\n'),
+      );
+      expect(r.exitCode).toBe(3);
+      const report = JSON.parse(r.stdout.toString().trim().split('\n').at(-1)!) as { id: string; me: number; executor: number; reached: number[]; denied: number[] };
+      expect(report.id).toBe(`r${seq}`);
+      // only its own pipes (what it wrote there is its own output); init and the executor are closed to it
+      expect(report.reached).toEqual([report.me]);
+      expect(report.denied).toEqual([1, report.executor]);
+      expect(sandbox.alive).toBe(true);
+      expect((await run(sandbox, 'print("next")')).stdout.toString()).toBe('next\n');
+    });
+
+    it('lets a program neither ptrace, read the memory or environment of, nor signal init or the executor', async () => {
+      const r = await run(
+        sandbox,
+        [
+          'import ctypes, errno, os, signal',
+          'libc = ctypes.CDLL(None, use_errno=True)',
+          'class Iovec(ctypes.Structure):',
+          '    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]',
+          'def check(result):',
+          '    if result == -1:',
+          '        raise OSError(ctypes.get_errno(), "")',
+          'def vm_read(pid):',
+          '    buf = ctypes.create_string_buffer(64)',
+          '    local, remote = Iovec(ctypes.addressof(buf), 64), Iovec(0x400000, 64)',
+          '    check(libc.process_vm_readv(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0))',
+          'def attempt(what, fn):',
+          '    try:',
+          '        fn()',
+          '        print(what, "DONE")',
+          '    except OSError as e:',
+          '        print(what, errno.errorcode[e.errno])',
+          'for pid in (1, os.getppid()):',
+          '    attempt("ptrace-attach", lambda: check(libc.ptrace(16, pid, None, None)))',
+          '    attempt("ptrace-seize", lambda: check(libc.ptrace(0x4206, pid, None, None)))',
+          '    attempt("process_vm_readv", lambda: vm_read(pid))',
+          '    for name in ("mem", "environ", "maps", "cwd/."):',
+          '        attempt(name, lambda: open(f"/proc/{pid}/{name}", "rb").read(1))',
+          '    attempt("fd", lambda: os.listdir(f"/proc/{pid}/fd"))',
+          '    for sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGTERM, signal.SIGUSR1):',
+          '        attempt(sig.name, lambda: os.kill(pid, sig))',
+        ].join('\n'),
+      );
+      const lines = r.stdout.toString().trim().split('\n');
+      expect(lines).toHaveLength(2 * 12);
+      for (const line of lines) expect(line).toMatch(/ (EPERM|EACCES)$/);
+      expect(r.exitCode).toBe(0);
+      expect((await run(sandbox, 'print("executor alive")')).stdout.toString()).toBe('executor alive\n');
+    });
+
+    it('runs the program as a uid of its own: kill(-1) reaches its own processes only', async () => {
+      const r = await run(sandbox, 'import os, signal, subprocess\nchild = subprocess.Popen(["sleep", "60"])\nos.kill(-1, signal.SIGKILL)\nprint(child.wait())');
+      expect(r).toMatchObject({ exitCode: 0, signal: null, timedOut: false });
+      expect(r.stdout.toString()).toBe('-9\n');
+      expect(sandbox.alive).toBe(true);
+    });
+
+    it('writes uploaded files as the sandbox user, readable and writable by the program', async () => {
+      await sandbox.write([{ path: 'owned/up.txt', offset: 0, data: Buffer.from('up'), last: true }]);
+      const r = await run(sandbox, 'import os\nst = os.stat("owned/up.txt")\nopen("owned/up.txt", "a").write("+me")\nprint(st.st_uid, st.st_gid, os.stat("owned").st_uid, open("owned/up.txt").read())');
+      expect(r.stdout.toString()).toBe('1000 1000 1000 up+me\n');
+    });
+
+    it('refuses an executor whose programs share its uid (a container started the way agents used to)', async () => {
+      const old = await runtime.docker.createContainer({ ...containerCreateOptions(spec(), `sandbox-${nodeId}-old`), User: '1000:1000' });
+      await old.start();
+      await expect(runtime.reattach(old.id, 'python-basic')).rejects.toThrow(/does not run programs under a uid of their own/);
+    });
+  });
+
+  describe('the orphan bound', () => {
+    // a bound of 2 s: pinged every 500 ms while held
+    const bounded = new DockerRuntime({ socketPath: '/var/run/docker.sock', executorGraceMs: 3000, orphanAfterSeconds: 2 });
+
+    it('keeps a sandbox its runtime holds, idle for several times the bound', async () => {
+      const held = await bounded.create(spec());
+      // the fault that must last: nothing asked of the sandbox but the keep-alive pings
+      await new Promise((r) => setTimeout(r, 3 * 2000));
+      expect(held.alive).toBe(true);
+      expect((await run(held, 'print("still here")')).stdout.toString()).toBe('still here\n');
+    });
+
+    it('keeps a sandbox frozen (docker pause) for longer than the bound: the pings sent meanwhile wait for it', async () => {
+      const held = await bounded.create(spec());
+      const container = runtime.docker.getContainer(held.containerId);
+      await container.pause();
+      await new Promise((r) => setTimeout(r, 3 * 2000));
+      await container.unpause();
+      expect((await run(held, 'print("thawed")')).stdout.toString()).toBe('thawed\n');
+    });
+
+    it('removes a sandbox nobody speaks to any more', async () => {
+      const left = await bounded.create(spec());
+      // its agent is gone: no request, no ping
+      left.detach();
+      await removed(left.containerId);
+    });
+
+    it('removes it with the run in flight, nothing left running', async () => {
+      const left = await bounded.create(spec());
+      const running = run(left, 'sleep 600', { language: 'bash', timeoutMs: 600_000 });
+      await programRuns(left, 'sleep 600');
+      left.detach();
+      await expect(running).rejects.toBeInstanceOf(SandboxLostError);
+      await removed(left.containerId);
     });
   });
 });

@@ -12,6 +12,12 @@ export interface DockerRuntimeOptions {
   readonly executorGraceMs: number;
   /** Time a new container gets to report ready. */
   readonly readyTimeoutMs?: number;
+  /**
+   * A container's executor exits after this long without a request (and Docker removes it): the bound
+   * on containers of an agent that never comes back. Every sandbox this runtime holds is pinged four
+   * times within it. Unset: no bound, no pings.
+   */
+  readonly orphanAfterSeconds?: number;
 }
 
 /** ContainerRuntime on the Docker Engine API (dockerode over the unix socket). */
@@ -26,13 +32,14 @@ export class DockerRuntime implements ContainerRuntime {
   async create(spec: SandboxSpec): Promise<Sandbox> {
     if (spec.network) await this.egressReady();
     const name = `sandbox-${spec.nodeId}-${randomBytes(6).toString('hex')}`;
-    const container = await this.docker.createContainer(containerCreateOptions(spec, name));
+    const container = await this.docker.createContainer(containerCreateOptions(spec, name, this.options.orphanAfterSeconds));
     try {
       // attach before start, or the executor's `ready` line is gone before anyone listens
       const client = await this.attach(container.id, spec.templateId);
       const ready = client.ready(this.options.readyTimeoutMs ?? 15_000);
       await container.start();
       await ready;
+      this.keepAlive(client);
       return client;
     } catch (e) {
       await this.remove(container.id);
@@ -44,6 +51,7 @@ export class DockerRuntime implements ContainerRuntime {
     const client = await this.attach(containerId, templateId);
     try {
       await client.ping(5000);
+      this.keepAlive(client);
       return client;
     } catch (e) {
       client.detach();
@@ -78,6 +86,10 @@ export class DockerRuntime implements ContainerRuntime {
       // 404: already gone; 409: removal already in progress
       if (status !== 404 && status !== 409) throw e;
     }
+  }
+
+  private keepAlive(client: ExecutorClient): void {
+    if (this.options.orphanAfterSeconds) client.keepAlive((this.options.orphanAfterSeconds * 1000) / 4);
   }
 
   /** The filtered egress network, set up once; a failure is retried by the next network sandbox. */

@@ -14,6 +14,7 @@ import {
 import {
   encodeRun,
   ExecutorFailure,
+  executorRefusal,
   type ExecutorReply,
   executorReply,
   isResult,
@@ -37,8 +38,9 @@ interface Pending {
 /**
  * A sandbox as seen through its executor: requests go down the attached stdin, replies come back
  * as lines on the demultiplexed stdout. One run at a time; anything odd on the wire (an unknown
- * reply, an over-long line, the stream ending) ends the sandbox, since user code can reach the
- * executor and nothing it sends is trusted.
+ * reply, an over-long line, the stream ending) ends the sandbox: the executor parses what user code
+ * wrote, and nothing it sends is trusted. An executor whose programs could reach the channel (not
+ * `isolated`) or that speaks another protocol is refused at its first word.
  */
 export class ExecutorClient implements Sandbox {
   private readonly waiting = new Map<string, Pending>();
@@ -48,6 +50,7 @@ export class ExecutorClient implements Sandbox {
   private lostReason: string | null = null;
   private detached = false;
   private seq = 0;
+  private keepalive: NodeJS.Timeout | null = null;
   /** Longest reply line each request in flight may send. */
   private readonly lineLimits = new Map<string, number>();
   /** Runs of a previous agent process whose replies are dropped. */
@@ -165,7 +168,22 @@ export class ExecutorClient implements Sandbox {
 
   async ping(timeoutMs: number): Promise<void> {
     const id = `ping-${++this.seq}`;
-    await this.call(id, `${JSON.stringify({ op: 'ping', id })}\n`, BASE_MAX_LINE, timeoutMs);
+    const pong = await this.call(id, `${JSON.stringify({ op: 'ping', id })}\n`, BASE_MAX_LINE, timeoutMs);
+    const refused = pong.op === 'pong' ? executorRefusal(pong) : `executor sent '${pong.op}' for a ping`;
+    if (refused) {
+      this.lose(refused);
+      throw new SandboxLostError(refused);
+    }
+  }
+
+  /**
+   * Pings the executor every `intervalMs` while the sandbox lives (each ping resets its orphan clock);
+   * an executor that does not answer within a file operation's time is stuck, and the sandbox lost.
+   */
+  keepAlive(intervalMs: number): void {
+    if (this.keepalive || !this.alive) return;
+    this.keepalive = setInterval(() => void this.ping(FILE_OP_TIMEOUT_MS).catch(() => undefined), intervalMs);
+    this.keepalive.unref();
   }
 
   onLost(listener: (reason: string) => void): void {
@@ -176,6 +194,7 @@ export class ExecutorClient implements Sandbox {
   detach(): void {
     if (this.detached) return;
     this.detached = true;
+    this.stopKeepAlive();
     this.failAll(new SandboxLostError('sandbox detached'));
     this.stream.removeAllListeners('end');
     this.stream.removeAllListeners('close');
@@ -186,6 +205,7 @@ export class ExecutorClient implements Sandbox {
   lose(reason: string): void {
     if (this.lostReason !== null || this.detached) return;
     this.lostReason = reason;
+    this.stopKeepAlive();
     this.failAll(new SandboxLostError(reason));
     this.stream.destroy();
     for (const listener of this.lostListeners.splice(0)) listener(reason);
@@ -230,6 +250,8 @@ export class ExecutorClient implements Sandbox {
       return this.lose('sandbox executor sent an invalid reply');
     }
     if (reply.op === 'ready') {
+      const refused = executorRefusal(reply);
+      if (refused) return this.lose(refused);
       this.readyWaiter?.resolve(reply);
       this.readyWaiter = null;
       return;
@@ -240,6 +262,11 @@ export class ExecutorClient implements Sandbox {
     if (!waiter || !id) return this.lose('sandbox executor answered a request nobody made');
     this.waiting.delete(id);
     waiter.resolve(reply);
+  }
+
+  private stopKeepAlive(): void {
+    if (this.keepalive) clearInterval(this.keepalive);
+    this.keepalive = null;
   }
 
   private failAll(error: Error): void {

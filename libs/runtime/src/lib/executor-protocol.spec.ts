@@ -1,4 +1,4 @@
-import { encodeRun, executorReply, isResult, LineSplitter, maxReplyBytes, toRunReport } from './executor-protocol';
+import { encodeRun, EXECUTOR_PROTOCOL_VERSION, executorRefusal, executorReply, isResult, LineSplitter, maxReplyBytes, toRunReport } from './executor-protocol';
 
 function splitter(maxLine: number) {
   const lines: (string | null)[] = [];
@@ -123,6 +123,8 @@ describe('executorReply', () => {
     ['a ready', { op: 'ready', version: 1, pid: 7 }],
     ['a pong', { op: 'pong', id: 'p-1' }],
     ['a pong without an id', { op: 'pong', id: null }],
+    ['an isolated ready', { op: 'ready', version: 2, pid: 7, isolated: true }],
+    ['a pong with version and isolation', { op: 'pong', id: 'p-1', version: 2, isolated: false }],
     ['an error', { op: 'error', id: 'run-1', error: 'bad request' }],
     ['an error without an id', { op: 'error', error: 'bad json' }],
     ['a failed result', { op: 'result', id: 'run-1', error: 'language not installed' }],
@@ -149,6 +151,7 @@ describe('executorReply', () => {
     ['a result missing stdout', (({ stdout: _stdout, ...rest }) => rest)(validResult)],
     ['a ready without a pid', { op: 'ready', version: 1 }],
     ['a pong without its id key', { op: 'pong' }],
+    ['a ready whose isolation is not a boolean', { op: 'ready', version: 2, pid: 7, isolated: 'yes' }],
     ['an error without a message', { op: 'error', id: 'x' }],
     ['an error message over 4096 characters', { op: 'error', error: 'x'.repeat(4097) }],
     ['an unknown op', { op: 'run', id: 'x' }],
@@ -161,6 +164,23 @@ describe('executorReply', () => {
     ['null', null],
   ])('rejects %s', (_what, reply) => {
     expect(executorReply.safeParse(reply).success).toBe(false);
+  });
+});
+
+describe('executorRefusal', () => {
+  it('accepts only an isolated executor of this protocol version', () => {
+    expect(EXECUTOR_PROTOCOL_VERSION).toBe(2);
+    expect(executorRefusal({ version: 2, isolated: true })).toBeNull();
+  });
+
+  it.each([
+    ['one whose programs share its uid', { version: 2, isolated: false }, /does not run programs under a uid of their own/],
+    ['one that does not say (an image from before the isolation)', { version: 2 }, /does not run programs under a uid of their own/],
+    ['another protocol version', { version: 3, isolated: true }, /protocol version 3, this agent 2/],
+    ['a pong without a version (an older executor)', { isolated: true }, /protocol version unknown/],
+  ])('refuses %s, saying how to fix it', (_what, hello, message) => {
+    expect(executorRefusal(hello)).toMatch(message);
+    expect(executorRefusal(hello)).toMatch(/rebuild the sandbox images/);
   });
 });
 

@@ -8,8 +8,12 @@ import { type RunReport, type RunRequest } from './container-runtime';
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
 
-const ready = z.object({ op: z.literal('ready'), version: z.number().int(), pid: z.number().int() });
-const pong = z.object({ op: z.literal('pong'), id: z.string().nullable() });
+/** The protocol this client speaks (the executor's PROTOCOL_VERSION). */
+export const EXECUTOR_PROTOCOL_VERSION = 2;
+
+// `isolated`: programs run under another uid than the executor and init, out of the channel's reach
+const ready = z.object({ op: z.literal('ready'), version: z.number().int(), pid: z.number().int(), isolated: z.boolean().optional() });
+const pong = z.object({ op: z.literal('pong'), id: z.string().nullable(), version: z.number().int().optional(), isolated: z.boolean().optional() });
 const result = z.object({
   op: z.literal('result'),
   id: z.string(),
@@ -61,6 +65,21 @@ export type ExecutorReply = z.infer<typeof executorReply>;
 export const MAX_IO_BYTES = 4 << 20;
 /** Longest reply line to a request that moves up to `bytes` of file data, or lists `entries` paths. */
 export const maxIoReplyBytes = (bytes: number, entries = 0): number => Math.ceil((bytes * 4) / 3) + entries * 4400 + 256 * 1024;
+
+/**
+ * Why an executor that introduced itself (its `ready` or `pong`) must not be used, or null when it may:
+ * another protocol, or programs that would run as the executor's own uid and could write forged
+ * replies into the channel (an image built before the isolation, or a container not started as root).
+ */
+export function executorRefusal(hello: { version?: number | undefined; isolated?: boolean | undefined }): string | null {
+  if (hello.version !== EXECUTOR_PROTOCOL_VERSION) {
+    return `the sandbox executor speaks protocol version ${hello.version ?? 'unknown'}, this agent ${EXECUTOR_PROTOCOL_VERSION}: rebuild the sandbox images (tools/images-build.sh) for this agent version`;
+  }
+  if (hello.isolated !== true) {
+    return 'the sandbox executor does not run programs under a uid of their own, so they could forge its replies: rebuild the sandbox images (tools/images-build.sh) and start the container as root with the executor capabilities';
+  }
+  return null;
+}
 
 export class ExecutorFailure extends Error {
   constructor(message: string) {
