@@ -1,4 +1,4 @@
-import { BOUND_SESSION_STATUS, isSessionLive, LIVE_SESSION_STATUSES, type Session, type SessionStatus, type Transition } from '@sandbox/domain';
+import { BOUND_SESSION_STATUS, isSessionLive, LIVE_SESSION_STATUSES, type PlacementBacklog, type Session, type SessionErrorCode, type SessionStatus, type Transition } from '@sandbox/domain';
 import { type DataSource, In, type Repository } from 'typeorm';
 import { SessionEntity } from '../entities/session.entity';
 import { toSession } from '../mappers';
@@ -17,6 +17,23 @@ export interface Idempotency {
   readonly key: string;
   readonly requestHash: string;
 }
+
+/** Where a waiting session stands in the placement queue (1: next). */
+export interface QueuePlace {
+  readonly position: number;
+  readonly waitingSince: Date;
+}
+
+// the placement queue: sessions no node took yet (bind clears placement_requested_at)
+const WAITING = "s.placement_requested_at IS NOT NULL AND s.status = 'creating'";
+/**
+ * Fair order, round-robin by tenant: each tenant's n-th waiting session comes in round n, and within a
+ * round the longest waiting first. A tenant's burst of 200 delays another tenant's one session by one
+ * turn at most, not by 200.
+ */
+const FAIR_QUEUE = `SELECT s.id, s.placement_requested_at AS at,
+    ROW_NUMBER() OVER (PARTITION BY s.tenant ORDER BY s.placement_requested_at, s.id) AS turn
+  FROM sessions s WHERE ${WAITING}`;
 
 /** Every status change here is one conditional UPDATE checked by affected rows (DESIGN.md §7). */
 export class SessionRepository {
@@ -45,7 +62,7 @@ export class SessionRepository {
     return e ? { session: toSession(e), requestHash: e.requestHash } : null;
   }
 
-  private row(s: NewSession): Partial<SessionEntity> {
+  private row(s: NewSession): Record<string, unknown> {
     return {
       id: s.id,
       templateId: s.templateId,
@@ -54,6 +71,7 @@ export class SessionRepository {
       idempotencyKey: s.idempotency?.key ?? null,
       requestHash: s.idempotency?.requestHash ?? null,
       status: 'creating' as const,
+      placementRequestedAt: () => 'CURRENT_TIMESTAMP(3)',
       runtimeType: s.runtimeType,
       envVars: s.envVars,
       timeout: s.timeout,
@@ -85,7 +103,7 @@ export class SessionRepository {
     const r = await this.repo
       .createQueryBuilder()
       .update()
-      .set({ runtimeNode: node, containerId, status: transition.to, lastActivityAt: () => 'CURRENT_TIMESTAMP' })
+      .set({ runtimeNode: node, containerId, status: transition.to, placementRequestedAt: null, lastActivityAt: () => 'CURRENT_TIMESTAMP' })
       .where('id = :id AND runtime_node IS NULL AND status IN (:...from)', { id, from: transition.from })
       .execute();
     return r.affected === 1;
@@ -102,12 +120,17 @@ export class SessionRepository {
     return (await qb.execute()).affected === 1;
   }
 
-  async transition(id: string, t: Transition<SessionStatus>, fields: { error?: string | null } = {}): Promise<boolean> {
+  async transition(id: string, t: Transition<SessionStatus>, fields: { error?: string | null; errorCode?: SessionErrorCode } = {}): Promise<boolean> {
     const ends = !isSessionLive(t.to);
     const r = await this.repo
       .createQueryBuilder()
       .update()
-      .set({ status: t.to, ...(fields.error !== undefined ? { error: fields.error } : {}), ...(ends ? { completedAt: () => 'CURRENT_TIMESTAMP' } : {}) })
+      .set({
+        status: t.to,
+        ...(fields.error !== undefined ? { error: fields.error } : {}),
+        ...(fields.errorCode !== undefined ? { errorCode: fields.errorCode } : {}),
+        ...(ends ? { completedAt: () => 'CURRENT_TIMESTAMP', placementRequestedAt: null } : {}),
+      })
       .where('id = :id AND status IN (:...from)', { id, from: t.from })
       .execute();
     return r.affected === 1;
@@ -234,6 +257,54 @@ export class SessionRepository {
       .andWhere(`s.status IN (${LIVE_SESSIONS})`)
       .getMany();
     return rows.map(toSession);
+  }
+
+  /** The next waiting sessions in the placement queue's fair order. */
+  async waitingInFairOrder(limit: number): Promise<Session[]> {
+    const rows: { id: string }[] = await this.ds.query(`SELECT q.id FROM (${FAIR_QUEUE}) q ORDER BY q.turn, q.at, q.id LIMIT ?`, [limit]);
+    const byId = new Map((await this.repo.findBy({ id: In(rows.map((r) => r.id)) })).map((e) => [e.id, toSession(e)]));
+    return rows.flatMap((r) => byId.get(r.id) ?? []);
+  }
+
+  /** Fails a session still waiting for a node (one that a node bound meanwhile is not touched); true when failed. */
+  async failWaiting(id: string, t: Transition<SessionStatus>, error: string, errorCode: SessionErrorCode): Promise<boolean> {
+    const r: { affectedRows: number } = await this.ds.query(
+      `UPDATE sessions s SET s.status = ?, s.error = ?, s.error_code = ?, s.placement_requested_at = NULL, s.completed_at = CURRENT_TIMESTAMP
+       WHERE s.id = ? AND ${WAITING} AND s.runtime_node IS NULL AND s.status IN (?)`,
+      [t.to, error, errorCode, id, t.from],
+    );
+    return r.affectedRows === 1;
+  }
+
+  /** Where the session stands in the placement queue; null when it does not wait. */
+  async queuePlace(id: string): Promise<QueuePlace | null> {
+    const rows: { at: Date; position: string }[] = await this.ds.query(
+      `WITH q AS (${FAIR_QUEUE})
+       SELECT me.at, (SELECT COUNT(*) FROM q WHERE (q.turn, q.at, q.id) < (me.turn, me.at, me.id)) + 1 AS position FROM q me WHERE me.id = ?`,
+      [id],
+    );
+    return rows[0] ? { position: Number(rows[0].position), waitingSince: rows[0].at } : null;
+  }
+
+  /** Sessions waiting for a node longer than `seconds` (judged on the database clock), oldest first. */
+  async waitingLongerThan(seconds: number, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.ds.query(
+      `SELECT s.id FROM sessions s WHERE ${WAITING} AND s.placement_requested_at < NOW(3) - INTERVAL ? SECOND ORDER BY s.placement_requested_at LIMIT ?`,
+      [seconds, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** The placement queue against the free capacity of the nodes that beat within `staleAfter` seconds: one query. */
+  async backlog(staleAfter: number): Promise<PlacementBacklog> {
+    const [r]: { waiting: string; oldest: string | null; free: string | null; nodes: string }[] = await this.ds.query(
+      `SELECT w.waiting, w.oldest, n.free, n.nodes FROM
+         (SELECT COUNT(*) AS waiting, TIMESTAMPDIFF(MICROSECOND, MIN(s.placement_requested_at), NOW(3)) / 1e6 AS oldest FROM sessions s WHERE ${WAITING}) w,
+         (SELECT SUM(free_sessions) AS free, COUNT(*) AS nodes FROM runtime_nodes
+           WHERE status = 'online' AND last_heartbeat_at >= NOW() - INTERVAL ? SECOND) n`,
+      [staleAfter],
+    );
+    return { waiting: Number(r!.waiting), oldestWaitSeconds: Math.max(0, Number(r!.oldest ?? 0)), freeSessions: Number(r!.free ?? 0), nodes: Number(r!.nodes) };
   }
 
   /** Undoes an insert whose follow-up (the queue) failed, so no half-made session is left behind. */
