@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     timeout INT NOT NULL DEFAULT 300,    -- idle timeout, seconds
     error VARCHAR(1024) NULL,            -- added: why the session failed
     error_code VARCHAR(32) NULL,         -- added: why, for machines: no_capacity, image_missing, start_failed, template_missing
-    placement_requested_at TIMESTAMP(3) NULL,  -- added: since when it waits for a node (NULL once placed); the placement queue's order
+    placement_requested_at TIMESTAMP(3) NULL,  -- added: when it asked for a node; with status creating and no node: it waits (the placement queue's order)
     last_activity_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,

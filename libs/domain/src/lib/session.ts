@@ -62,7 +62,7 @@ export interface Session {
   readonly timeout: number;
   readonly error: string | null;
   readonly errorCode: SessionErrorCode | null;
-  /** Since when it waits for a node; null once placed (or never waiting). */
+  /** When it asked for a node (it waits while `creating` with no node). */
   readonly placementRequestedAt: Date | null;
   readonly lastActivityAt: Date;
   readonly createdAt: Date;

@@ -80,7 +80,7 @@ export class SessionsService {
 
   /** How a session in the placement queue is shown: with its position when asked (one more query). */
   async placementView(s: Session, withPosition: boolean): Promise<PlacementView> {
-    const position = withPosition && isWaitingForPlacement(s) ? ((await this.sessions.queuePlace(s.id))?.position ?? null) : null;
+    const position = withPosition && isWaitingForPlacement(s) ? ((await this.sessions.queuePlace(s.id, this.config.PLACEMENT_TIMEOUT_SECONDS))?.position ?? null) : null;
     return { position, placementTimeoutSeconds: this.config.PLACEMENT_TIMEOUT_SECONDS };
   }
 

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { SessionRepository } from '@sandbox/persistence';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AGENT_CONFIG, type AgentConfig } from '../agent.config';
 import { NodeBudgetService } from '../capacity/node-budget.service';
 import { ExecutionRunnerService } from '../executions/execution-runner.service';
 import { SessionHostService } from '../sessions/session-host.service';
@@ -23,6 +24,7 @@ export class PlacementQueueService {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
+    @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
     private readonly host: SessionHostService,
     private readonly runner: ExecutionRunnerService,
     private readonly sessions: SessionRepository,
@@ -66,7 +68,7 @@ export class PlacementQueueService {
   private async onePass(): Promise<void> {
     for (let placed = true; placed && !this.host.full && this.timer; ) {
       placed = false;
-      for (const s of await this.sessions.waitingInFairOrder(BATCH)) {
+      for (const s of await this.sessions.waitingInFairOrder(BATCH, this.config.PLACEMENT_TIMEOUT_SECONDS)) {
         if (this.host.full || !this.timer) return;
         if ((await this.host.place(s.id)).kind !== 'here') continue;
         this.runner.kick(s.id);

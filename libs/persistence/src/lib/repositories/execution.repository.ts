@@ -246,7 +246,7 @@ export class ExecutionRepository {
     const rows: { id: string; session_id: string; attempt: number }[] = await this.ds.query(
       `SELECT e.id, e.session_id, e.attempt FROM executions e JOIN sessions s ON s.id = e.session_id
        WHERE e.status = 'pending' AND e.created_at < NOW() - INTERVAL ? SECOND AND s.status IN (${LIVE_SESSIONS})
-         AND s.placement_requested_at IS NULL
+         AND NOT (s.status = 'creating' AND s.runtime_node IS NULL)
          AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.session_id = e.session_id AND r.status = 'running')
          AND NOT EXISTS (SELECT 1 FROM executions o WHERE o.session_id = e.session_id AND o.status = 'pending' AND o.id < e.id)
        ORDER BY e.id LIMIT ?`,

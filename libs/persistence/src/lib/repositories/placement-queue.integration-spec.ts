@@ -23,6 +23,8 @@ describe('placement queue on MariaDB', () => {
     return id;
   };
   const clear = () => ds.query('DELETE FROM sessions');
+  // the fair window, seconds (the placement timeout in production)
+  const WINDOW = 300;
 
   beforeAll(async () => {
     db = await createTestDatabase('placement');
@@ -43,13 +45,12 @@ describe('placement queue on MariaDB', () => {
     const id = await waiting('t', 0);
     const fresh = (await sessions.findById(id))!;
     expect(fresh.placementRequestedAt).toBeInstanceOf(Date);
-    expect(await sessions.queuePlace(id)).toMatchObject({ position: 1 });
+    expect(await sessions.queuePlace(id, WINDOW)).toMatchObject({ position: 1 });
     expect(await sessions.bind(id, 'n1', 'c1', bindSession)).toBe(true);
-    expect((await sessions.findById(id))!.placementRequestedAt).toBeNull();
-    expect(await sessions.queuePlace(id)).toBeNull();
+    expect(await sessions.queuePlace(id, WINDOW)).toBeNull();
     const other = await waiting('t', 0);
     await sessions.transition(other, terminateSession);
-    expect(await sessions.waitingInFairOrder(10)).toEqual([]);
+    expect(await sessions.waitingInFairOrder(10, WINDOW)).toEqual([]);
   });
 
   it('serves tenants round-robin: a burst of 200 delays another tenant one turn at most', async () => {
@@ -57,11 +58,15 @@ describe('placement queue on MariaDB', () => {
     for (let i = 0; i < 200; i++) burst.push(await waiting('burst', 100 - i * 0.01));
     const single = await waiting('single', 1);
     const other = [await waiting('other', 50), await waiting('other', 40)];
-    const order = (await sessions.waitingInFairOrder(6)).map((s) => s.id);
+    const order = async () => (await sessions.waitingInFairOrder(6, WINDOW)).map((s) => s.id);
     // round 1: each tenant's oldest, oldest first; round 2 likewise
-    expect(order).toEqual([burst[0], other[0], single, burst[1], other[1], burst[2]]);
-    expect(await sessions.queuePlace(single)).toMatchObject({ position: 3 });
-    expect(await sessions.queuePlace(burst[199]!)).toMatchObject({ position: 203 });
+    expect(await order()).toEqual([burst[0], other[0], single, burst[1], other[1], burst[2]]);
+    expect(await sessions.queuePlace(single, WINDOW)).toMatchObject({ position: 3 });
+    expect(await sessions.queuePlace(burst[199]!, WINDOW)).toMatchObject({ position: 203 });
+    // the burst's first one placed: its second is in round 2 still, behind the other tenants' first
+    await sessions.bind(burst[0]!, 'n1', 'c1', bindSession);
+    expect(await order()).toEqual([other[0], single, burst[1], other[1], burst[2], burst[3]]);
+    expect(await sessions.queuePlace(single, WINDOW)).toMatchObject({ position: 2 });
   });
 
   it('finds sessions waiting past the timeout, and fails only those still waiting', async () => {
@@ -72,7 +77,8 @@ describe('placement queue on MariaDB', () => {
     await sessions.bind(placed, 'n1', 'c1', bindSession);
     expect(await sessions.failWaiting(placed, failSession, 'no room', 'no_capacity')).toBe(false);
     expect(await sessions.failWaiting(old, failSession, 'no room', 'no_capacity')).toBe(true);
-    expect(await sessions.findById(old)).toMatchObject({ status: 'failed', errorCode: 'no_capacity', error: 'no room', placementRequestedAt: null });
+    expect(await sessions.findById(old)).toMatchObject({ status: 'failed', errorCode: 'no_capacity', error: 'no room' });
+    expect(await sessions.waitingLongerThan(60, 10)).toEqual([]);
     expect((await sessions.findById(placed))!.status).toBe('running');
   });
 

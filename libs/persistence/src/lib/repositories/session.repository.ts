@@ -24,16 +24,20 @@ export interface QueuePlace {
   readonly waitingSince: Date;
 }
 
-// the placement queue: sessions no node took yet (bind clears placement_requested_at)
-const WAITING = "s.placement_requested_at IS NOT NULL AND s.status = 'creating'";
+// the placement queue: new sessions no node took yet
+const WAITING = "s.status = 'creating' AND s.runtime_node IS NULL AND s.placement_requested_at IS NOT NULL";
 /**
- * Fair order, round-robin by tenant: each tenant's n-th waiting session comes in round n, and within a
- * round the longest waiting first. A tenant's burst of 200 delays another tenant's one session by one
- * turn at most, not by 200.
+ * Fair order, round-robin by tenant over the placement window (the last `window` seconds, and every
+ * session still waiting): a tenant's n-th session asked for in the window comes in round n, whether its
+ * earlier ones wait or were placed already, and within a round the longest waiting goes first. So a
+ * tenant's burst of 200 delays another tenant's one session by one turn at most, not by 200, however
+ * many of the burst were placed meanwhile. Parameter: the window in seconds.
  */
-const FAIR_QUEUE = `SELECT s.id, s.placement_requested_at AS at,
-    ROW_NUMBER() OVER (PARTITION BY s.tenant ORDER BY s.placement_requested_at, s.id) AS turn
-  FROM sessions s WHERE ${WAITING}`;
+const FAIR_QUEUE = `SELECT r.id, r.at, r.turn FROM (
+    SELECT s.id, s.status, s.runtime_node, s.placement_requested_at AS at,
+      ROW_NUMBER() OVER (PARTITION BY s.tenant ORDER BY s.placement_requested_at, s.id) AS turn
+    FROM sessions s WHERE s.placement_requested_at >= NOW(3) - INTERVAL ? SECOND OR (${WAITING})
+  ) r WHERE r.status = 'creating' AND r.runtime_node IS NULL`;
 
 /** Every status change here is one conditional UPDATE checked by affected rows (DESIGN.md §7). */
 export class SessionRepository {
@@ -103,7 +107,7 @@ export class SessionRepository {
     const r = await this.repo
       .createQueryBuilder()
       .update()
-      .set({ runtimeNode: node, containerId, status: transition.to, placementRequestedAt: null, lastActivityAt: () => 'CURRENT_TIMESTAMP' })
+      .set({ runtimeNode: node, containerId, status: transition.to, lastActivityAt: () => 'CURRENT_TIMESTAMP' })
       .where('id = :id AND runtime_node IS NULL AND status IN (:...from)', { id, from: transition.from })
       .execute();
     return r.affected === 1;
@@ -129,7 +133,7 @@ export class SessionRepository {
         status: t.to,
         ...(fields.error !== undefined ? { error: fields.error } : {}),
         ...(fields.errorCode !== undefined ? { errorCode: fields.errorCode } : {}),
-        ...(ends ? { completedAt: () => 'CURRENT_TIMESTAMP', placementRequestedAt: null } : {}),
+        ...(ends ? { completedAt: () => 'CURRENT_TIMESTAMP' } : {}),
       })
       .where('id = :id AND status IN (:...from)', { id, from: t.from })
       .execute();
@@ -259,9 +263,9 @@ export class SessionRepository {
     return rows.map(toSession);
   }
 
-  /** The next waiting sessions in the placement queue's fair order. */
-  async waitingInFairOrder(limit: number): Promise<Session[]> {
-    const rows: { id: string }[] = await this.ds.query(`SELECT q.id FROM (${FAIR_QUEUE}) q ORDER BY q.turn, q.at, q.id LIMIT ?`, [limit]);
+  /** The next waiting sessions in the placement queue's fair order (over a window of `window` seconds). */
+  async waitingInFairOrder(limit: number, window: number): Promise<Session[]> {
+    const rows: { id: string }[] = await this.ds.query(`SELECT q.id FROM (${FAIR_QUEUE}) q ORDER BY q.turn, q.at, q.id LIMIT ?`, [window, limit]);
     const byId = new Map((await this.repo.findBy({ id: In(rows.map((r) => r.id)) })).map((e) => [e.id, toSession(e)]));
     return rows.flatMap((r) => byId.get(r.id) ?? []);
   }
@@ -269,19 +273,19 @@ export class SessionRepository {
   /** Fails a session still waiting for a node (one that a node bound meanwhile is not touched); true when failed. */
   async failWaiting(id: string, t: Transition<SessionStatus>, error: string, errorCode: SessionErrorCode): Promise<boolean> {
     const r: { affectedRows: number } = await this.ds.query(
-      `UPDATE sessions s SET s.status = ?, s.error = ?, s.error_code = ?, s.placement_requested_at = NULL, s.completed_at = CURRENT_TIMESTAMP
-       WHERE s.id = ? AND ${WAITING} AND s.runtime_node IS NULL AND s.status IN (?)`,
+      `UPDATE sessions s SET s.status = ?, s.error = ?, s.error_code = ?, s.completed_at = CURRENT_TIMESTAMP
+       WHERE s.id = ? AND ${WAITING} AND s.status IN (?)`,
       [t.to, error, errorCode, id, t.from],
     );
     return r.affectedRows === 1;
   }
 
-  /** Where the session stands in the placement queue; null when it does not wait. */
-  async queuePlace(id: string): Promise<QueuePlace | null> {
+  /** Where the session stands in the placement queue (fair over `window` seconds); null when it does not wait. */
+  async queuePlace(id: string, window: number): Promise<QueuePlace | null> {
     const rows: { at: Date; position: string }[] = await this.ds.query(
       `WITH q AS (${FAIR_QUEUE})
        SELECT me.at, (SELECT COUNT(*) FROM q WHERE (q.turn, q.at, q.id) < (me.turn, me.at, me.id)) + 1 AS position FROM q me WHERE me.id = ?`,
-      [id],
+      [window, id],
     );
     return rows[0] ? { position: Number(rows[0].position), waitingSince: rows[0].at } : null;
   }
