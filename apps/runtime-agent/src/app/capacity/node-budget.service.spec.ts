@@ -61,9 +61,12 @@ describe('NodeBudgetService', () => {
     b.tryHold(session, false);
     expect(b.tryHold(session, true)).toBeNull();
     expect(b.snapshot().freeSessions).toBe(2);
+    expect(b.fitsWithoutPool(session)).toBe(true);
     pooled.toSession();
     expect(b.snapshot().freeSessions).toBe(1);
     expect(b.sessionsFull).toBe(false);
+    b.tryHold(session, true, true);
+    expect(b.fitsWithoutPool(session)).toBe(false);
   });
 
   it('holds a container that runs already whatever is left (force)', () => {

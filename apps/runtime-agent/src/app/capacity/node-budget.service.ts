@@ -102,6 +102,11 @@ export class NodeBudgetService {
     return hold;
   }
 
+  /** Whether `f` would fit once the warm pool gave up its containers. */
+  fitsWithoutPool(f: Footprint): boolean {
+    return this.memory - this.pooledMemory + f.memoryBytes <= this.total.memoryBytes && this.cpu - this.pooledCpu + f.cpuNanos <= this.total.cpuNanos;
+  }
+
   /** No session slot is left (AGENT_MAX_SESSIONS). */
   get sessionsFull(): boolean {
     return this.sessions >= this.config.AGENT_MAX_SESSIONS;

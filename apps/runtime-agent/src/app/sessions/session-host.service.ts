@@ -245,6 +245,8 @@ export class SessionHostService {
     if (warm) return { ...warm, warm: true };
     const spec = sandboxSpec(this.config, template, session);
     const footprint = footprintOf(spec);
+    // warm containers are removed only when that makes room
+    if (!this.budget.fitsWithoutPool(footprint)) return null;
     let hold: Hold | null;
     while (!(hold = this.budget.tryHold(footprint, true)) && (await this.pool.evictOne()));
     if (!hold) return null;
