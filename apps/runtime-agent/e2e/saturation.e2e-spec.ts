@@ -97,16 +97,20 @@ describe('a saturated node', () => {
     // the head of the queue has waited half the timeout: a newcomer would not be placed in time
     await new Promise((r) => setTimeout(r, Math.max(0, since + (PLACEMENT_TIMEOUT / 2) * 1000 + 300 - Date.now())));
     const [before] = await p.query('SELECT COUNT(*) AS n FROM sessions');
-    const t0 = Date.now();
-    const r = await p.api('POST', '/v1/sessions', { template_id: 'python-basic' }, solo);
-    const answeredMs = Date.now() - t0;
-    expect(r.status).toBe(503);
-    expect(r.body.error.code).toBe('capacity_exhausted');
-    expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(Number(r.headers.get('retry-after'))).toBeLessThanOrEqual(PLACEMENT_TIMEOUT);
+    const answeredMs: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t0 = Date.now();
+      const r = await p.api('POST', '/v1/sessions', { template_id: 'python-basic' }, solo);
+      answeredMs.push(Date.now() - t0);
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe('capacity_exhausted');
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(r.headers.get('retry-after'))).toBeLessThanOrEqual(PLACEMENT_TIMEOUT);
+    }
     const [after] = await p.query('SELECT COUNT(*) AS n FROM sessions');
     expect(Number(after.n)).toBe(Number(before.n));
-    console.log(`saturation: a saturated fleet answered a new session with 503 in ${answeredMs} ms`);
+    answeredMs.sort((a, b) => a - b);
+    console.log(`saturation: a saturated fleet answered 20 new sessions with 503 in ${answeredMs[10]} ms (median), ${answeredMs[19]} ms (max)`);
   });
 
   it('fails a session not placed within the timeout (no_capacity) with its pending executions, and ?wait returns then', async () => {

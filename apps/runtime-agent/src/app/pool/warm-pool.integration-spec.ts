@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { agentConfigSchema } from '@sandbox/config';
-import { type Session } from '@sandbox/domain';
-import { dataSourceOptions, TemplateRepository } from '@sandbox/persistence';
+import { type Session, type Template } from '@sandbox/domain';
+import { type TemplateRepository } from '@sandbox/persistence';
 import { DockerRuntime } from '@sandbox/runtime';
-import { createTestDatabase, type TestDatabase } from '@sandbox/testing';
 import { PinoLogger } from 'nestjs-pino';
-import { DataSource } from 'typeorm';
 import { footprintOf, NodeBudgetService } from '../capacity/node-budget.service';
 import { AgentMetrics } from '../metrics/agent.metrics';
 import { sandboxSpec } from '../sandbox-spec.factory';
@@ -13,6 +11,20 @@ import { TemplateCatalogService } from '../template-catalog.service';
 import { WarmPoolService } from './warm-pool.service';
 
 const MiB = 2 ** 20;
+// python-basic as the seed has it
+const template: Template = {
+  id: 'python-basic',
+  name: 'Python Basic',
+  image: 'sandbox-python:3.11-basic',
+  baseImage: null,
+  language: 'python',
+  preInstalledPackages: [],
+  defaultResources: { cpu: '1', memory: '512Mi', disk: '1Gi' },
+  securityContext: null,
+  limits: {},
+  createdAt: new Date(),
+  updatedAt: new Date(),
+};
 
 /** The warm pool on the real engine: what it takes back, and the budget its containers hold. */
 describe('warm pool on Docker', () => {
@@ -26,17 +38,12 @@ describe('warm pool on Docker', () => {
     AGENT_MEMORY_BYTES: String(1700 * MiB),
   });
   const runtime = new DockerRuntime({ socketPath: config.DOCKER_SOCKET, executorGraceMs: 3000 });
-  let db: TestDatabase;
-  let ds: DataSource;
-  let templates: TemplateCatalogService;
+  const templates = new TemplateCatalogService({ findById: async (id: string) => (id === template.id ? template : null) } as TemplateRepository);
   let budget: NodeBudgetService;
   let pool: WarmPoolService;
   const containers = async () => (await runtime.list(nodeId)).map((c) => c.containerId);
 
   beforeAll(async () => {
-    db = await createTestDatabase('warm-pool');
-    ds = await new DataSource(dataSourceOptions(db.url)).initialize();
-    templates = new TemplateCatalogService(new TemplateRepository(ds));
     const metrics = new AgentMetrics(config);
     budget = new NodeBudgetService(config, metrics);
     pool = new WarmPoolService(config, runtime, templates, budget, metrics, new PinoLogger({ pinoHttp: { level: 'silent' } }));
@@ -45,12 +52,9 @@ describe('warm pool on Docker', () => {
   afterAll(async () => {
     await pool?.drain();
     for (const id of await containers()) await runtime.remove(id);
-    await ds?.destroy();
-    await db?.drop();
   });
 
   it("removes a cold container started to a session's own limits instead of pooling it", async () => {
-    const template = (await templates.get('python-basic'))!;
     const session = { id: 'sess_cold', resources: { cpu: '1', memory: '256Mi', disk: '1Gi' } } as Session;
     const spec = sandboxSpec(config, template, session);
     const hold = budget.tryHold(footprintOf(spec), true)!;
@@ -64,7 +68,6 @@ describe('warm pool on Docker', () => {
   it('takes back a warm container it handed out, its budget held by the pool again', async () => {
     await pool.fillAll();
     expect(pool.size('python-basic')).toBe(1);
-    const template = (await templates.get('python-basic'))!;
     const warm = pool.take(template)!;
     expect(budget.snapshot().freeSessions).toBe(0);
     // the refill found no room for a second container: the session holds the only one
@@ -78,7 +81,7 @@ describe('warm pool on Docker', () => {
 
   it('gives up an idle warm container for a session that needs its room', async () => {
     expect(pool.size('python-basic')).toBe(1);
-    const f = footprintOf(sandboxSpec(config, (await templates.get('python-basic'))!));
+    const f = footprintOf(sandboxSpec(config, template));
     expect(budget.tryHold(f, true)).toBeNull();
     expect(await pool.evictOne()).toBe(true);
     expect(budget.tryHold(f, true)).not.toBeNull();
