@@ -65,14 +65,14 @@ describe('NodeBudgetService', () => {
     pooled.toSession();
     expect(b.snapshot().freeSessions).toBe(1);
     expect(b.sessionsFull).toBe(false);
-    b.tryHold(session, true, true);
+    b.holdAnyway(session);
     expect(b.fitsWithoutPool(session)).toBe(false);
   });
 
-  it('holds a container that runs already whatever is left (force)', () => {
+  it('holds a container that runs already whatever is left', () => {
     const b = budget({ AGENT_MEMORY_BYTES: String(GiB) });
     expect(b.tryHold(session, true)).toBeNull();
-    expect(b.tryHold(session, true, true)).not.toBeNull();
+    expect(b.holdAnyway(session).forSession).toBe(true);
     expect(b.snapshot().freeSessions).toBe(0);
   });
 });

@@ -86,13 +86,19 @@ export class NodeBudgetService {
     metrics.nodeGauge('sandbox_node_free_sessions', 'Sessions of the default size that still fit on the node', () => this.snapshot().freeSessions);
   }
 
-  /**
-   * A hold of `f` if it fits (and, for a session, a session slot is free); null when it does not.
-   * `force`: held whatever is left (a container that runs already, re-attached or replaced).
-   */
-  tryHold(f: Footprint, session: boolean, force = false): Hold | null {
-    if (!force && session && this.sessions >= this.config.AGENT_MAX_SESSIONS) return null;
-    if (!force && (this.memory + f.memoryBytes > this.total.memoryBytes || this.cpu + f.cpuNanos > this.total.cpuNanos)) return null;
+  /** A hold of `f` if it fits (and, for a session, a session slot is free); null when it does not. */
+  tryHold(f: Footprint, session: boolean): Hold | null {
+    if (session && this.sessions >= this.config.AGENT_MAX_SESSIONS) return null;
+    if (this.memory + f.memoryBytes > this.total.memoryBytes || this.cpu + f.cpuNanos > this.total.cpuNanos) return null;
+    return this.hold(f, session);
+  }
+
+  /** A session's hold whatever is left: its container runs already (re-attached, or replacing a lost one). */
+  holdAnyway(f: Footprint): Hold {
+    return this.hold(f, true);
+  }
+
+  private hold(f: Footprint, session: boolean): Hold {
     const hold = new Hold(f, session, this);
     this.memory += f.memoryBytes;
     this.cpu += f.cpuNanos;

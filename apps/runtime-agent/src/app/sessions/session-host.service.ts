@@ -122,7 +122,7 @@ export class SessionHostService {
       if (!template) throw new Error(`template '${session.templateId}' no longer exists`);
       const spec = sandboxSpec(this.config, template, session);
       // the replacement takes over the lost container's share; a session bound here runs even over budget
-      const hold = hosted?.hold ?? this.budget.tryHold(footprintOf(spec), true, true)!;
+      const hold = hosted?.hold ?? this.budget.holdAnyway(footprintOf(spec));
       let sandbox: Sandbox;
       try {
         sandbox = await this.coldStart(session.id, spec);
@@ -165,7 +165,7 @@ export class SessionHostService {
         try {
           const sandbox = await this.runtime.reattach(c.containerId, session.templateId);
           // it runs already: its share is held even if the budget shrank since
-          const hold = this.budget.tryHold(footprintOf(sandboxSpec(this.config, template, session)), true, true)!;
+          const hold = this.budget.holdAnyway(footprintOf(sandboxSpec(this.config, template, session)));
           // what its workspace holds is not known any more: the next execution restores it from the store
           this.hosted.set(session.id, { sandbox, hold, template, workspace: freshWorkspace(true) });
           continue;
