@@ -64,6 +64,9 @@ describe('a saturated node', () => {
     });
     expect(Number(node.memory_bytes)).toBe((2 * SESSION_MIB + 100) * MiB);
     expect(Number(node.free_memory_bytes)).toBeLessThan(SESSION_MIB * MiB);
+    const [shown] = (await p.api('GET', '/v1/nodes')).body.items;
+    expect(shown.budget).toMatchObject({ memory_bytes: (2 * SESSION_MIB + 100) * MiB, free_sessions: 0 });
+    expect(shown.budget.free_memory_bytes).toBeLessThan(SESSION_MIB * MiB);
   });
 
   it('keeps a session no node can take waiting, with its place in a queue fair across tenants', async () => {
