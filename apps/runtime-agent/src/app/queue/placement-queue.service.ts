@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SessionRepository } from '@sandbox/persistence';
+import { Semaphore } from 'async-mutex';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from '../agent.config';
 import { NodeBudgetService } from '../capacity/node-budget.service';
@@ -10,6 +11,8 @@ import { SessionHostService } from '../sessions/session-host.service';
 // a lost doorbell, or room freed on another node, delays a waiting session by this much at most
 const POLL_MS = 2000;
 const BATCH = 20;
+// containers started at once, as the shared worker's concurrency did when each doorbell placed its own session
+const PARALLEL = 4;
 
 /**
  * The placement queue is the sessions table (sessions waiting for a node, in the fair order of
@@ -22,6 +25,7 @@ export class PlacementQueueService {
   private pass: Promise<void> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
+  private readonly starting = new Semaphore(PARALLEL);
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
@@ -64,16 +68,24 @@ export class PlacementQueueService {
     return this.pass;
   }
 
-  /** First fit in fair order: a session too large for what is left here is skipped, not blocking smaller ones. */
+  /**
+   * First fit in fair order, PARALLEL at a time (started in the queue's order; each reserves its room
+   * before its container starts): a session too large for what is left here is skipped, not blocking
+   * smaller ones.
+   */
   private async onePass(): Promise<void> {
     for (let placed = true; placed && !this.host.full && this.timer; ) {
-      placed = false;
-      for (const s of await this.sessions.waitingInFairOrder(BATCH, this.config.PLACEMENT_TIMEOUT_SECONDS)) {
-        if (this.host.full || !this.timer) return;
-        if ((await this.host.place(s.id)).kind !== 'here') continue;
-        this.runner.kick(s.id);
-        placed = true;
-      }
+      const batch = await this.sessions.waitingInFairOrder(BATCH, this.config.PLACEMENT_TIMEOUT_SECONDS);
+      const here = await Promise.all(
+        batch.map((s) =>
+          this.starting.runExclusive(async () => {
+            if (this.host.full || !this.timer || (await this.host.place(s.id)).kind !== 'here') return false;
+            this.runner.kick(s.id);
+            return true;
+          }),
+        ),
+      );
+      placed = here.includes(true);
     }
   }
 }
