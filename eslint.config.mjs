@@ -50,7 +50,7 @@ const testFiles = ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts
 // The runtime agent's folders, lowest first: a folder imports only from folders before it (and the
 // app's root files), so no loop like sessions → executions → sessions can come back.
 const AGENT = 'apps/runtime-agent/src/app';
-const AGENT_LAYERS = ['metrics', 'pool', 'sessions', 'executions', 'teardown', 'node', 'queue', 'lifecycle'];
+const AGENT_LAYERS = ['metrics', 'capacity', 'pool', 'sessions', 'executions', 'teardown', 'node', 'queue', 'lifecycle'];
 const agentLayerRules = AGENT_LAYERS.map((folder, i) => ({
   files: [`${AGENT}/${folder}/**/*.ts`],
   rules: {

@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     env_vars JSON,
     timeout INT NOT NULL DEFAULT 300,    -- idle timeout, seconds
     error VARCHAR(1024) NULL,            -- added: why the session failed
+    error_code VARCHAR(32) NULL,         -- added: why, for machines: no_capacity, image_missing, start_failed, template_missing
+    placement_requested_at TIMESTAMP(3) NULL,  -- added: when it asked for a node; with status creating and no node: it waits (the placement queue's order)
     last_activity_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
@@ -39,7 +41,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     INDEX idx_tenant_status (tenant, status),
     INDEX idx_completed (completed_at),                            -- added: retention takes the oldest ended sessions
     INDEX idx_idempotency_created (idempotency_key, created_at),   -- added: retention forgets keys after 24 h, visiting only keyed rows
-    UNIQUE INDEX uq_sessions_idempotency (tenant, idempotency_key)
+    UNIQUE INDEX uq_sessions_idempotency (tenant, idempotency_key),
+    INDEX idx_placement_requested (placement_requested_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS executions (
@@ -61,7 +64,7 @@ CREATE TABLE IF NOT EXISTS executions (
     exit_code INT,
     execution_time FLOAT,                -- seconds the program ran (wall)
     error TEXT NULL,                     -- added: readable reason of failed/timeout/crashed
-    reason VARCHAR(32) NULL,             -- added: machine-readable cause: exited, wall_timeout, memory_limit, output_limit, pids_limit, signal, cancelled, sandbox_lost, agent_lost, internal
+    reason VARCHAR(32) NULL,             -- added: machine-readable cause: exited, wall_timeout, memory_limit, output_limit, pids_limit, signal, cancelled, no_capacity, sandbox_lost, agent_lost, internal
     resource_usage JSON NULL,            -- added: {wall_ms, cpu_ms, peak_memory_bytes, stdout_bytes, stderr_bytes, signal}
     artifacts JSON,                      -- [{path, size, mime_type, sha256, etag}] created or modified by this execution
     collected JSON NULL,                 -- added: the files matching `collect` after the run, same shape
@@ -126,6 +129,11 @@ CREATE TABLE IF NOT EXISTS runtime_nodes (
     status ENUM('online', 'draining', 'offline') NOT NULL,
     capacity INT NOT NULL,
     running INT NOT NULL DEFAULT 0,
+    memory_bytes BIGINT NOT NULL DEFAULT 0,       -- added: the sandboxes' memory budget (AGENT_MEMORY_BYTES)
+    cpu_nanos BIGINT NOT NULL DEFAULT 0,          -- added: the sandboxes' CPU budget, nano-CPUs (AGENT_CPUS)
+    free_memory_bytes BIGINT NOT NULL DEFAULT 0,  -- added: budget not held by a session or the warm pool
+    free_cpu_nanos BIGINT NOT NULL DEFAULT 0,
+    free_sessions INT NOT NULL DEFAULT 0,         -- added: sessions of the default size that still fit
     labels JSON,
     last_heartbeat_at TIMESTAMP(3) NULL,  -- ms: the reaper judges staleness to the ms (docs/architecture.md, fencing)
     started_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,

@@ -12,3 +12,4 @@ export * from './lib/liveness';
 export * from './lib/access';
 export * from './lib/clock';
 export * from './lib/admission';
+export * from './lib/capacity';

@@ -7,6 +7,8 @@ import { loggerOptions, MetricsEndpoint } from '@sandbox/telemetry';
 import { WorkspaceSync } from '@sandbox/workspace-sync';
 import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from './agent.config';
+import { CapacityReportService } from './capacity/capacity-report.service';
+import { NodeBudgetService } from './capacity/node-budget.service';
 import { containerRuntimeProvider } from './container-runtime.provider';
 import { ExecutionRunnerService } from './executions/execution-runner.service';
 import { AgentStartupService } from './lifecycle/agent-startup.service';
@@ -14,6 +16,7 @@ import { NodeGuardService } from './lifecycle/node-guard.service';
 import { AgentMetrics } from './metrics/agent.metrics';
 import { NodeRegistryService } from './node/node-registry.service';
 import { WarmPoolService } from './pool/warm-pool.service';
+import { PlacementQueueService } from './queue/placement-queue.service';
 import { QueueConsumersService } from './queue/queue-consumers.service';
 import { SessionHostService } from './sessions/session-host.service';
 import { OrphanSweepService } from './teardown/orphan-sweep.service';
@@ -51,12 +54,15 @@ export class AgentModule {
           inject: [WORKSPACE_STORE, WorkspaceFileRepository, PinoLogger],
         },
         TemplateCatalogService,
+        NodeBudgetService,
+        CapacityReportService,
         WarmPoolService,
         SessionHostService,
         ExecutionRunnerService,
         SessionTeardownService,
         OrphanSweepService,
         NodeRegistryService,
+        PlacementQueueService,
         QueueConsumersService,
         NodeGuardService,
         AgentStartupService,

@@ -2,11 +2,14 @@ import { parseBytes, parseCpu, type Session, type Template } from '@sandbox/doma
 import { type SandboxSpec } from '@sandbox/runtime';
 import { type AgentConfig } from './agent.config';
 
+/** What a sandbox gets where neither its session nor its template says. */
+export const DEFAULT_RESOURCES = { cpu: '1', memory: '512Mi', disk: '1Gi' } as const;
+
 /** The container a session (or, without one, a warm pool slot) of this template gets: the template's limits, else the agent's. */
 export function sandboxSpec(config: AgentConfig, template: Template, session?: Session): SandboxSpec {
-  const cpu = session?.resources.cpu ?? template.defaultResources.cpu ?? '1';
-  const memory = session?.resources.memory ?? template.defaultResources.memory ?? '512Mi';
-  const disk = session?.resources.disk ?? template.defaultResources.disk ?? '1Gi';
+  const cpu = session?.resources.cpu ?? template.defaultResources.cpu ?? DEFAULT_RESOURCES.cpu;
+  const memory = session?.resources.memory ?? template.defaultResources.memory ?? DEFAULT_RESOURCES.memory;
+  const disk = session?.resources.disk ?? template.defaultResources.disk ?? DEFAULT_RESOURCES.disk;
   return {
     image: template.image,
     templateId: template.id,

@@ -59,6 +59,11 @@ const common = {
    * database that stops answering (hung, packets dropped) is noticed instead of waited for forever.
    */
   DB_QUERY_TIMEOUT_MS: int(500, 600_000).default(10_000),
+  /**
+   * Longest a new session waits for a node with room: then it ends `failed` (no_capacity), and the API
+   * refuses new sessions (503) while the waiting ones could not be placed within it.
+   */
+  PLACEMENT_TIMEOUT_SECONDS: int(1, 3600).default(60),
   /** OTLP/HTTP collector (traces go to <endpoint>/v1/traces); unset: spans are made but not exported. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
 };
@@ -123,6 +128,16 @@ export const agentConfigSchema = z
     AGENT_CAPACITY: int(1, 1024).default(4),
     /** Sessions this node holds a container for. */
     AGENT_MAX_SESSIONS: int(1, 10_000).default(32),
+    /**
+     * Memory the node's sandboxes may take in all, bytes (each counts its memory limit, which holds its
+     * tmpfs and shm, plus a fixed overhead); 0: the host's memory less 1 GiB for the agent and the system.
+     */
+    AGENT_MEMORY_BYTES: int(0, 2 ** 50).default(0),
+    /**
+     * CPUs the node's sandboxes may be given in all (their limits add up); 0: 8 per host core. CPU is
+     * compressible and only AGENT_CAPACITY sessions run code at once, so limits may overcommit it.
+     */
+    AGENT_CPUS: z.coerce.number().min(0).max(100_000).default(0),
     WARM_POOL: warmPool.default({ 'python-basic': 2, 'nodejs-basic': 1, 'python-datascience': 1 }),
     DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
     HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(2000),

@@ -15,7 +15,8 @@ export interface RunEnd {
 /**
  * Why an execution ended, for machines (the status says how, the error says it to people):
  * `exited` by itself, killed at the `wall_timeout`, at the `memory_limit`, at the `output_limit`,
- * `pids_limit` refused forks, died of a `signal`, `cancelled` (its session ended), `sandbox_lost`
+ * `pids_limit` refused forks, died of a `signal`, `cancelled` (its session ended), `no_capacity` (its
+ * session found no node with room within the placement timeout), `sandbox_lost`
  * (the container died), `agent_lost` (its agent vanished too often), `internal` (the platform failed).
  */
 export const EXECUTION_REASONS = [
@@ -26,6 +27,7 @@ export const EXECUTION_REASONS = [
   'pids_limit',
   'signal',
   'cancelled',
+  'no_capacity',
   'sandbox_lost',
   'agent_lost',
   'internal',

@@ -1,3 +1,4 @@
+import { type NodeCapacity } from './capacity';
 import { transition } from './transition';
 
 export const NODE_STATUSES = ['online', 'draining', 'offline'] as const;
@@ -17,6 +18,8 @@ export interface RuntimeNode {
   readonly status: NodeStatus;
   readonly capacity: number;
   readonly running: number;
+  /** Its allocatable budget and what is free of it (zeros until the agent reports them). */
+  readonly budget: NodeCapacity;
   readonly labels: Readonly<Record<string, string>>;
   readonly lastHeartbeatAt: Date | null;
   readonly startedAt: Date;

@@ -1,3 +1,4 @@
+import { type SessionErrorCode } from './capacity';
 import { transition } from './transition';
 
 export const SESSION_STATUSES = ['creating', 'running', 'completed', 'failed', 'timeout', 'terminated'] as const;
@@ -21,6 +22,11 @@ export const terminateSession = transition<SessionStatus>('terminate session', L
 export const expireSession = transition<SessionStatus>('expire session', LIVE, 'timeout');
 /** creating|running → failed: the platform could not give it a container. */
 export const failSession = transition<SessionStatus>('fail session', LIVE, 'failed');
+
+/** A session no node holds yet, in the placement queue. */
+export function isWaitingForPlacement(s: Pick<Session, 'status' | 'runtimeNode' | 'placementRequestedAt'>): boolean {
+  return s.status === 'creating' && s.runtimeNode === null && s.placementRequestedAt !== null;
+}
 
 export function isSessionLive(status: SessionStatus): boolean {
   return LIVE.includes(status);
@@ -55,6 +61,9 @@ export interface Session {
   /** Idle timeout, seconds. */
   readonly timeout: number;
   readonly error: string | null;
+  readonly errorCode: SessionErrorCode | null;
+  /** When it asked for a node (it waits while `creating` with no node). */
+  readonly placementRequestedAt: Date | null;
   readonly lastActivityAt: Date;
   readonly createdAt: Date;
   readonly updatedAt: Date;

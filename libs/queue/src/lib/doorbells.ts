@@ -52,6 +52,11 @@ export class Doorbells {
     await this.producer.add('shared', 'place-session', { session_id: sessionId }, { jobId: `place-${sessionId}` });
   }
 
+  /** Rings a waiting session's placement doorbell again (Redis may have lost it); true when one was added. */
+  placementAgain(sessionId: string): Promise<boolean> {
+    return this.producer.ring('shared', 'place-session', { session_id: sessionId }, { jobId: `place-${sessionId}` });
+  }
+
   /**
    * Asks the node holding an ended session to stop its run and remove its container. `again`: the
    * session may have been asked before (the reaper), so a finished doorbell is replaced, not deduplicated.

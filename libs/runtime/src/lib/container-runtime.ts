@@ -159,3 +159,18 @@ export const LABELS = {
   template: 'sandbox.template',
   session: 'sandbox.session',
 } as const;
+
+// the engine's socket or daemon hiccuped: the same create may well work a moment later
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOENT', 'EAGAIN', 'EAI_AGAIN']);
+
+/**
+ * What a failed `create` means: the image is not on the host (`image_missing`: retrying cannot help),
+ * a failure worth another try (`transient`: the engine answered 5xx or 409, its socket failed, or the
+ * executor did not come up in time), or anything else (`permanent`).
+ */
+export function startFailureKind(e: unknown): 'image_missing' | 'transient' | 'permanent' {
+  const err = e as { statusCode?: number; code?: string; message?: string };
+  if (err.statusCode === 404 && /image/i.test(err.message ?? '')) return 'image_missing';
+  if ((err.statusCode !== undefined && (err.statusCode >= 500 || err.statusCode === 409)) || (err.code && TRANSIENT_CODES.has(err.code))) return 'transient';
+  return e instanceof SandboxLostError ? 'transient' : 'permanent';
+}

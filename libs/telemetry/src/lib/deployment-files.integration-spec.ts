@@ -12,7 +12,7 @@ function exportedMetrics(): Set<string> {
   const names = new Set<string>(['up']);
   const files = execFileSync('git', ['ls-files', 'apps/*/src/**.ts', 'libs/*/src/**.ts'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
   for (const f of files) {
-    for (const m of readFileSync(join(ROOT, f), 'utf8').matchAll(/name: '((?:sandbox|http)_[a-z_]+)'|gauge\('(sandbox_[a-z_]+)'/g)) names.add(m[1] ?? m[2]!);
+    for (const m of readFileSync(join(ROOT, f), 'utf8').matchAll(/name: '((?:sandbox|http)_[a-z_]+)'|[gG]auge\('(sandbox_[a-z_]+)'/g)) names.add(m[1] ?? m[2]!);
   }
   return names;
 }
@@ -37,19 +37,19 @@ describe('deployment files: Prometheus and Grafana', () => {
   });
 
   it('has alert rules promtool accepts, on metrics the platform exports', () => {
-    expect(execFileSync('promtool', ['check', 'rules', 'alerts.yml'], { cwd: PROMETHEUS, encoding: 'utf8' })).toMatch(/SUCCESS: 9 rules found/);
+    expect(execFileSync('promtool', ['check', 'rules', 'alerts.yml'], { cwd: PROMETHEUS, encoding: 'utf8' })).toMatch(/SUCCESS: 10 rules found/);
     const alerts = readFileSync(join(PROMETHEUS, 'alerts.yml'), 'utf8');
-    for (const name of ['AgentOffline', 'TaskStuck', 'HighErrorRate', 'HighLatency', 'QueueBacklog', 'WarmPoolEmpty', 'RedisDown', 'DatabaseDown']) {
+    for (const name of ['AgentOffline', 'TaskStuck', 'HighErrorRate', 'HighLatency', 'QueueBacklog', 'CapacityExhausted', 'WarmPoolEmpty', 'RedisDown', 'DatabaseDown']) {
       expect(alerts).toContain(`alert: ${name}\n`);
     }
     for (const m of metricsIn(alerts)) expect([m, known.has(m)]).toEqual([m, true]);
   });
 
-  it('fires AgentOffline, TaskStuck and RedisDown in the promtool rule unit tests', () => {
+  it('fires AgentOffline, TaskStuck, RedisDown, CapacityExhausted and QueueBacklog in the promtool rule unit tests', () => {
     const out = execFileSync('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: PROMETHEUS, encoding: 'utf8' });
     expect(out).toMatch(/SUCCESS/);
     const tests = readFileSync(join(PROMETHEUS, 'alerts.test.yml'), 'utf8');
-    for (const name of ['AgentOffline', 'TaskStuck', 'RedisDown']) expect(tests).toContain(`alertname: ${name}`);
+    for (const name of ['AgentOffline', 'TaskStuck', 'RedisDown', 'CapacityExhausted', 'QueueBacklog']) expect(tests).toContain(`alertname: ${name}`);
   });
 
   it.each(readdirSync(DASHBOARDS))('dashboard %s: Grafana JSON on the provisioned datasource, every query on an exported metric', (file) => {

@@ -91,6 +91,9 @@ export class TestPlatform {
       WARM_POOL: this.options.warmPool ?? 'python-basic=1',
       HEARTBEAT_INTERVAL_MS: '500',
       DRAIN_TIMEOUT_MS: '5000',
+      // a budget no suite reaches, unless it sets one: the saturation suite does
+      AGENT_MEMORY_BYTES: String(2 ** 50),
+      AGENT_CPUS: '100000',
       ...this.options.agentEnv,
     };
     this.nodeIds.push(nodeId);

@@ -57,7 +57,7 @@ const summary = {
   exit_code: z.number().nullable(),
   execution_time: z.number().nullable().describe('seconds the program ran'),
   error: z.string().nullable(),
-  reason: z.enum(EXECUTION_REASONS).nullable().describe('why it ended, for machines: exited, wall_timeout, memory_limit, output_limit, pids_limit, signal, cancelled, sandbox_lost, agent_lost, internal'),
+  reason: z.enum(EXECUTION_REASONS).nullable().describe('why it ended, for machines: exited, wall_timeout, memory_limit, output_limit, pids_limit, signal, cancelled, no_capacity, sandbox_lost, agent_lost, internal'),
   usage: z
     .object({
       wall_ms: z.number(),

@@ -53,6 +53,13 @@ export class ControlPlaneMetrics {
     registers: [this.registry],
   });
 
+  readonly sessionsRejected = new Counter({
+    name: 'sandbox_sessions_rejected_total',
+    help: 'New sessions refused at the door because no node could take them in time (503)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor(
     @Inject(CONTROL_PLANE_CONFIG) config: ControlPlaneConfig,
     sessions: SessionRepository,
@@ -67,6 +74,12 @@ export class ControlPlaneMetrics {
     gauge('sandbox_sessions_active', 'Live (creating or running) sessions', ['template'], async () =>
       [...(await sessions.countLiveByTemplate())].map(([template, n]) => [{ template }, n]),
     );
+    const backlog = perScrape(() => sessions.backlog(config.STALE_AFTER_SECONDS));
+    gauge('sandbox_sessions_waiting', 'Sessions waiting for a node with room (the placement queue)', [], async () => [[{}, (await backlog()).waiting]]);
+    gauge('sandbox_placement_oldest_wait_seconds', 'Seconds the oldest session in the placement queue has waited (0: none waits)', [], async () => [
+      [{}, (await backlog()).oldestWaitSeconds],
+    ]);
+    gauge('sandbox_fleet_free_sessions', 'Sessions of the default size the online nodes still have room for', [], async () => [[{}, (await backlog()).freeSessions]]);
     const rate = (status: (typeof EXECUTION_STATUSES)[number]) => async () => {
       const totals = new Map<string, { all: number; hit: number }>();
       for (const o of await outcomes()) {

@@ -1,4 +1,4 @@
-import { ENV_VAR_NAME, formatBytes, LIMITS, parseBytes, parseCpu, QuantityError, SESSION_STATUSES, type Session } from '@sandbox/domain';
+import { ENV_VAR_NAME, formatBytes, isWaitingForPlacement, LIMITS, parseBytes, parseCpu, QuantityError, SESSION_ERROR_CODES, SESSION_STATUSES, type Session } from '@sandbox/domain';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 
@@ -82,6 +82,16 @@ export const sessionResponse = z.object({
   env_vars: z.array(z.string()).describe('names of the env vars set; values are write-only'),
   timeout: z.number().describe('idle timeout, seconds'),
   error: z.string().nullable(),
+  error_code: z.enum(SESSION_ERROR_CODES).nullable().describe('why it failed, for machines: no_capacity, image_missing, start_failed, template_missing'),
+  placement: z
+    .object({
+      state: z.literal('waiting_for_capacity'),
+      position: z.number().int().nullable().describe('its turn in the placement queue (1: next; round-robin by tenant); given by GET /v1/sessions/{id}'),
+      waiting_since: z.string(),
+      gives_up_at: z.string().describe('then it ends failed (no_capacity) if no node took it'),
+    })
+    .nullable()
+    .describe('set while no node holds the session yet'),
   last_activity_at: z.string(),
   created_at: z.string(),
   updated_at: z.string(),
@@ -90,7 +100,14 @@ export const sessionResponse = z.object({
 export class SessionResponseDto extends createZodDto(sessionResponse) {}
 export class SessionPageDto extends createZodDto(z.object({ items: z.array(sessionResponse), next_cursor: z.string().nullable() })) {}
 
-export function sessionToResponse(s: Session): z.infer<typeof sessionResponse> {
+/** Where a session waiting for a node stands: its position when known, and when it gives up. */
+export interface PlacementView {
+  readonly position: number | null;
+  readonly placementTimeoutSeconds: number;
+}
+
+export function sessionToResponse(s: Session, view?: PlacementView): z.infer<typeof sessionResponse> {
+  const since = s.placementRequestedAt;
   return {
     id: s.id,
     template_id: s.templateId,
@@ -107,6 +124,16 @@ export function sessionToResponse(s: Session): z.infer<typeof sessionResponse> {
     env_vars: Object.keys(s.envVars),
     timeout: s.timeout,
     error: s.error,
+    error_code: s.errorCode,
+    placement:
+      view && since && isWaitingForPlacement(s)
+        ? {
+            state: 'waiting_for_capacity',
+            position: view.position,
+            waiting_since: since.toISOString(),
+            gives_up_at: new Date(since.getTime() + view.placementTimeoutSeconds * 1000).toISOString(),
+          }
+        : null,
     last_activity_at: s.lastActivityAt.toISOString(),
     created_at: s.createdAt.toISOString(),
     updated_at: s.updatedAt.toISOString(),

@@ -22,7 +22,7 @@ export class SessionsController {
   @Post()
   @HttpCode(201)
   @ApiHeader(IDEMPOTENCY_HEADER)
-  @ApiCreatedResponse({ type: SessionResponseDto, description: "the session, `creating` until a node places it; 429 at the tenant's cap of live sessions" })
+  @ApiCreatedResponse({ type: SessionResponseDto, description: "the session, `creating` until a node places it; 429 at the tenant's cap of live sessions; 503 `capacity_exhausted` (Retry-After) when no node could take it within PLACEMENT_TIMEOUT_SECONDS" })
   async create(
     @Body() body: CreateSessionDto,
     @Headers('idempotency-key') key: string | undefined,
@@ -36,20 +36,22 @@ export class SessionsController {
       this.metrics.sessionsCreated.inc({ template: session.templateId });
       await this.audit.record(who, req, 'session.create', { type: 'session', id: session.id }, { template_id: session.templateId });
     }
-    return sessionToResponse(session);
+    return sessionToResponse(session, await this.sessions.placementView(session, false));
   }
 
   @Get()
   @ApiOkResponse({ type: SessionPageDto, description: "newest first; the caller's tenant only (admin keys: all)" })
   async list(@Query() query: ListSessionsQueryDto, @CurrentPrincipal() who: Principal) {
     const page = await this.sessions.list(query, who);
-    return { items: page.items.map(sessionToResponse), next_cursor: page.nextCursor };
+    const items = await Promise.all(page.items.map(async (s) => sessionToResponse(s, await this.sessions.placementView(s, false))));
+    return { items, next_cursor: page.nextCursor };
   }
 
   @Get(':id')
   @ApiOkResponse({ type: SessionResponseDto })
   async get(@Param('id') id: string, @CurrentPrincipal() who: Principal) {
-    return sessionToResponse(await this.sessions.get(id, who));
+    const session = await this.sessions.get(id, who);
+    return sessionToResponse(session, await this.sessions.placementView(session, true));
   }
 
   @Delete(':id')
@@ -57,6 +59,6 @@ export class SessionsController {
   async terminate(@Param('id') id: string, @CurrentPrincipal() who: Principal, @Req() req: Request) {
     const { before, after } = await this.sessions.terminate(id, who);
     await this.audit.record(who, req, 'session.terminate', { type: 'session', id }, null, isSessionLive(before.status) ? 'ok' : `already_${before.status}`);
-    return sessionToResponse(after);
+    return sessionToResponse(after, await this.sessions.placementView(after, false));
   }
 }

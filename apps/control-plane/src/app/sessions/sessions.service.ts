@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { admitResources, canAccess, isSessionLive, LIMITS, type Principal, type Session, sessionPrefix, type Template, tenantFilter, terminateSession } from '@sandbox/domain';
+import { admitAtDoor, admitResources, canAccess, isSessionLive, isWaitingForPlacement, LIMITS, type Principal, type Session, sessionPrefix, type Template, tenantFilter, terminateSession } from '@sandbox/domain';
 import { ExecutionRepository, type Idempotency, type Page, SessionRepository, TemplateRepository } from '@sandbox/persistence';
 import { Doorbells } from '@sandbox/queue';
 import { WORKSPACE_STORE, type WorkspaceStore } from '@sandbox/storage';
@@ -9,7 +9,8 @@ import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane.
 import { accept } from '../http/accept';
 import { ApiError } from '../http/api-error';
 import { newId } from '../ids';
-import { type CreateSessionDto, type ListSessionsQueryDto } from './session.dto';
+import { ControlPlaneMetrics } from '../metrics/control-plane.metrics';
+import { type CreateSessionDto, type ListSessionsQueryDto, type PlacementView } from './session.dto';
 
 @Injectable()
 export class SessionsService {
@@ -20,6 +21,7 @@ export class SessionsService {
     private readonly templates: TemplateRepository,
     private readonly doorbells: Doorbells,
     @Inject(WORKSPACE_STORE) private readonly store: WorkspaceStore,
+    private readonly metrics: ControlPlaneMetrics,
     @InjectPinoLogger(SessionsService.name) private readonly log: PinoLogger,
   ) {}
 
@@ -76,6 +78,12 @@ export class SessionsService {
     return { session: row, replayed };
   }
 
+  /** How a session in the placement queue is shown: with its position when asked (one more query). */
+  async placementView(s: Session, withPosition: boolean): Promise<PlacementView> {
+    const position = withPosition && isWaitingForPlacement(s) ? ((await this.sessions.queuePlace(s.id, this.config.PLACEMENT_TIMEOUT_SECONDS))?.position ?? null) : null;
+    return { position, placementTimeoutSeconds: this.config.PLACEMENT_TIMEOUT_SECONDS };
+  }
+
   /** The session if the caller may see it; another tenant's session is as unknown as a missing one (404). */
   async get(id: string, who: Principal): Promise<Session> {
     const s = id.length <= 64 ? await this.sessions.findById(id) : null;
@@ -114,6 +122,20 @@ export class SessionsService {
     }
     const admission = admitResources(template, dto.resources);
     if (!admission.ok) throw ApiError.refused(admission.refusals);
+    await this.admitCapacity();
     return { template, resources: admission.value };
+  }
+
+  /** 503 `capacity_exhausted` when the placement queue could not place one more session within the timeout (domain admitAtDoor). */
+  private async admitCapacity(): Promise<void> {
+    const timeout = this.config.PLACEMENT_TIMEOUT_SECONDS;
+    const verdict = admitAtDoor(await this.sessions.backlog(this.config.STALE_AFTER_SECONDS), timeout);
+    if (verdict.admit) return;
+    this.metrics.sessionsRejected.inc({ reason: 'capacity_exhausted' });
+    throw ApiError.unavailable(
+      'capacity_exhausted',
+      `no runtime node can take a new session within ${timeout} s: ${verdict.reason}; retry later`,
+      verdict.retryAfterSeconds,
+    );
   }
 }

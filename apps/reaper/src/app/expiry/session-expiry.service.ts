@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { expireSession } from '@sandbox/domain';
+import { expireSession, failSession } from '@sandbox/domain';
 import { AuditRepository, ExecutionRepository, SessionRepository } from '@sandbox/persistence';
 import { Doorbells } from '@sandbox/queue';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
@@ -7,7 +7,8 @@ import { REAPER_CONFIG, type ReaperConfig } from '../reaper.config';
 import { ReaperMetrics } from '../reaper.metrics';
 
 /**
- * Ends sessions idle past their own timeout (running or queued executions count as activity) and
+ * Fails sessions no node took within PLACEMENT_TIMEOUT_SECONDS (`failed`, error code `no_capacity`),
+ * with their pending executions (reason `no_capacity`: a `?wait` on them returns then). Ends sessions idle past their own timeout (running or queued executions count as activity) and
  * sessions past SESSION_MAX_LIFETIME_SECONDS: status `timeout` with the reason, queued executions
  * failed, and the container removed by its node (the workspace stays in the store: the agent stores
  * it after every execution).
@@ -25,7 +26,7 @@ export class SessionExpiryService {
   ) {}
 
   async run(): Promise<number> {
-    let ended = 0;
+    let ended = await this.failUnplaced();
     for (const { session, reason } of await this.sessions.expired(this.config.SESSION_MAX_LIFETIME_SECONDS, this.config.REAPER_BATCH)) {
       const error =
         reason === 'idle'
@@ -48,5 +49,20 @@ export class SessionExpiryService {
     }
     this.metrics.ran('session-expiry');
     return ended;
+  }
+
+  private async failUnplaced(): Promise<number> {
+    const timeout = this.config.PLACEMENT_TIMEOUT_SECONDS;
+    const error = `no runtime node had room for it within ${timeout}s`;
+    let failed = 0;
+    for (const id of await this.sessions.waitingLongerThan(timeout, this.config.REAPER_BATCH)) {
+      // conditional on still waiting: a node that bound it meanwhile wins
+      if (!(await this.sessions.failWaiting(id, failSession, error, 'no_capacity'))) continue;
+      failed++;
+      this.metrics.count('session', 'failed_no_capacity');
+      await this.executions.cancelPending(id, `the session found no node with room within ${timeout}s: ${error}`, 'no_capacity');
+      this.log.warn({ session_id: id, placement_timeout_s: timeout }, `session failed: ${error}`);
+    }
+    return failed;
   }
 }

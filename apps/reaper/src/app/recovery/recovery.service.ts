@@ -24,7 +24,8 @@ export interface RecoveryReport {
  *    again on the shared queue;
  * 2. running executions of lost agents → the next attempt (retry_count + 1), or `crashed` past MAX_RETRIES;
  * 3. pending executions that wait with nothing running in their session → their doorbell rung again
- *    (Redis lost it, or an agent died holding it), and pending ones of ended sessions → `failed`.
+ *    (Redis lost it, or an agent died holding it), and pending ones of ended sessions → `failed`; the
+ *    placement doorbell of the oldest session waiting for a node → rung again.
  * Steps 1 and 2 wait while the outage guard says the observer, not the nodes, was down.
  */
 @Injectable()
@@ -95,6 +96,8 @@ export class RecoveryService {
     }
     let rerung = 0;
     for (const w of await this.executions.stalled(staleAfter, batch)) if (await this.ring(w)) rerung++;
+    // one doorbell wakes a node, which then places the queue in its fair order; every node polls it too
+    for (const id of await this.sessions.waitingLongerThan(staleAfter, 1)) if (await this.doorbells.placementAgain(id)) rerung++;
     const pendingFailed = await this.executions.cancelPendingOfEndedSessions();
     const report = { judged, nodesLost, sessionsMoved, retried, crashed, rerung, pendingFailed };
     this.record(report);

@@ -54,7 +54,14 @@ export class AgentMetrics {
     registers: this.registers,
   });
 
-  constructor(@Inject(AGENT_CONFIG) config: AgentConfig) {
+  readonly placementWait = new Histogram({
+    name: 'sandbox_placement_wait_seconds',
+    help: 'From a session asking for a node until this node bound it (waiting for capacity included)',
+    buckets: SECONDS_BUCKETS,
+    registers: this.registers,
+  });
+
+  constructor(@Inject(AGENT_CONFIG) private readonly config: AgentConfig) {
     const node = config.NODE_ID;
     let last = cpuTimes();
     new Gauge({
@@ -85,6 +92,11 @@ export class AgentMetrics {
       { node },
       config.AGENT_CAPACITY,
     );
+  }
+
+  /** A gauge of this node whose value is read from its owner at each scrape. */
+  nodeGauge(name: string, help: string, read: () => number): void {
+    scrapedGauge(this.registry, name, help, ['node'], () => [[{ node: this.config.NODE_ID }, read()]]);
   }
 
   /** A gauge whose value is read from its owner at each scrape. */

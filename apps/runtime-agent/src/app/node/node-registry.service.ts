@@ -4,6 +4,7 @@ import { Clock, FenceDeadline, type NodeStatus } from '@sandbox/domain';
 import { ExecutionRepository, RuntimeNodeRepository } from '@sandbox/persistence';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig, AGENT_VERSION } from '../agent.config';
+import { CapacityReportService } from '../capacity/capacity-report.service';
 import { ExecutionRunnerService } from '../executions/execution-runner.service';
 
 /**
@@ -33,6 +34,7 @@ export class NodeRegistryService {
     private readonly nodes: RuntimeNodeRepository,
     private readonly executions: ExecutionRepository,
     private readonly runner: ExecutionRunnerService,
+    private readonly capacity: CapacityReportService,
     private readonly clock: Clock,
     @InjectPinoLogger(NodeRegistryService.name) private readonly log: PinoLogger,
   ) {
@@ -49,6 +51,7 @@ export class NodeRegistryService {
       capacity: this.config.AGENT_CAPACITY,
       labels: { runtime: this.config.RUNTIME_MODE },
     });
+    await this.capacity.report();
     this.deadline.beatGotThrough(sentAt);
   }
 

@@ -1,13 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type WaitingExecution } from '@sandbox/domain';
+import { isWaitingForPlacement, type WaitingExecution } from '@sandbox/domain';
 import { ExecutionRepository, SessionRepository } from '@sandbox/persistence';
-import { Doorbells, QUEUE_SETTINGS, type QueueSettings, QueueWorker, waitingOf } from '@sandbox/queue';
+import { Doorbells, type JobContext, QUEUE_SETTINGS, type QueueSettings, QueueWorker, waitingOf } from '@sandbox/queue';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from '../agent.config';
 import { ExecutionRunnerService } from '../executions/execution-runner.service';
 import { AgentMetrics } from '../metrics/agent.metrics';
 import { SessionHostService } from '../sessions/session-host.service';
 import { SessionTeardownService } from '../teardown/session-teardown.service';
+import { PlacementQueueService } from './placement-queue.service';
 
 // a full node hands placement back to the shared queue for this long, for another node to take
 const FULL_NODE_DELAY_MS = 2000;
@@ -31,6 +32,7 @@ export class QueueConsumersService {
     private readonly executions: ExecutionRepository,
     private readonly sessions: SessionRepository,
     private readonly doorbells: Doorbells,
+    private readonly placement: PlacementQueueService,
     private readonly metrics: AgentMetrics,
     @InjectPinoLogger(QueueConsumersService.name) private readonly log: PinoLogger,
   ) {}
@@ -40,7 +42,7 @@ export class QueueConsumersService {
     this.own = QueueWorker.start(
       'node',
       {
-        'run-execution': (data) => this.route(waitingOf(data)),
+        'run-execution': (data, job) => this.route(waitingOf(data), job),
         'terminate-session': async ({ session_id }) => {
           const session = await this.sessions.findById(session_id);
           await this.teardown.tearDown(session_id, session?.status === 'timeout' ? `the session timed out: ${session.error ?? 'idle'}` : 'the session was terminated');
@@ -54,16 +56,16 @@ export class QueueConsumersService {
   /** Takes work any node may take (placements, executions of unplaced sessions) again. */
   startShared(): void {
     if (this.shared) return;
+    this.placement.start();
     this.shared = QueueWorker.start(
       'shared',
       {
-        'place-session': async ({ session_id }, job) => {
-          if (this.host.full) return job.handBack(FULL_NODE_DELAY_MS);
-          if ((await this.host.place(session_id)).kind === 'here') this.runner.kick(session_id);
-        },
+        // the doorbell only wakes the queue: which session goes first is the queue's fair order, and
+        // a session that stays waiting is taken by the next node with room (every node polls the queue)
+        'place-session': () => this.placement.placeWaiting(),
         'run-execution': async (data, job) => {
           if (this.host.full) return job.handBack(FULL_NODE_DELAY_MS);
-          return this.route(waitingOf(data));
+          return this.route(waitingOf(data), job);
         },
       },
       this.settings,
@@ -75,7 +77,7 @@ export class QueueConsumersService {
   async stopShared(): Promise<void> {
     const shared = this.shared;
     this.shared = null;
-    await shared?.close();
+    await Promise.allSettled([shared?.close(), this.placement.stop()]);
   }
 
   /** Stops taking jobs; waits for the handlers in flight (they only place or route). */
@@ -83,12 +85,17 @@ export class QueueConsumersService {
     const workers = [this.shared, this.own];
     this.shared = null;
     this.own = null;
-    await Promise.allSettled(workers.map((w) => w?.close()));
+    await Promise.allSettled([...workers.map((w) => w?.close()), this.placement.stop()]);
   }
 
-  private async route(w: WaitingExecution): Promise<string> {
+  private async route(w: WaitingExecution, job: JobContext): Promise<string> {
+    const session = await this.sessions.findById(w.sessionId);
+    // a session in the placement queue is placed in its turn, and its node then runs what is pending
+    if (session && isWaitingForPlacement(session)) return 'waits for placement';
     const placement = await this.host.place(w.sessionId);
     switch (placement.kind) {
+      case 'full':
+        return job.handBack(FULL_NODE_DELAY_MS);
       case 'here':
         this.runner.kick(w.sessionId);
         return 'kicked';

@@ -1,31 +1,51 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { bindSession, failSession, isSessionLive, runIdOf, type Session, type Template } from '@sandbox/domain';
+import { bindSession, failSession, isSessionLive, runIdOf, type Session, type SessionErrorCode, type Template } from '@sandbox/domain';
 import { ExecutionRepository, SessionRepository } from '@sandbox/persistence';
-import { type ContainerRuntime, type Sandbox } from '@sandbox/runtime';
+import { type ContainerRuntime, type Sandbox, type SandboxSpec, startFailureKind } from '@sandbox/runtime';
 import { inSpan } from '@sandbox/telemetry';
 import { freshWorkspace, type WorkspaceState } from '@sandbox/workspace-sync';
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from '../agent.config';
+import { footprintOf, type Hold, NodeBudgetService } from '../capacity/node-budget.service';
 import { CONTAINER_RUNTIME } from '../container-runtime.provider';
 import { AgentMetrics } from '../metrics/agent.metrics';
-import { WarmPoolService } from '../pool/warm-pool.service';
+import { type Held, WarmPoolService } from '../pool/warm-pool.service';
 import { fitsWarmPool, sandboxSpec } from '../sandbox-spec.factory';
 import { TemplateCatalogService } from '../template-catalog.service';
 import { KeyedMutex } from './keyed-mutex';
 
+// a transient engine error (5xx, socket hiccup, executor slow to come up) gets this many more tries
+const COLD_START_RETRIES = 2;
 
 export type Placement =
   | { readonly kind: 'here' }
   | { readonly kind: 'elsewhere'; readonly node: string }
   | { readonly kind: 'ended' }
+  /** This node has no room for it now (it stays in the placement queue). */
+  | { readonly kind: 'full' }
   /** Nobody holds it and this node takes no new sessions (draining): another node must. */
   | { readonly kind: 'unplaced' };
 
-/** A session held here: its container, its template, and what the container holds of its workspace. */
+/** A session held here: its container and share of the node's budget, its template, and what the container holds of its workspace. */
 export interface Hosted {
   readonly sandbox: Sandbox;
+  readonly hold: Hold;
   readonly template: Template;
   readonly workspace: WorkspaceState;
+}
+
+/**
+ * Starts a container, trying again on a transient failure (COLD_START_RETRIES more times, backing off
+ * from 250 ms); a missing image or any other failure is final at once.
+ */
+export function startWithRetry(create: () => Promise<Sandbox>, onRetry: (e: unknown, attempt: number) => void = () => undefined): Promise<Sandbox> {
+  const policy = retry(
+    handleWhen((e) => startFailureKind(e) === 'transient'),
+    { maxAttempts: COLD_START_RETRIES, backoff: new ExponentialBackoff({ initialDelay: 250, maxDelay: 2000 }) },
+  );
+  policy.onRetry((r) => onRetry('error' in r ? r.error : undefined, r.attempt));
+  return policy.execute(create);
 }
 
 /**
@@ -49,6 +69,7 @@ export class SessionHostService {
     private readonly sessions: SessionRepository,
     private readonly executions: ExecutionRepository,
     private readonly pool: WarmPoolService,
+    private readonly budget: NodeBudgetService,
     private readonly templates: TemplateCatalogService,
     private readonly metrics: AgentMetrics,
     @InjectPinoLogger(SessionHostService.name) private readonly log: PinoLogger,
@@ -58,8 +79,9 @@ export class SessionHostService {
     return this.hosted.size;
   }
 
+  /** No session slot is left (AGENT_MAX_SESSIONS); a free slot may still lack memory or CPU. */
   get full(): boolean {
-    return this.hosted.size >= this.config.AGENT_MAX_SESSIONS;
+    return this.budget.sessionsFull;
   }
 
   /** Sessions held here. */
@@ -117,14 +139,23 @@ export class SessionHostService {
       if (hosted?.sandbox.alive) return hosted;
       const template = hosted?.template ?? (await this.templates.get(session.templateId));
       if (!template) throw new Error(`template '${session.templateId}' no longer exists`);
-      const sandbox = await this.runtime.create(sandboxSpec(this.config, template, session));
+      const spec = sandboxSpec(this.config, template, session);
+      // the replacement takes over the lost container's share; a session bound here runs even over budget
+      const hold = hosted?.hold ?? this.budget.holdAnyway(footprintOf(spec));
+      let sandbox: Sandbox;
+      try {
+        sandbox = await this.coldStart(session.id, spec);
+      } catch (e) {
+        if (!hosted) hold.release();
+        throw e;
+      }
       if (!(await this.sessions.replaceContainer(session.id, this.config.NODE_ID, session.containerId, sandbox.containerId))) {
-        await this.discard(sandbox);
+        await this.discard(sandbox, hosted ? undefined : hold);
         throw new Error('the session is no longer held by this node');
       }
       // the lost container is gone or going; the orphan sweep removes whatever is left of it
       if (hosted) await this.runtime.remove(hosted.sandbox.containerId).catch((e) => this.log.warn({ session_id: session.id, err: e }, 'cannot remove the lost container'));
-      const replaced = { sandbox, template, workspace: freshWorkspace() };
+      const replaced = { sandbox, hold, template, workspace: freshWorkspace() };
       this.hosted.set(session.id, replaced);
       this.log.info({ session_id: session.id, container_id: sandbox.containerId }, 'session container replaced');
       return replaced;
@@ -153,10 +184,12 @@ export class SessionHostService {
       const template = session && (await this.templates.get(session.templateId));
       if (session && template && c.running) {
         try {
-          // what its workspace holds is not known any more: the next execution restores it from the store
           const sandbox = await this.runtime.reattach(c.containerId, session.templateId);
+          // it runs already: its share is held even if the budget shrank since
+          const hold = this.budget.holdAnyway(footprintOf(sandboxSpec(this.config, template, session)));
+          // what its workspace holds is not known any more: the next execution restores it from the store
           for (const e of leftovers) if (e.sessionId === session.id) sandbox.stopLeftover(runIdOf(e));
-          this.hosted.set(session.id, { sandbox, template, workspace: freshWorkspace(true) });
+          this.hosted.set(session.id, { sandbox, hold, template, workspace: freshWorkspace(true) });
           continue;
         } catch (e) {
           this.log.warn({ session_id: session.id, container_id: c.containerId, err: e }, 'cannot re-attach: the session gets a new container');
@@ -174,7 +207,7 @@ export class SessionHostService {
     return this.locks.runExclusive(sessionId, async () => {
       const hosted = this.hosted.get(sessionId);
       this.hosted.delete(sessionId);
-      if (hosted) await this.discard(hosted.sandbox);
+      if (hosted) await this.discard(hosted.sandbox, hosted.hold);
     });
   }
 
@@ -198,48 +231,86 @@ export class SessionHostService {
 
   private async bind(session: Session): Promise<Placement> {
     const template = await this.templates.get(session.templateId);
-    if (!template) return this.fail(session, `template '${session.templateId}' does not exist`);
-    let sandbox: Sandbox;
-    let warm = false;
+    if (!template) return this.fail(session, 'template_missing', `template '${session.templateId}' does not exist`);
+    let claimed: (Held & { warm: boolean }) | null;
     const t0 = Date.now();
     try {
-      ({ sandbox, warm } = await inSpan('sandbox.claim', { 'sandbox.template_id': template.id }, async (span) => {
-        const claimed = fitsWarmPool(template, session) ? await this.pool.claim(template) : { sandbox: await this.runtime.create(sandboxSpec(this.config, template, session)), warm: false };
-        span.setAttributes({ 'sandbox.warm': claimed.warm, 'sandbox.container_id': claimed.sandbox.containerId });
-        return claimed;
-      }));
+      claimed = await inSpan('sandbox.claim', { 'sandbox.template_id': template.id }, async (span) => {
+        const c = await this.claim(template, session);
+        span.setAttributes({ 'sandbox.warm': c?.warm ?? false, 'sandbox.container_id': c?.sandbox.containerId ?? '' });
+        return c;
+      });
     } catch (e) {
-      return this.fail(session, `cannot start a container from image '${template.image}': ${(e as Error).message}`);
+      const code = startFailureKind(e) === 'image_missing' ? 'image_missing' : 'start_failed';
+      return this.fail(session, code, `cannot start a container from image '${template.image}': ${(e as Error).message}`);
     }
+    if (!claimed) return { kind: 'full' };
+    const { sandbox, hold, warm } = claimed;
     this.placing.add(sandbox.containerId);
     try {
       if (!(await this.sessions.bind(session.id, this.config.NODE_ID, sandbox.containerId, bindSession))) {
-        // another node won the race (I1): the container goes back unused
-        await this.pool.release(sandbox);
+        // another node won the race (I1): a warm container goes back to the pool, a cold one is removed
+        await (warm ? this.pool.release({ sandbox, hold }) : this.discard(sandbox, hold));
         const now = await this.sessions.findById(session.id);
         if (!now || !isSessionLive(now.status) || !now.runtimeNode) return { kind: 'ended' };
         return now.runtimeNode === this.config.NODE_ID ? { kind: 'here' } : { kind: 'elsewhere', node: now.runtimeNode };
       }
-      this.hosted.set(session.id, { sandbox, template, workspace: freshWorkspace() });
+      this.hosted.set(session.id, { sandbox, hold, template, workspace: freshWorkspace() });
     } finally {
       this.placing.delete(sandbox.containerId);
     }
     // a name for operators only: `docker ps` says whose it is
     this.runtime.assign(sandbox.containerId, session.id).catch((e) => this.log.debug({ session_id: session.id, err: e }, 'container not renamed'));
     (warm ? this.metrics.warmStart : this.metrics.coldStart).observe({ template: template.id }, (Date.now() - t0) / 1000);
+    if (session.placementRequestedAt) this.metrics.placementWait.observe(Math.max(0, Date.now() - session.placementRequestedAt.getTime()) / 1000);
     this.log.info({ session_id: session.id, template_id: template.id, container_id: sandbox.containerId, warm, duration_ms: Date.now() - t0 }, 'session placed');
     return { kind: 'here' };
   }
 
-  private async fail(session: Session, error: string): Promise<Placement> {
-    this.log.error({ session_id: session.id, template_id: session.templateId, error }, 'session placement failed');
-    await this.sessions.transition(session.id, failSession, { error: error.slice(0, 1024) });
+  /**
+   * A container for the session and its share of the budget: a warm one when its resources are the
+   * template's own, else one started to its limits once they fit (idle warm containers give way).
+   * Null when the node has no room.
+   */
+  private async claim(template: Template, session: Session): Promise<(Held & { warm: boolean }) | null> {
+    if (this.budget.sessionsFull) return null;
+    const warm = fitsWarmPool(template, session) ? this.pool.take(template) : null;
+    if (warm) return { ...warm, warm: true };
+    const spec = sandboxSpec(this.config, template, session);
+    const footprint = footprintOf(spec);
+    // warm containers are removed only when that makes room
+    if (!this.budget.fitsWithoutPool(footprint)) return null;
+    let hold: Hold | null;
+    while (!(hold = this.budget.tryHold(footprint, true)) && (await this.pool.evictOne()));
+    if (!hold) return null;
+    try {
+      return { sandbox: await this.coldStart(session.id, spec), hold, warm: false };
+    } catch (e) {
+      hold.release();
+      throw e;
+    }
+  }
+
+  private coldStart(sessionId: string, spec: SandboxSpec): Promise<Sandbox> {
+    return startWithRetry(
+      () => this.runtime.create(spec),
+      (err, attempt) => this.log.warn({ session_id: sessionId, err, attempt }, 'cannot start the container yet, retrying'),
+    );
+  }
+
+  private async fail(session: Session, code: SessionErrorCode, error: string): Promise<Placement> {
+    this.log.error({ session_id: session.id, template_id: session.templateId, error, error_code: code }, 'session placement failed');
+    await this.sessions.transition(session.id, failSession, { error: error.slice(0, 1024), errorCode: code });
     await this.executions.cancelPending(session.id, `session failed: ${error}`);
     return { kind: 'ended' };
   }
 
-  private async discard(sandbox: Sandbox): Promise<void> {
+  private async discard(sandbox: Sandbox, hold?: Hold): Promise<void> {
     sandbox.detach();
-    await this.runtime.remove(sandbox.containerId);
+    try {
+      await this.runtime.remove(sandbox.containerId);
+    } finally {
+      hold?.release();
+    }
   }
 }

@@ -1,6 +1,9 @@
 import { NODE_STATUSES, type NodeStatus } from '@sandbox/domain';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
+// mysql2 returns BIGINT as a string; budgets stay far below 2^53
+const BIGINT = { to: (v: number) => v, from: (v: string | number) => Number(v) };
+
 @Entity({ name: 'runtime_nodes' })
 @Index('idx_status', ['status'])
 @Index('idx_last_heartbeat', ['lastHeartbeatAt'])
@@ -22,6 +25,21 @@ export class RuntimeNodeEntity {
 
   @Column({ type: 'int', default: 0 })
   running!: number;
+
+  @Column({ name: 'memory_bytes', type: 'bigint', default: 0, transformer: BIGINT })
+  memoryBytes!: number;
+
+  @Column({ name: 'cpu_nanos', type: 'bigint', default: 0, transformer: BIGINT })
+  cpuNanos!: number;
+
+  @Column({ name: 'free_memory_bytes', type: 'bigint', default: 0, transformer: BIGINT })
+  freeMemoryBytes!: number;
+
+  @Column({ name: 'free_cpu_nanos', type: 'bigint', default: 0, transformer: BIGINT })
+  freeCpuNanos!: number;
+
+  @Column({ name: 'free_sessions', type: 'int', default: 0 })
+  freeSessions!: number;
 
   @Column({ type: 'json', nullable: true })
   labels!: Record<string, string> | null;

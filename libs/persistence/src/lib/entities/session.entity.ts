@@ -1,4 +1,4 @@
-import { RUNTIME_TYPES, SESSION_STATUSES, type RuntimeType, type SessionStatus } from '@sandbox/domain';
+import { RUNTIME_TYPES, SESSION_STATUSES, type RuntimeType, type SessionErrorCode, type SessionStatus } from '@sandbox/domain';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 @Entity({ name: 'sessions' })
@@ -11,6 +11,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Index('idx_completed', ['completedAt'])
 @Index('idx_idempotency_created', ['idempotencyKey', 'createdAt'])
 @Index('uq_sessions_idempotency', ['tenant', 'idempotencyKey'], { unique: true })
+@Index('idx_placement_requested', ['placementRequestedAt'])
 export class SessionEntity {
   @PrimaryColumn({ type: 'varchar', length: 64 })
   id!: string;
@@ -68,6 +69,12 @@ export class SessionEntity {
 
   @Column({ type: 'varchar', length: 1024, nullable: true })
   error!: string | null;
+
+  @Column({ name: 'error_code', type: 'varchar', length: 32, nullable: true })
+  errorCode!: SessionErrorCode | null;
+
+  @Column({ name: 'placement_requested_at', type: 'timestamp', precision: 3, nullable: true })
+  placementRequestedAt!: Date | null;
 
   @Column({ name: 'last_activity_at', type: 'timestamp', default: () => 'CURRENT_TIMESTAMP' })
   lastActivityAt!: Date;

@@ -246,6 +246,7 @@ export class ExecutionRepository {
     const rows: { id: string; session_id: string; attempt: number }[] = await this.ds.query(
       `SELECT e.id, e.session_id, e.attempt FROM executions e JOIN sessions s ON s.id = e.session_id
        WHERE e.status = 'pending' AND e.created_at < NOW() - INTERVAL ? SECOND AND s.status IN (${LIVE_SESSIONS})
+         AND NOT (s.status = 'creating' AND s.runtime_node IS NULL)
          AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.session_id = e.session_id AND r.status = 'running')
          AND NOT EXISTS (SELECT 1 FROM executions o WHERE o.session_id = e.session_id AND o.status = 'pending' AND o.id < e.id)
        ORDER BY e.id LIMIT ?`,
@@ -287,11 +288,11 @@ export class ExecutionRepository {
   }
 
   /** Cancels the executions of a session that never started (it ended, or could not be placed). */
-  async cancelPending(sessionId: string, error: string): Promise<number> {
+  async cancelPending(sessionId: string, error: string, reason: Extract<ExecutionReason, 'cancelled' | 'no_capacity'> = 'cancelled'): Promise<number> {
     const r = await this.repo
       .createQueryBuilder()
       .update()
-      .set({ status: cancelExecution.to, error, reason: 'cancelled', completedAt: () => 'CURRENT_TIMESTAMP(3)' })
+      .set({ status: cancelExecution.to, error, reason, completedAt: () => 'CURRENT_TIMESTAMP(3)' })
       .where('session_id = :sessionId AND status IN (:...from)', { sessionId, from: cancelExecution.from })
       .execute();
     return r.affected ?? 0;

@@ -1,4 +1,4 @@
-import { loseNode, type NodeStatus, type RuntimeNode, type Transition } from '@sandbox/domain';
+import { loseNode, type NodeCapacity, type NodeStatus, type RuntimeNode, type Transition } from '@sandbox/domain';
 import { type DataSource, type Repository } from 'typeorm';
 import { RuntimeNodeEntity } from '../entities/runtime-node.entity';
 import { toRuntimeNode } from '../mappers';
@@ -20,6 +20,14 @@ export class RuntimeNodeRepository {
        ON DUPLICATE KEY UPDATE hostname = VALUES(hostname), version = VALUES(version), status = 'online',
          capacity = VALUES(capacity), running = 0, labels = VALUES(labels), last_heartbeat_at = NOW(3), started_at = NOW()`,
       [n.id, n.hostname, n.version, n.capacity, JSON.stringify(n.labels)],
+    );
+  }
+
+  /** What the node's budget is and what of it is free now (at registration and on every change). */
+  async reportCapacity(id: string, c: NodeCapacity): Promise<void> {
+    await this.repo.update(
+      { id },
+      { memoryBytes: c.memoryBytes, cpuNanos: c.cpuNanos, freeMemoryBytes: c.freeMemoryBytes, freeCpuNanos: c.freeCpuNanos, freeSessions: c.freeSessions },
     );
   }
 

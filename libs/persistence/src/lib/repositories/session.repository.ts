@@ -1,4 +1,4 @@
-import { BOUND_SESSION_STATUS, isSessionLive, LIVE_SESSION_STATUSES, type Session, type SessionStatus, type Transition } from '@sandbox/domain';
+import { BOUND_SESSION_STATUS, isSessionLive, LIVE_SESSION_STATUSES, type PlacementBacklog, type Session, type SessionErrorCode, type SessionStatus, type Transition } from '@sandbox/domain';
 import { type DataSource, In, type Repository } from 'typeorm';
 import { SessionEntity } from '../entities/session.entity';
 import { toSession } from '../mappers';
@@ -17,6 +17,27 @@ export interface Idempotency {
   readonly key: string;
   readonly requestHash: string;
 }
+
+/** Where a waiting session stands in the placement queue (1: next). */
+export interface QueuePlace {
+  readonly position: number;
+  readonly waitingSince: Date;
+}
+
+// the placement queue: new sessions no node took yet
+const WAITING = "s.status = 'creating' AND s.runtime_node IS NULL AND s.placement_requested_at IS NOT NULL";
+/**
+ * Fair order, round-robin by tenant over the placement window (the last `window` seconds, and every
+ * session still waiting): a tenant's n-th session asked for in the window comes in round n, whether its
+ * earlier ones wait or were placed already, and within a round the longest waiting goes first. So a
+ * tenant's burst of 200 delays another tenant's one session by one turn at most, not by 200, however
+ * many of the burst were placed meanwhile. Parameter: the window in seconds.
+ */
+const FAIR_QUEUE = `SELECT r.id, r.at, r.turn FROM (
+    SELECT s.id, s.status, s.runtime_node, s.placement_requested_at AS at,
+      ROW_NUMBER() OVER (PARTITION BY s.tenant ORDER BY s.placement_requested_at, s.id) AS turn
+    FROM sessions s WHERE s.placement_requested_at >= NOW(3) - INTERVAL ? SECOND OR (${WAITING})
+  ) r WHERE r.status = 'creating' AND r.runtime_node IS NULL`;
 
 /** Every status change here is one conditional UPDATE checked by affected rows (DESIGN.md §7). */
 export class SessionRepository {
@@ -45,7 +66,7 @@ export class SessionRepository {
     return e ? { session: toSession(e), requestHash: e.requestHash } : null;
   }
 
-  private row(s: NewSession): Partial<SessionEntity> {
+  private row(s: NewSession): Record<string, unknown> {
     return {
       id: s.id,
       templateId: s.templateId,
@@ -54,6 +75,7 @@ export class SessionRepository {
       idempotencyKey: s.idempotency?.key ?? null,
       requestHash: s.idempotency?.requestHash ?? null,
       status: 'creating' as const,
+      placementRequestedAt: () => 'CURRENT_TIMESTAMP(3)',
       runtimeType: s.runtimeType,
       envVars: s.envVars,
       timeout: s.timeout,
@@ -102,12 +124,17 @@ export class SessionRepository {
     return (await qb.execute()).affected === 1;
   }
 
-  async transition(id: string, t: Transition<SessionStatus>, fields: { error?: string | null } = {}): Promise<boolean> {
+  async transition(id: string, t: Transition<SessionStatus>, fields: { error?: string | null; errorCode?: SessionErrorCode } = {}): Promise<boolean> {
     const ends = !isSessionLive(t.to);
     const r = await this.repo
       .createQueryBuilder()
       .update()
-      .set({ status: t.to, ...(fields.error !== undefined ? { error: fields.error } : {}), ...(ends ? { completedAt: () => 'CURRENT_TIMESTAMP' } : {}) })
+      .set({
+        status: t.to,
+        ...(fields.error !== undefined ? { error: fields.error } : {}),
+        ...(fields.errorCode !== undefined ? { errorCode: fields.errorCode } : {}),
+        ...(ends ? { completedAt: () => 'CURRENT_TIMESTAMP' } : {}),
+      })
       .where('id = :id AND status IN (:...from)', { id, from: t.from })
       .execute();
     return r.affected === 1;
@@ -218,6 +245,54 @@ export class SessionRepository {
       .andWhere(`s.status IN (${LIVE_SESSIONS})`)
       .getMany();
     return rows.map(toSession);
+  }
+
+  /** The next waiting sessions in the placement queue's fair order (over a window of `window` seconds). */
+  async waitingInFairOrder(limit: number, window: number): Promise<Session[]> {
+    const rows: { id: string }[] = await this.ds.query(`SELECT q.id FROM (${FAIR_QUEUE}) q ORDER BY q.turn, q.at, q.id LIMIT ?`, [window, limit]);
+    const byId = new Map((await this.repo.findBy({ id: In(rows.map((r) => r.id)) })).map((e) => [e.id, toSession(e)]));
+    return rows.flatMap((r) => byId.get(r.id) ?? []);
+  }
+
+  /** Fails a session still waiting for a node (one that a node bound meanwhile is not touched); true when failed. */
+  async failWaiting(id: string, t: Transition<SessionStatus>, error: string, errorCode: SessionErrorCode): Promise<boolean> {
+    const r: { affectedRows: number } = await this.ds.query(
+      `UPDATE sessions s SET s.status = ?, s.error = ?, s.error_code = ?, s.completed_at = CURRENT_TIMESTAMP
+       WHERE s.id = ? AND ${WAITING} AND s.status IN (?)`,
+      [t.to, error, errorCode, id, t.from],
+    );
+    return r.affectedRows === 1;
+  }
+
+  /** Where the session stands in the placement queue (fair over `window` seconds); null when it does not wait. */
+  async queuePlace(id: string, window: number): Promise<QueuePlace | null> {
+    const rows: { at: Date; position: string }[] = await this.ds.query(
+      `WITH q AS (${FAIR_QUEUE})
+       SELECT me.at, (SELECT COUNT(*) FROM q WHERE (q.turn, q.at, q.id) < (me.turn, me.at, me.id)) + 1 AS position FROM q me WHERE me.id = ?`,
+      [window, id],
+    );
+    return rows[0] ? { position: Number(rows[0].position), waitingSince: rows[0].at } : null;
+  }
+
+  /** Sessions waiting for a node longer than `seconds` (judged on the database clock), oldest first. */
+  async waitingLongerThan(seconds: number, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.ds.query(
+      `SELECT s.id FROM sessions s WHERE ${WAITING} AND s.placement_requested_at < NOW(3) - INTERVAL ? SECOND ORDER BY s.placement_requested_at LIMIT ?`,
+      [seconds, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** The placement queue against the free capacity of the nodes that beat within `staleAfter` seconds: one query. */
+  async backlog(staleAfter: number): Promise<PlacementBacklog> {
+    const [r]: { waiting: string; oldest: string | null; free: string | null; nodes: string }[] = await this.ds.query(
+      `SELECT w.waiting, w.oldest, n.free, n.nodes FROM
+         (SELECT COUNT(*) AS waiting, TIMESTAMPDIFF(MICROSECOND, MIN(s.placement_requested_at), NOW(3)) / 1e6 AS oldest FROM sessions s WHERE ${WAITING}) w,
+         (SELECT SUM(free_sessions) AS free, COUNT(*) AS nodes FROM runtime_nodes
+           WHERE status = 'online' AND last_heartbeat_at >= NOW() - INTERVAL ? SECOND) n`,
+      [staleAfter],
+    );
+    return { waiting: Number(r!.waiting), oldestWaitSeconds: Math.max(0, Number(r!.oldest ?? 0)), freeSessions: Number(r!.free ?? 0), nodes: Number(r!.nodes) };
   }
 
   /** Undoes an insert whose follow-up (the queue) failed, so no half-made session is left behind. */
