@@ -109,6 +109,29 @@ describe('partitions and hung dependencies', () => {
     expect(await p.execute(s.id, { code: 'print("still serving")' })).toMatchObject({ status: 'completed', stdout: 'still serving\n' });
   });
 
+  it('agent hung (SIGSTOP) past the threshold: its run stops at its lease on its own; the retry runs alone', async () => {
+    await platform('pt-agent-hung');
+    const s = await p.session();
+    const id = await post(s.id, ticking(8));
+    const victim = (await running(id)).runtime_node as string;
+    const before = (await session(s.id)).container_id as string;
+    await p.until('the run seen by the watcher', async () => watcher!.ran(before));
+    const stoppedAt = Date.now();
+    // the agent cannot act at all: only the executor's lease stops the run
+    p.agents.get(victim)!.kill('SIGSTOP');
+    const [e] = await settled([id]);
+    const after = (await session(s.id)).container_id as string;
+    expect(e).toMatchObject({ status: 'completed', stdout: 'done\n', retry_count: 1 });
+    expect(after).not.toBe(before);
+    neverTogether([before, after]);
+    console.log(`partitions: a hung agent's run went on for ${watcher!.lastRunning(before)! - stoppedAt} ms after the agent stopped (STALE ${STALE} s, margin 1 s)`);
+    p.agents.get(victim)!.kill('SIGCONT');
+    await p.until('the woken node back online', async () => (await p.api('GET', `/v1/nodes/${victim}`)).body.status === 'online');
+    await p.until('its stopped container removed', async () => !p.containers(`sandbox.node=${victim}`).includes(before));
+    neverTogether([before, after]);
+    expect(await get(id)).toEqual(e);
+  });
+
   it('agent↔Redis packets dropped: runs finish and are recorded once; waiting work runs after the heal', async () => {
     await platform('pt-redis-drop', 1);
     const s = await p.session();

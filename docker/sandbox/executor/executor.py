@@ -374,10 +374,32 @@ def start(req, fds):
     os._exit(127)
 
 
+def lease_of(msg):
+    """A lease's end in time.monotonic() seconds (the agent sends the host's CLOCK_MONOTONIC in ms), or None."""
+    until = msg.get("lease_until_ms", msg.get("until_ms"))
+    return until / 1000 if isinstance(until, (int, float)) and not isinstance(until, bool) else None
+
+
+def signal_run(sig):
+    """Sends sig to every process of the run; passes again for what was forked meanwhile."""
+    for _ in range(3):
+        for p in descendants():
+            try:
+                os.kill(p, sig)
+            except ProcessLookupError:
+                pass
+
+
 def execute(req, inbox):
-    """Runs one request to the end and returns its result message."""
+    """Runs one request to the end and returns its result message.
+
+    The run holds a lease from the agent (its fence deadline): past it, and until a later lease comes,
+    every process of the run is stopped, so a run whose agent hangs or is cut off never goes on beside
+    the retry the reaper may start elsewhere. Time stopped so does not count as the run's wall time."""
     cap = int(req.get("max_output_bytes") or 1 << 20)
     deadline = time.monotonic() + int(req.get("timeout_ms") or 30000) / 1000
+    lease = lease_of(req)
+    stopped_at = None
     out, err = Capture(cap), Capture(cap)
     # a pipe belongs to whoever made it: the program may reopen its own stdio (/dev/stdout, /dev/stdin)
     with as_sandbox_user():
@@ -418,12 +440,18 @@ def execute(req, inbox):
         if inbox.orphaned():
             kill_everything(pid)
             leave_orphaned(inbox)
-        timeout = None if stop_reason else max(0.0, deadline - time.monotonic())
+        now = time.monotonic()
+        if lease is not None and stopped_at is None and status is None and not stop_reason and now >= lease:
+            stopped_at = now
+            signal_run(signal.SIGSTOP)
+        timeout = None if stop_reason or stopped_at is not None else max(0.0, deadline - now)
+        if lease is not None and stopped_at is None and status is None and not stop_reason:
+            timeout = max(0.0, lease - now) if timeout is None else min(timeout, max(0.0, lease - now))
         orphan_in = inbox.orphan_in()
         if orphan_in is not None:
             timeout = orphan_in if timeout is None else min(timeout, orphan_in)
         events = sel.select(timeout)
-        if not events and not stop_reason and time.monotonic() >= deadline:
+        if not events and not stop_reason and stopped_at is None and time.monotonic() >= deadline:
             stop_reason = "timed_out"
             close_stdin()
             kill_everything(pid)
@@ -454,6 +482,16 @@ def execute(req, inbox):
                         stop_reason = "cancelled"
                         close_stdin()
                         kill_everything(pid)
+                    elif msg.get("op") == "lease":
+                        renewed = lease_of(msg)
+                        if renewed is not None and (lease is None or renewed > lease):
+                            lease = renewed
+                        if stopped_at is not None and lease > time.monotonic():
+                            paused = time.monotonic() - stopped_at
+                            deadline += paused
+                            t0 += paused
+                            stopped_at = None
+                            signal_run(signal.SIGCONT)
                     elif msg.get("op") == "ping":
                         pong(msg)
                     else:
@@ -789,8 +827,8 @@ def handle(msg, inbox):
                 FILE_OPS[op](msg)
         except Exception as e:  # noqa: BLE001 - report, stay alive
             send({"op": "error", "id": msg.get("id"), "error": f"executor: {type(e).__name__}: {e}"})
-    elif op == "cancel":
-        pass  # nothing runs: nothing to cancel
+    elif op in ("cancel", "lease"):
+        pass  # nothing runs: nothing to cancel or to lease
     else:
         send({"op": "error", "id": msg.get("id"), "error": msg.get("error") or f"unknown op {op!r}"})
 

@@ -6,7 +6,10 @@
 export abstract class Clock {
   /** Wall time, ms since the epoch: for what is compared with other machines' times. */
   abstract now(): number;
-  /** Monotonic ms: for the deadlines and ages a process measures itself (immune to clock steps). */
+  /**
+   * Monotonic ms: for the deadlines and ages a process measures itself (immune to clock steps); the
+   * host's CLOCK_MONOTONIC, so a deadline can be handed to another process of the host (a lease).
+   */
   abstract monotonic(): number;
 }
 
@@ -15,8 +18,9 @@ class SystemClock extends Clock {
     return Date.now();
   }
 
+  // CLOCK_MONOTONIC, shared by every process of the host: a sandbox's executor reads the same clock
   monotonic(): number {
-    return performance.now();
+    return Number(process.hrtime.bigint()) / 1e6;
   }
 }
 

@@ -30,6 +30,12 @@ export interface RunRequest {
   readonly env?: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
   readonly maxOutputBytes: number;
+  /**
+   * The run may go on until then (the host's CLOCK_MONOTONIC, ms): past it, and until a later `lease`,
+   * the executor stops every process of the run (SIGSTOP), and that time does not count against its
+   * wall-time limit. The agent's fence deadline: a hung or cut-off agent's runs stop on their own.
+   */
+  readonly leaseUntilMs?: number;
 }
 
 /** What the executor reported, parsed and bounded; untrusted beyond that. */
@@ -98,6 +104,8 @@ export interface Sandbox {
    * for this process and is dropped when it comes.
    */
   stopLeftover(runId: string): void;
+  /** Extends the lease of the run in progress, if any (see RunRequest.leaseUntilMs). */
+  lease(untilMs: number): void;
   /**
    * Freezes every process of the sandbox (cgroup freezer) until `thaw`: the node cannot tell whether
    * it still owns its work. While frozen, the time a request may take stands still.

@@ -51,6 +51,22 @@ describe('DockerRuntime on the real engine', () => {
     expect(r.timedOut).toBe(false);
   });
 
+  it('stops a run past its lease, for as long as no later lease comes, without counting that time', async () => {
+    // the agent's fence deadline, on the host's monotonic clock (what the executor reads too)
+    const now = () => Number(process.hrtime.bigint()) / 1e6;
+    const ticks = 'import time\nfor i in range(20):\n    print(i, flush=True)\n    time.sleep(0.1)';
+    const result = run(sandbox, ticks, { timeoutMs: 3000, leaseUntilMs: now() + 300 });
+    // stopped well past the whole wall-time limit: it would have finished, or timed out, were it counted
+    await new Promise((r) => setTimeout(r, 4000));
+    const state = execFileSync('docker', ['top', sandbox.containerId, '-o', 'pid,stat'], { encoding: 'utf8' });
+    expect(state.split('\n').filter((l) => /^\s*\d+\s+T/.test(l)).length).toBeGreaterThan(0);
+    sandbox.lease(now() + 60_000);
+    const r = await result;
+    expect(r).toMatchObject({ exitCode: 0, timedOut: false });
+    expect(r.stdout.toString()).toBe(Array.from({ length: 20 }, (_, i) => `${i}\n`).join(''));
+    expect(r.wallMs).toBeLessThan(4000);
+  });
+
   it('starts the container hardened (reliability.md §1.2)', async () => {
     const info = await runtime.docker.getContainer(sandbox.containerId).inspect();
     const hc = info.HostConfig;

@@ -141,6 +141,10 @@ export class ExecutorClient implements Sandbox {
     if (this.alive) this.stream.write(`${JSON.stringify({ op: 'cancel', id: runId })}\n`);
   }
 
+  lease(untilMs: number): void {
+    if (this.alive) this.stream.write(`${JSON.stringify({ op: 'lease', until_ms: Math.floor(untilMs) })}\n`);
+  }
+
   stopLeftover(runId: string): void {
     this.leftovers.add(runId);
     this.cancel(runId);

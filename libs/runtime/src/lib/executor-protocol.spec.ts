@@ -272,6 +272,10 @@ describe('encodeRun', () => {
     });
   });
 
+  it('carries the lease as whole ms of the host monotonic clock, when there is one', () => {
+    expect(JSON.parse(encodeRun({ ...request, leaseUntilMs: 12_345.9 })).lease_until_ms).toBe(12_345);
+  });
+
   it('carries stdin and env when given, and null stdin as empty', () => {
     expect(JSON.parse(encodeRun({ ...request, stdin: 'in\n', env: { A: '1\n2' } }))).toMatchObject({ stdin: 'in\n', env: { A: '1\n2' } });
     expect(JSON.parse(encodeRun({ ...request, stdin: null })).stdin).toBe('');

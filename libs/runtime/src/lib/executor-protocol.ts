@@ -104,6 +104,7 @@ export function encodeRun(req: RunRequest): string {
     timeout_ms: req.timeoutMs,
     max_output_bytes: req.maxOutputBytes,
     cwd: '/workspace',
+    ...(req.leaseUntilMs === undefined ? {} : { lease_until_ms: Math.floor(req.leaseUntilMs) }),
   })}\n`;
 }
 

@@ -2,10 +2,23 @@ import { readFileSync } from 'node:fs';
 
 /** An idle sandbox holds its init and the executor; a third process is a program running. */
 const IDLE_PROCESSES = 2;
+/** Stopped (SIGSTOP, traced) or dead processes run nothing. */
+const STOPPED = new Set(['T', 't', 'Z', 'X', '?']);
+
+/** A process's state letter from /proc/<pid>/stat ('?' once it is gone). */
+function stateOf(pid: string): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return '?';
+  }
+}
 
 /**
  * Watches sandbox containers from the host's cgroups (cgroupfs driver), every `everyMs`: a container
- * is running user code when it holds more processes than an idle sandbox and is not frozen. This is
+ * is running user code when it is not frozen and holds more processes that are not stopped than an
+ * idle sandbox. This is
  * Docker's and the kernel's view, not the platform's: it proves that two attempts never ran at once.
  */
 export class RunWatcher {
@@ -44,8 +57,9 @@ export class RunWatcher {
     for (const id of this.containers()) {
       try {
         const dir = `/sys/fs/cgroup/freezer/docker/${id}`;
-        const procs = readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).length;
-        if (procs > IDLE_PROCESSES && readFileSync(`${dir}/freezer.state`, 'utf8').trim() === 'THAWED') running.add(id);
+        if (readFileSync(`${dir}/freezer.state`, 'utf8').trim() !== 'THAWED') continue;
+        const live = readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).filter((pid) => !STOPPED.has(stateOf(pid)));
+        if (live.length > IDLE_PROCESSES) running.add(id);
       } catch {
         // not started yet, or gone
       }

@@ -72,6 +72,8 @@ export class ExecutionRunnerService {
   private stopping = false;
   /** Why this node holds its work (cannot tell whether it still owns it); null: it runs. */
   private heldFor: string | null = null;
+  /** The node's fence deadline (host monotonic ms): every run's lease, renewed by each beat. */
+  private leaseUntil: number | undefined;
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
@@ -153,6 +155,15 @@ export class ExecutionRunnerService {
     if (this.heldFor) return;
     this.heldFor = reason;
     for (const a of this.active.values()) this.freeze(a);
+  }
+
+  /**
+   * A beat got through: runs may go on until the new fence deadline. A run whose agent hangs or is cut
+   * off stops by itself there (its executor stops its processes), even if this process cannot act.
+   */
+  lease(untilMs: number): void {
+    this.leaseUntil = untilMs;
+    for (const a of this.active.values()) if (!a.abandoned) this.host.sandboxIfHeld(a.sessionId)?.lease(untilMs);
   }
 
   /** The node owns its work again: frozen runs go on, loops claim again. */
@@ -296,6 +307,7 @@ export class ExecutionRunnerService {
         env: session.envVars,
         timeoutMs: execution.timeout * 1000,
         maxOutputBytes: cap,
+        leaseUntilMs: this.leaseUntil,
       }));
     } catch (e) {
       if (e instanceof SandboxLostError) {

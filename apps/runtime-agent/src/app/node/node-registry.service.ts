@@ -23,6 +23,7 @@ export type BeatOutcome = NodeStatus | 'unreachable';
 @Injectable()
 export class NodeRegistryService {
   private timer: NodeJS.Timeout | null = null;
+  private fenceTimer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
   private acting: Promise<void> = Promise.resolve();
   private cutOff = false;
@@ -53,6 +54,8 @@ export class NodeRegistryService {
     });
     await this.capacity.report();
     this.deadline.beatGotThrough(sentAt);
+    this.runner.lease(this.deadline.until());
+    this.armFence();
   }
 
   /** Called with what each beat found, one call at a time; `unreachable` is told at once. */
@@ -66,7 +69,9 @@ export class NodeRegistryService {
 
   async stopHeartbeat(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.fenceTimer) clearTimeout(this.fenceTimer);
     this.timer = null;
+    this.fenceTimer = null;
     await this.inFlight;
     await this.acting;
   }
@@ -79,13 +84,23 @@ export class NodeRegistryService {
     return (await this.nodes.findById(this.config.NODE_ID))?.status ?? null;
   }
 
+  /** At the fence deadline to the ms, not at the next tick: a tick may come an interval late. */
+  private armFence(): void {
+    if (this.fenceTimer) clearTimeout(this.fenceTimer);
+    this.fenceTimer = setTimeout(() => this.checkFence(), Math.max(0, this.deadline.until() - this.clock.monotonic()));
+    this.fenceTimer.unref();
+  }
+
+  private checkFence(): void {
+    if (this.cutOff || !this.deadline.passed()) return;
+    this.cutOff = true;
+    this.log.warn({ runtime_node: this.config.NODE_ID, stale_after_s: this.config.STALE_AFTER_SECONDS }, 'no heartbeat got through: fencing this node');
+    // not queued behind a slow reaction to an earlier beat: the deadline is now
+    this.listener('unreachable').catch((e) => this.log.error({ err: e }, 'cannot fence this node'));
+  }
+
   private tick(): void {
-    if (!this.cutOff && this.deadline.passed()) {
-      this.cutOff = true;
-      this.log.warn({ runtime_node: this.config.NODE_ID, stale_after_s: this.config.STALE_AFTER_SECONDS }, 'no heartbeat got through: fencing this node');
-      // not queued behind a slow reaction to an earlier beat: the deadline is now
-      this.listener('unreachable').catch((e) => this.log.error({ err: e }, 'cannot fence this node'));
-    }
+    this.checkFence();
     if (this.inFlight) return;
     const beat = this.beat();
     const givenUp = new Promise<void>((r) => setTimeout(r, 2 * this.config.HEARTBEAT_INTERVAL_MS).unref());
@@ -103,6 +118,8 @@ export class NodeRegistryService {
       // only a node row still ours counts: `offline` means we were declared lost while away
       if (status !== 'offline') {
         this.deadline.beatGotThrough(sentAt);
+        this.runner.lease(this.deadline.until());
+        this.armFence();
         this.cutOff = false;
       }
       outcome = status === 'missing' ? 'online' : status;
