@@ -1,4 +1,4 @@
-import { TestPlatform } from '@sandbox/testing';
+import { PROBE_HELPERS, TestPlatform } from '@sandbox/testing';
 
 /**
  * The hostile programs of reliability.md §2.1 (H1–H27), each in a session of its own while a
@@ -349,22 +349,7 @@ describe('hostile code', () => {
     const { e, s } = await hostile(
       [
         'import ctypes, errno, os',
-        'libc = ctypes.CDLL(None, use_errno=True)',
-        'class Iovec(ctypes.Structure):',
-        '    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]',
-        'def check(result):',
-        '    if result == -1:',
-        '        raise OSError(ctypes.get_errno(), "")',
-        'def vm_read(pid):',
-        '    buf = ctypes.create_string_buffer(64)',
-        '    local, remote = Iovec(ctypes.addressof(buf), 64), Iovec(0x400000, 64)',
-        '    check(libc.process_vm_readv(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0))',
-        'def attempt(what, fn):',
-        '    try:',
-        '        fn()',
-        '        print(what, "DONE")',
-        '    except OSError as e:',
-        '        print(what, errno.errorcode[e.errno])',
+        ...PROBE_HELPERS,
         'for pid in (1, os.getppid()):',
         '    attempt(f"ptrace-attach {pid}", lambda: check(libc.ptrace(16, pid, None, None)))',
         '    attempt(f"ptrace-seize {pid}", lambda: check(libc.ptrace(0x4206, pid, None, None)))',

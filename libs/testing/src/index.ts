@@ -10,3 +10,4 @@ export * from './lib/otlp-receiver';
 export * from './lib/packet-drop';
 export * from './lib/run-watcher';
 export * from './lib/test-manifest';
+export * from './lib/hostile-probes';

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { testSandboxSpec } from '@sandbox/testing';
+import { PROBE_HELPERS, testSandboxSpec } from '@sandbox/testing';
 import { containerCreateOptions } from './container-options';
 import { type ReadResult, type RunRequest, type Sandbox, SandboxLostError, type SandboxSpec } from './container-runtime';
 import { DockerRuntime } from './docker-runtime';
@@ -307,22 +307,7 @@ describe('DockerRuntime on the real engine', () => {
         sandbox,
         [
           'import ctypes, errno, os, signal',
-          'libc = ctypes.CDLL(None, use_errno=True)',
-          'class Iovec(ctypes.Structure):',
-          '    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]',
-          'def check(result):',
-          '    if result == -1:',
-          '        raise OSError(ctypes.get_errno(), "")',
-          'def vm_read(pid):',
-          '    buf = ctypes.create_string_buffer(64)',
-          '    local, remote = Iovec(ctypes.addressof(buf), 64), Iovec(0x400000, 64)',
-          '    check(libc.process_vm_readv(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0))',
-          'def attempt(what, fn):',
-          '    try:',
-          '        fn()',
-          '        print(what, "DONE")',
-          '    except OSError as e:',
-          '        print(what, errno.errorcode[e.errno])',
+          ...PROBE_HELPERS,
           'for pid in (1, os.getppid()):',
           '    attempt("ptrace-attach", lambda: check(libc.ptrace(16, pid, None, None)))',
           '    attempt("ptrace-seize", lambda: check(libc.ptrace(0x4206, pid, None, None)))',
