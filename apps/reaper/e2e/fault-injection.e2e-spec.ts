@@ -9,7 +9,7 @@ import { PrivateServices, TestPlatform } from '@sandbox/testing';
  * history), retry_count as expected, and the platform serving again afterwards.
  */
 const STALE = 3;
-const agentEnv = { HEARTBEAT_INTERVAL_MS: '500', STALE_AFTER_SECONDS: String(STALE), ORPHAN_SWEEP_INTERVAL_MS: '1000', DRAIN_TIMEOUT_MS: '15000' };
+const agentEnv = { HEARTBEAT_INTERVAL_MS: '500', STALE_AFTER_SECONDS: String(STALE), FENCE_MARGIN_MS: '1000', ORPHAN_SWEEP_INTERVAL_MS: '1000', DRAIN_TIMEOUT_MS: '15000' };
 const reaperEnv = { STALE_AFTER_SECONDS: String(STALE), REAPER_INTERVAL_MS: '500', MAX_RETRIES: '2' };
 const TERMINAL = ['completed', 'failed', 'timeout', 'crashed'];
 
@@ -111,7 +111,8 @@ describe('fault injection', () => {
     const sessions = await Promise.all([0, 1, 2].map(() => p.session()));
     const ids: string[] = [];
     for (const s of sessions) for (let i = 0; i < 2; i++) ids.push(await post(s.id, `import time\ntime.sleep(0.5)\nprint(${i})`));
-    await running(ids[0]!);
+    // started (a poll may only see it done: it runs half a second), the others queued behind it
+    await p.until(`${ids[0]} started`, async () => (await get(ids[0]!)).status !== 'pending');
     await services.redis.restart();
     const done = await settled(ids);
     expect(done.map((e) => [e.status, e.retry_count])).toEqual(ids.map(() => ['completed', 0]));

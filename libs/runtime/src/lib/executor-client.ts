@@ -57,6 +57,7 @@ export class ExecutorClient implements Sandbox {
   private readonly leftovers = new Set<string>();
   private frozenSince: number | null = null;
   private frozenBefore = 0;
+  private pausing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly containerId: string,
@@ -150,25 +151,44 @@ export class ExecutorClient implements Sandbox {
     this.cancel(runId);
   }
 
-  async freeze(): Promise<void> {
-    if (this.frozenSince !== null || !this.alive) return;
+  freeze(): Promise<void> {
+    if (this.frozenSince !== null || !this.alive) return this.pausing;
     // first: no backstop may fire while the container is being frozen
     this.frozenSince = performance.now();
-    try {
-      await this.pause(true);
-    } catch (e) {
-      this.frozenBefore += performance.now() - this.frozenSince;
-      this.frozenSince = null;
-      throw e;
-    }
+    return this.applyPause(true);
   }
 
-  async thaw(): Promise<void> {
-    if (this.frozenSince === null) return;
-    await this.pause(false);
+  thaw(): Promise<void> {
+    if (this.frozenSince === null) return this.pausing;
     this.frozenBefore += performance.now() - this.frozenSince;
     this.frozenSince = null;
+    return this.applyPause(false);
   }
+
+  /**
+   * One pause or unpause at a time, in the order asked: a thaw asked while the freeze is still on its
+   * way waits for it, instead of finding the container not paused yet and leaving it frozen after.
+   */
+  private applyPause(frozen: boolean): Promise<void> {
+    const next = this.pausing.then(async () => {
+      if (!this.alive) return;
+      try {
+        await this.pause(frozen);
+      } catch (e) {
+        // already as asked (a container paused by hand, or a retried call): nothing to do
+        if (/is (not|already) paused/.test((e as Error).message)) return;
+        if (frozen && this.frozenSince !== null) {
+          // not frozen after all: the backstop counts again
+          this.frozenBefore += performance.now() - this.frozenSince;
+          this.frozenSince = null;
+        }
+        throw e;
+      }
+    });
+    this.pausing = next.catch(() => undefined);
+    return next;
+  }
+
 
   async ping(timeoutMs: number): Promise<void> {
     const id = `ping-${++this.seq}`;

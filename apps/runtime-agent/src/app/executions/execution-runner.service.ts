@@ -297,8 +297,8 @@ export class ExecutionRunnerService {
       });
       const { sandbox } = hosted;
       const language = execution.language;
-      // claimed just as the node lost touch: it starts frozen
-      if (this.heldFor) await sandbox.freeze();
+      // claimed just as the node lost touch: it starts frozen (and stopped by its lease anyway)
+      if (this.heldFor) await sandbox.freeze().catch((e) => this.log.error({ session_id: session.id, err: e }, 'cannot freeze the sandbox'));
       report = await inSpan('sandbox.run', { 'sandbox.container_id': sandbox.containerId }, () => sandbox.run({
         id: active.runId,
         language,
