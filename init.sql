@@ -1,11 +1,22 @@
 -- Schema of record (DESIGN.md §2). The tables of seed 000 (§9.1) column for column, plus what the
 -- design needs; every addition is marked "added". TypeORM entities in libs/persistence map onto this
 -- file with synchronize off, and test persistence/schema.integration-spec.ts proves they agree.
--- Idempotent: safe to load again on an existing database.
+-- It makes a new database, recorded as being at every migration (the `migrations` table at the end);
+-- a database that has tables is upgraded by `npm run migrate`, never by this file. Every change here
+-- comes with its migration (docs/architecture.md, "Schema and migrations").
 
 CREATE DATABASE IF NOT EXISTS sandbox CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 
 USE sandbox;
+
+-- added: loaded over a database made earlier, this file would record migrations that never ran
+DELIMITER //
+BEGIN NOT ATOMIC
+    IF EXISTS (SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'sessions') THEN
+        SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'init.sql makes a new database; this one has tables: upgrade it with npm run migrate';
+    END IF;
+END//
+DELIMITER ;
 
 CREATE TABLE IF NOT EXISTS sessions (
     id VARCHAR(64) PRIMARY KEY,
@@ -196,3 +207,19 @@ INSERT INTO templates (id, name, image, base_image, language, pre_installed_pack
 ('nodejs-basic', 'Node.js Basic', 'sandbox-nodejs:20-basic', 'node:20-alpine', 'javascript', JSON_ARRAY(), '1', '512Mi', '1Gi',
   JSON_OBJECT('max_cpu', '2', 'max_memory', '2Gi', 'max_disk', '4Gi', 'pids', 128, 'timeout_default_seconds', 30, 'timeout_max_seconds', 300, 'network', FALSE))
 ON DUPLICATE KEY UPDATE name=VALUES(name);
+
+-- added: the schema's version, in TypeORM's own table and in the shape its migration runner makes it:
+-- this file is the schema after every migration listed (libs/persistence schema-migrations.ts), which
+-- persistence/schema-migrations.integration-spec.ts proves. A new migration adds its row here.
+CREATE TABLE IF NOT EXISTS migrations (
+    id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    timestamp BIGINT NOT NULL,
+    name VARCHAR(255) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+INSERT INTO migrations (timestamp, name) VALUES
+(1796212800000, 'WorkspaceManifest1796212800000'),
+(1796212860000, 'AuditPrune1796212860000'),
+(1796212920000, 'HeartbeatMilliseconds1796212920000'),
+(1796212980000, 'RetentionIndexes1796212980000'),
+(1796213040000, 'NodeBudget1796213040000'),
+(1796213100000, 'SessionPlacement1796213100000');

@@ -1,5 +1,6 @@
 # The platform's apps from the public Node image, for machines that can pull it: one build, a target
-# per process role (control-plane, runtime-agent, reaper). Context: the repository root.
+# per process role (control-plane, runtime-agent, reaper) and one for the migrate step. Context: the
+# repository root.
 #   docker build -f docker/app.Dockerfile --target control-plane -t sandbox-control-plane .
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
@@ -10,7 +11,7 @@ COPY tsconfig.base.json tsconfig.build.json ./
 COPY apps apps
 COPY libs libs
 COPY tools/bench tools/bench
-COPY tools/api-keys.ts tools/api-keys.ts
+COPY tools/api-keys.ts tools/migrate.ts tools/
 RUN npx tsc -p tsconfig.build.json && npx tsc-alias -p tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
@@ -20,6 +21,10 @@ COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY package.json init.sql ./
 USER node
+
+# one-shot, before the apps: the pending migrations (docker-compose.yml service migrate)
+FROM runtime AS migrate
+CMD ["node", "dist/tools/migrate.js"]
 
 FROM runtime AS control-plane
 EXPOSE 8000

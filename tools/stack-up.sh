@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings up what the platform depends on, on this machine, as plain processes bound to loopback:
-# MariaDB (schema from init.sql), Redis (AOF, noeviction), an S3-compatible server (s3rver, from npm),
-# the Docker engine, and the sandbox images.
+# MariaDB (a new database from init.sql, an existing one migrated), Redis (AOF, noeviction), an
+# S3-compatible server (s3rver, from npm), the Docker engine, and the sandbox images.
 # Idempotent: what already runs is reused, what is missing is installed and started. Every process it
 # starts has its pid file and data under .stack/; tools/stack-down.sh stops exactly those.
 # Writes .stack/env with the settings the apps and tests read.
@@ -58,13 +58,6 @@ else
   wait_for "mariadb pid file" 10 test -s "$STACK_DIR/mariadb.pid"
   log "mariadb: started on 127.0.0.1:$MARIADB_PORT (pid $(cat "$STACK_DIR/mariadb.pid"), data $STACK_DIR/mariadb)"
 fi
-# init.sql is loaded into a new database; when it changed since (a development machine), the
-# database is made again from it: nothing has been released, so there is nothing to migrate.
-SCHEMA_SUM=$(sha256sum "$ROOT_DIR/init.sql" | cut -d' ' -f1)
-if [ -s "$STACK_DIR/init.sql.sha256" ] && [ "$(cat "$STACK_DIR/init.sql.sha256")" != "$SCHEMA_SUM" ]; then
-  log "mariadb: init.sql changed since database '$DB_NAME' was made: making it again (its rows are dropped)"
-  mdb_root -e "DROP DATABASE IF EXISTS \`$DB_NAME\`"
-fi
 mdb_root <<SQL
 CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASSWORD';
@@ -75,10 +68,21 @@ ALTER USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASSWORD';
 GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'localhost';
 GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'127.0.0.1';
 SQL
-sed -e "s/^CREATE DATABASE IF NOT EXISTS sandbox /CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` /" \
-    -e "s/^USE sandbox;/USE \`$DB_NAME\`;/" "$ROOT_DIR/init.sql" | mdb_root || die "loading init.sql failed"
-echo "$SCHEMA_SUM" >"$STACK_DIR/init.sql.sha256"
-log "mariadb: database '$DB_NAME' ready (user '$DB_USER', init.sql loaded)"
+# A new database is made from init.sql (which records it as migrated); one that has tables is brought
+# to this checkout's schema by its migrations, never dropped (docs/architecture.md, "Schema and migrations").
+DATABASE_URL="mysql://$DB_USER:$DB_PASSWORD@127.0.0.1:$MARIADB_PORT/$DB_NAME"
+if [ "$(mdb_root -N -e "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$DB_NAME'")" = 0 ]; then
+  sed -e "s/^CREATE DATABASE IF NOT EXISTS sandbox /CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` /" \
+      -e "s/^USE sandbox;/USE \`$DB_NAME\`;/" "$ROOT_DIR/init.sql" | mdb_root || die "loading init.sql failed"
+  log "mariadb: database '$DB_NAME' made from init.sql (user '$DB_USER')"
+else
+  bash "$ROOT_DIR/tools/build.sh"
+  log "mariadb: database '$DB_NAME' exists: migrating it"
+  DATABASE_URL=$DATABASE_URL node "$ROOT_DIR/dist/tools/migrate.js" >&2 \
+    || die "migrating database '$DB_NAME' failed (see above); nothing was dropped, and a migration is safe to run again"
+fi
+# left by earlier versions of this script, when a changed init.sql meant a new database
+rm -f "$STACK_DIR/init.sql.sha256"
 
 # --- S3: s3rver (npm) with its bucket, access keys checked ------------------------------------------
 if pid_alive "$STACK_DIR/s3rver.pid"; then
@@ -98,7 +102,7 @@ fi
 bash "$ROOT_DIR/tools/images-build.sh"
 
 cat >"$STACK_DIR/env" <<ENV
-DATABASE_URL=mysql://$DB_USER:$DB_PASSWORD@127.0.0.1:$MARIADB_PORT/$DB_NAME
+DATABASE_URL=$DATABASE_URL
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 MARIADB_ROOT_SOCKET=$MDB_SOCK
 STORAGE_DRIVER=s3

@@ -5,10 +5,15 @@ import { ExecutionEntity } from './entities/execution.entity';
 import { RuntimeNodeEntity } from './entities/runtime-node.entity';
 import { SessionEntity } from './entities/session.entity';
 import { TemplateEntity } from './entities/template.entity';
+import { MIGRATIONS } from './schema-migrations';
 
 export const ENTITIES = [SessionEntity, ExecutionEntity, TemplateEntity, RuntimeNodeEntity, ApiKeyEntity, AuditEventEntity];
 
-/** TypeORM options for the schema of record in init.sql: never synchronised, only mapped. */
+/**
+ * TypeORM options for the schema of record in init.sql: never synchronised, only mapped. The
+ * migrations run only as their own step (tools/migrate.ts); queryTimeoutMs 0 is no limit (theirs: a
+ * table rebuild takes what it takes).
+ */
 export function dataSourceOptions(databaseUrl: string, extra: { poolSize?: number; queryTimeoutMs?: number } = {}): DataSourceOptions {
   const url = new URL(databaseUrl);
   return {
@@ -20,6 +25,7 @@ export function dataSourceOptions(databaseUrl: string, extra: { poolSize?: numbe
     database: url.pathname.replace(/^\//, ''),
     entities: ENTITIES,
     synchronize: false,
+    migrations: MIGRATIONS,
     migrationsRun: false,
     charset: 'utf8mb4_unicode_ci',
     // TIMESTAMP columns are read and written as UTC whatever the host's time zone.

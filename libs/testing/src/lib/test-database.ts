@@ -10,9 +10,12 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** init.sql with its database name replaced, so every suite loads the schema of record into its own database. */
-export function initSqlFor(database: string): string {
-  const sql = readFileSync(join(REPO_ROOT, 'init.sql'), 'utf8');
+/**
+ * init.sql with its database name replaced, so every suite loads the schema of record into its own
+ * database; or another script of that form (the migrations' baseline: the last release's init.sql).
+ */
+export function initSqlFor(database: string, file = join(REPO_ROOT, 'init.sql')): string {
+  const sql = readFileSync(file, 'utf8');
   return withoutDelimiters(sql)
     .replace(/^CREATE DATABASE IF NOT EXISTS sandbox /m, `CREATE DATABASE IF NOT EXISTS \`${database}\` `)
     .replace(/^USE sandbox;/m, `USE \`${database}\`;`);
@@ -35,13 +38,13 @@ export function withoutDelimiters(sql: string): string {
   return out.join('\n');
 }
 
-/** A fresh database holding exactly init.sql, on the real MariaDB of the local stack (or the one given). */
-export async function createTestDatabase(label: string, adminUrl = stackEnv().DATABASE_URL): Promise<TestDatabase> {
+/** A fresh database holding exactly init.sql (or `schemaFile`), on the real MariaDB of the local stack (or the one given). */
+export async function createTestDatabase(label: string, adminUrl = stackEnv().DATABASE_URL, schemaFile?: string): Promise<TestDatabase> {
   const base = new URL(adminUrl);
   const name = `t_${label.replace(/[^a-z0-9]/gi, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   const admin = await connect(base);
   try {
-    await admin.query(initSqlFor(name));
+    await admin.query(initSqlFor(name, schemaFile));
   } finally {
     await admin.end();
   }

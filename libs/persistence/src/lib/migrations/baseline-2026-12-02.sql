@@ -1,0 +1,162 @@
+-- Schema of record (DESIGN.md §2). The tables of seed 000 (§9.1) column for column, plus what the
+-- design needs; every addition is marked "added". TypeORM entities in libs/persistence map onto this
+-- file with synchronize off, and test persistence/schema.integration-spec.ts proves they agree.
+-- Idempotent: safe to load again on an existing database.
+
+CREATE DATABASE IF NOT EXISTS sandbox CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+USE sandbox;
+
+CREATE TABLE IF NOT EXISTS sessions (
+    id VARCHAR(64) PRIMARY KEY,
+    template_id VARCHAR(64) NOT NULL,
+    tenant VARCHAR(64) NOT NULL,         -- added: owner; another tenant's key sees 404 for it
+    idempotency_key VARCHAR(128) NULL,   -- added: Idempotency-Key of the POST that created it
+    request_hash CHAR(64) NULL,          -- added: sha256 of that request's body; a reused key with another body is refused
+    trace_parent VARCHAR(55) NULL,       -- added: W3C traceparent of the request that created it; the agent's spans continue that trace
+    status ENUM('creating', 'running', 'completed', 'failed', 'timeout', 'terminated') NOT NULL,
+    runtime_type ENUM('docker', 'kubernetes') NOT NULL,
+    runtime_node VARCHAR(128),           -- node it is bound to; NULL while unplaced (I1: set once, conditionally)
+    container_id VARCHAR(128),
+    pod_name VARCHAR(128),
+    workspace_path VARCHAR(256),         -- s3://bucket/sessions/{session_id}/; NULL once retention deleted it
+    workspace_version INT NOT NULL DEFAULT 0,  -- added: bumped by every change of the stored workspace; 0 = nothing stored yet
+    resources_cpu VARCHAR(16),
+    resources_memory VARCHAR(16),
+    resources_disk VARCHAR(16),
+    env_vars JSON,
+    timeout INT NOT NULL DEFAULT 300,    -- idle timeout, seconds
+    error VARCHAR(1024) NULL,            -- added: why the session failed
+    last_activity_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+    completed_at TIMESTAMP NULL,
+    INDEX idx_status (status),
+    INDEX idx_template (template_id),
+    INDEX idx_created (created_at),
+    INDEX idx_runtime_node (runtime_node),
+    INDEX idx_last_activity (last_activity_at),
+    INDEX idx_tenant_status (tenant, status),
+    UNIQUE INDEX uq_sessions_idempotency (tenant, idempotency_key)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS executions (
+    id VARCHAR(64) PRIMARY KEY,          -- time-ordered (ULID): a session runs its executions in id order (I2)
+    session_id VARCHAR(64) NOT NULL,
+    code TEXT NOT NULL,                  -- 65 535 bytes at most: the API answers 413 above that
+    language VARCHAR(16) NOT NULL,
+    status ENUM('pending', 'running', 'completed', 'failed', 'timeout', 'crashed') NOT NULL,
+    stdin MEDIUMTEXT NULL,               -- added: jobs carry ids only, the input lives here
+    idempotency_key VARCHAR(128) NULL,   -- added: Idempotency-Key of the POST that created it
+    request_hash CHAR(64) NULL,          -- added: sha256 of that request's body
+    trace_parent VARCHAR(55) NULL,       -- added: W3C traceparent of the request that created it
+    collect JSON NULL,                   -- added: glob patterns of workspace files to return with the result
+    timeout INT NOT NULL DEFAULT 30,     -- added: wall-time limit, seconds
+    stdout MEDIUMTEXT,
+    stderr MEDIUMTEXT,
+    stdout_truncated BOOLEAN NOT NULL DEFAULT FALSE,  -- added: output is capped before it is stored
+    stderr_truncated BOOLEAN NOT NULL DEFAULT FALSE,  -- added
+    exit_code INT,
+    execution_time FLOAT,                -- seconds the program ran (wall)
+    error TEXT NULL,                     -- added: readable reason of failed/timeout/crashed
+    reason VARCHAR(32) NULL,             -- added: machine-readable cause: exited, wall_timeout, memory_limit, output_limit, pids_limit, signal, cancelled, sandbox_lost, agent_lost, internal
+    resource_usage JSON NULL,            -- added: {wall_ms, cpu_ms, peak_memory_bytes, stdout_bytes, stderr_bytes, signal}
+    artifacts JSON,                      -- [{path, size, mime_type, sha256, etag}] created or modified by this execution
+    collected JSON NULL,                 -- added: the files matching `collect` after the run, same shape
+    skipped_artifacts JSON NULL,         -- added: {count, items: [{path, size, reason}]} not stored (limits, symlinks)
+    retry_count INT DEFAULT 0,
+    attempt INT NOT NULL DEFAULT 1,      -- added: fences every agent write (status='running' AND attempt=?)
+    attempts JSON NULL,                  -- added: history [{attempt, node, started_at, ended_at, outcome}], e.g. agent_lost
+    runtime_node VARCHAR(128) NULL,      -- added: node running the current attempt
+    started_at TIMESTAMP(3) NULL,        -- added
+    last_heartbeat_at TIMESTAMP NULL,
+    created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),  -- ms: the benchmark splits a run's latency by these
+    completed_at TIMESTAMP(3) NULL,
+    CONSTRAINT fk_executions_session FOREIGN KEY (session_id) REFERENCES sessions(id) ON DELETE CASCADE,
+    INDEX idx_session (session_id),
+    INDEX idx_status (status),
+    INDEX idx_created (created_at),
+    INDEX idx_last_heartbeat (last_heartbeat_at),
+    INDEX idx_session_status (session_id, status),
+    UNIQUE INDEX uq_executions_idempotency (session_id, idempotency_key)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS templates (
+    id VARCHAR(64) PRIMARY KEY,
+    name VARCHAR(128) NOT NULL UNIQUE,
+    image VARCHAR(256) NOT NULL,
+    base_image VARCHAR(256),
+    language VARCHAR(16) NOT NULL DEFAULT 'python',  -- added: language of executions that name none
+    pre_installed_packages JSON,
+    default_resources_cpu VARCHAR(16),
+    default_resources_memory VARCHAR(16),
+    default_resources_disk VARCHAR(16),
+    security_context JSON,
+    limits JSON NULL,                    -- added: per-template limits and maximums of per-request overrides (libs/domain template.ts)
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+    INDEX idx_name (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- added: one row per runtime agent; staleness is judged on this database's clock (NOW()).
+CREATE TABLE IF NOT EXISTS runtime_nodes (
+    id VARCHAR(128) PRIMARY KEY,
+    hostname VARCHAR(255) NOT NULL,
+    version VARCHAR(64) NOT NULL,
+    status ENUM('online', 'draining', 'offline') NOT NULL,
+    capacity INT NOT NULL,
+    running INT NOT NULL DEFAULT 0,
+    labels JSON,
+    last_heartbeat_at TIMESTAMP NULL,
+    started_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    INDEX idx_status (status),
+    INDEX idx_last_heartbeat (last_heartbeat_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- added: API keys. Only the sha256 of a key is stored; its first characters (prefix) identify it in lists.
+CREATE TABLE IF NOT EXISTS api_keys (
+    id VARCHAR(64) PRIMARY KEY,
+    prefix VARCHAR(16) NOT NULL,
+    key_hash CHAR(64) NOT NULL,
+    name VARCHAR(128) NOT NULL,
+    scope ENUM('admin', 'tenant') NOT NULL,  -- admin: node, key and audit operations, every tenant's sessions
+    tenant VARCHAR(64) NOT NULL,         -- owner of the sessions the key creates
+    created_by VARCHAR(64) NULL,         -- key id that created it; NULL from the CLI
+    expires_at TIMESTAMP NULL,
+    revoked_at TIMESTAMP NULL,
+    last_used_at TIMESTAMP NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    UNIQUE INDEX uq_api_keys_hash (key_hash),
+    INDEX idx_tenant (tenant)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- added: who created, terminated, drained what. Append-only: the triggers refuse UPDATE and DELETE.
+CREATE TABLE IF NOT EXISTS audit_events (
+    id BIGINT AUTO_INCREMENT PRIMARY KEY,
+    occurred_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+    actor VARCHAR(64) NOT NULL,          -- api key id, or cli / reaper
+    tenant VARCHAR(64) NULL,             -- the actor's tenant
+    action VARCHAR(64) NOT NULL,         -- session.create, session.terminate, session.expire, node.drain, node.undrain, api_key.create, api_key.revoke
+    target_type VARCHAR(32) NOT NULL,
+    target_id VARCHAR(128) NOT NULL,
+    outcome VARCHAR(16) NOT NULL,        -- ok, or why not
+    request_id VARCHAR(64) NULL,
+    ip VARCHAR(64) NULL,
+    detail JSON NULL,                    -- ids and names only: never code, env values or keys
+    INDEX idx_occurred (occurred_at),
+    INDEX idx_target (target_type, target_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events FOR EACH ROW
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_events is append-only';
+CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events FOR EACH ROW
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_events is append-only';
+
+INSERT INTO templates (id, name, image, base_image, language, pre_installed_packages, default_resources_cpu, default_resources_memory, default_resources_disk, limits) VALUES
+('python-basic', 'Python Basic', 'sandbox-python:3.11-basic', 'python:3.11-slim', 'python', JSON_ARRAY(), '1', '512Mi', '1Gi',
+  JSON_OBJECT('max_cpu', '2', 'max_memory', '2Gi', 'max_disk', '4Gi', 'pids', 128, 'timeout_default_seconds', 30, 'timeout_max_seconds', 300, 'network', FALSE)),
+('python-datascience', 'Python Data Science', 'sandbox-python:3.11-datascience', 'python:3.11-slim', 'python', JSON_ARRAY('numpy', 'pandas', 'matplotlib'), '2', '2Gi', '5Gi',
+  JSON_OBJECT('max_cpu', '4', 'max_memory', '8Gi', 'max_disk', '10Gi', 'pids', 256, 'timeout_default_seconds', 60, 'timeout_max_seconds', 600, 'network', FALSE)),
+('nodejs-basic', 'Node.js Basic', 'sandbox-nodejs:20-basic', 'node:20-alpine', 'javascript', JSON_ARRAY(), '1', '512Mi', '1Gi',
+  JSON_OBJECT('max_cpu', '2', 'max_memory', '2Gi', 'max_disk', '4Gi', 'pids', 128, 'timeout_default_seconds', 30, 'timeout_max_seconds', 300, 'network', FALSE))
+ON DUPLICATE KEY UPDATE name=VALUES(name);
