@@ -16,14 +16,14 @@ const ONBOARD = join(ROOT, 'tools/onboard-node.sh');
 describe('host agent under systemd', () => {
   let root: string;
 
-  /** A file system root holding this machine's units, the agent's unit and its node binary where the unit expects them. */
+  /** A file system root holding this machine's units, the agent's unit and and a node in its search path. */
   beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), 'sd-root-'));
     cpSync('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true, verbatimSymlinks: true });
     mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
     copyFileSync(UNIT, join(root, 'etc/systemd/system/sandbox-agent.service'));
-    mkdirSync(join(root, 'opt/sandbox-agent/current/bin'), { recursive: true });
-    copyFileSync('/bin/true', join(root, 'opt/sandbox-agent/current/bin/node'));
+    mkdirSync(join(root, 'usr/bin'), { recursive: true });
+    copyFileSync('/bin/true', join(root, 'usr/bin/node'));
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -66,7 +66,8 @@ describe('host agent under systemd', () => {
       /^\+ useradd --system .* sandbox-agent$/m,
       /^\+ install -D -m 0600 -o root -g root \S+ \/etc\/sandbox-agent\/agent\.env$/m,
       /^\+ sh -c echo 'NODE_ID=onboard-t1' >> '\/etc\/sandbox-agent\/agent\.env'$/m,
-      /^\+ \/opt\/sandbox-agent\/releases\/\S+\/bin\/node -e [\s\S]*?loadConfig\(c\.agentConfigSchema/m,
+      /^\+ node -e const c = require\('\/opt\/sandbox-agent\/releases\/\S+\/dist\/libs\/config\/src\/index\.js'\);\s+c\.loadConfig\(c\.agentConfigSchema/m,
+      /^\+ ln -sfn \/opt\/sandbox-agent\/releases\/\S+\/dist \/opt\/sandbox-agent\/current\.new$/m,
       /^\+ mv -T \/opt\/sandbox-agent\/current\.new \/opt\/sandbox-agent\/current$/m,
       /^\+ systemd-analyze verify \/etc\/systemd\/system\/sandbox-agent\.service$/m,
       /^\+ systemctl enable sandbox-agent$/m,
@@ -80,6 +81,12 @@ describe('host agent under systemd', () => {
       at += m!.index + m![0].length;
     }
     expect(['/etc/sandbox-agent', '/opt/sandbox-agent', '/etc/systemd/system/sandbox-agent.service'].map(existsSync)).toEqual(before);
+  });
+
+  it('makes only a release for an upgrade with --release-only', () => {
+    const out = execFileSync('bash', [ONBOARD, '--dry-run', '--release-only'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out).toMatch(/^\+ npm prune --prefix \/opt\/sandbox-agent\/releases\/\S+ --omit=dev/m);
+    expect(out).not.toMatch(/systemctl|useradd|agent\.env/);
   });
 
   it('refuses bad arguments before doing anything', () => {
