@@ -42,6 +42,27 @@ describe('host agent under systemd', () => {
     }
   });
 
+  it("gives the agent's identity what it needs, on a read-only system: the Docker socket and the netfilter", () => {
+    // the unit's identity, as setpriv gives it: not root, the docker group, only the unit's
+    // capabilities (bounding, ambient), no new privileges, and / mounted read-only (ProtectSystem=strict)
+    const unit = readFileSync(UNIT, 'utf8');
+    const caps = /\nCapabilityBoundingSet=(.+)\n/.exec(unit)![1]!.split(' ').map((c) => c.replace(/^CAP_/, '').toLowerCase());
+    expect(/\nAmbientCapabilities=(.+)\n/.exec(unit)![1]).toBe(/\nCapabilityBoundingSet=(.+)\n/.exec(unit)![1]);
+    const docker = execFileSync('getent', ['group', /\nSupplementaryGroups=(\w+)\n/.exec(unit)![1]!], { encoding: 'utf8' }).split(':')[2];
+    const as = (keep: string[]) => {
+      const set = ['-all', ...keep.map((c) => `+${c}`)].join(',');
+      const identity = `setpriv --reuid=65534 --regid=65534 --groups=${docker} --inh-caps=${set} --ambient-caps=${set} --bounding-set=${set} --no-new-privs`;
+      // read-only: the root and the file system holding the socket (/run is a tmpfs of its own on most hosts)
+      const readOnly = 'mount --make-rprivate / && mount -o remount,bind,ro / && mount -o remount,bind,ro "$(findmnt -n -o TARGET --target /run/docker.sock)"';
+      const isReadOnly = 'findmnt -n -o OPTIONS --target /run/docker.sock | grep -q "^ro,"';
+      return spawnSync('unshare', ['-m', 'sh', '-c', `${readOnly} && ${isReadOnly} && ${identity} sh -c 'curl -fsS --unix-socket /run/docker.sock http://docker/_ping && iptables -S INPUT >/dev/null'`], { encoding: 'utf8' });
+    };
+    const granted = as(caps);
+    expect({ status: granted.status, stdout: granted.stdout, stderr: granted.stderr }).toEqual({ status: 0, stdout: 'OK', stderr: '' });
+    // and the capabilities are what it takes: without them the egress filter cannot be installed
+    expect(as([]).stderr).toMatch(/iptables.*Permission denied/);
+  });
+
   it("restarts on failure only: a drained agent's exit 0 keeps it down; the stop timeout outlasts the drain", () => {
     const unit = readFileSync(UNIT, 'utf8');
     expect(unit).toContain('\nRestart=on-failure\n');
