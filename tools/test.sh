@@ -19,8 +19,10 @@ step "lint and typecheck"
 npx nx run-many -t lint typecheck --outputStyle=static
 step "deployment files"
 # Compose v1 from Debian validates the file offline; no image is pulled. promtool (Debian prometheus)
-# lints the metrics and rules, headless Chromium loads bull-board in the end-to-end tests.
-ensure_packages docker-compose prometheus chromium
+# lints the metrics and rules, amtool (prometheus-alertmanager) the alert routing, systemd-analyze and
+# shellcheck the host agent's unit and onboarding script; headless Chromium loads bull-board in the
+# end-to-end tests.
+ensure_packages docker-compose prometheus prometheus-alertmanager systemd shellcheck chromium
 docker-compose -f docker/docker-compose.yml --profile images config -q
 log "docker/docker-compose.yml is valid"
 step "unit tests"
