@@ -24,7 +24,13 @@ interface ToolRun {
   readonly stderr: string;
 }
 
-/** Runs tools/<script> as an operator would, with the drill's settings only. */
+/** Runs tools/<script> as an operator would, with the drill's settings only; `ok` rejects unless it succeeded. */
+async function ok(run: Promise<ToolRun>): Promise<ToolRun> {
+  const r = await run;
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
+  return r;
+}
+
 function tool(script: string, args: string[], env: Record<string, string>): Promise<ToolRun> {
   return new Promise((resolve) => {
     execFile('bash', [join(REPO_ROOT, 'tools', script), ...args], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env } }, (err, stdout, stderr) =>
@@ -99,8 +105,7 @@ describe('backup and restore drill', () => {
     mkdirSync(join(backups, '20200101T000000Z'));
     writeFileSync(join(backups, '20200101T000000Z', 'manifest.json'), '{}');
 
-    const backup = await tool('backup.sh', [], env);
-    expect(backup).toMatchObject({ code: 0, stderr: '' });
+    const backup = await ok(tool('backup.sh', [], env));
     const made = JSON.parse(backup.stdout);
     expect(made.removed).toEqual(['20200101T000000Z']);
     expect(made.objects).toBeGreaterThanOrEqual(ended.length + 2 * sessions.length);
@@ -127,15 +132,14 @@ describe('backup and restore drill', () => {
     rmSync(damaged, { recursive: true });
 
     const restoreStarted = Date.now();
-    const restore = await tool('restore.sh', [], env);
-    expect(restore).toMatchObject({ code: 0, stderr: '' });
+    const restore = await ok(tool('restore.sh', [], env));
     const restoreMs = Date.now() - restoreStarted;
     const restored = JSON.parse(restore.stdout);
     expect(restored).toMatchObject({ restored: made.backup, objects: made.objects, missing_workspace_objects: 0 });
     expect(restored.redis_keys).toBeGreaterThan(0);
     // the premise: the snapshot caught them in flight
     const atSnapshot = await p.until('the restored database', () => p.query('SELECT id, status FROM executions WHERE id IN (?) ORDER BY id', [inFlight]));
-    expect(atSnapshot.map((e) => e.status)).toEqual(['running', 'running', 'queued']);
+    expect(atSnapshot.map((e) => e.status)).toEqual(['running', 'running', 'pending']);
     const node = p.startAgent();
     p.startControlPlane();
     p.startReaper(reaperEnv);
