@@ -137,22 +137,19 @@ async function restoreRedis(rdb: string, target: Redis, db: number): Promise<num
   symlinkSync(rdb, join(dir, 'dump.rdb'));
   const socket = join(dir, 'redis.sock');
   const server = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--dir', dir, '--dbfilename', 'dump.rdb', '--appendonly', 'no', '--save', ''], { stdio: 'ignore' });
-  const source = new Redis({ path: socket, db, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+  const exited = new Promise<never>((_, reject) => server.once('exit', (code) => reject(new Error(`redis-server could not load ${rdb} (exit ${code}); is it an RDB of this Redis version or older?`))));
+  exited.catch(() => undefined);
+  let source: Redis | null = null;
   let restored = 0;
   try {
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      try {
-        await source.connect();
-        // a server loading a large RDB answers LOADING until done
-        if ((await source.ping()) === 'PONG') break;
-      } catch (e) {
-        if (server.exitCode !== null) throw new Error(`redis-server could not load ${rdb} (exit ${server.exitCode})`);
-        if (Date.now() > deadline) throw e;
-        source.disconnect();
-        await new Promise((r) => setTimeout(r, 100));
-      }
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(socket)) {
+      if (server.exitCode !== null || Date.now() > deadline) await Promise.race([exited, Promise.reject(new Error('redis-server did not start within 60 s'))]);
+      await new Promise((r) => setTimeout(r, 50));
     }
+    // the ready check waits while the server still loads the file (it answers LOADING until then)
+    source = new Redis({ path: socket, db, maxRetriesPerRequest: null });
+    await Promise.race([source.ping(), exited]);
     let cursor = '0';
     do {
       const [next, keys] = await source.scan(cursor, 'COUNT', REDIS_BATCH);
@@ -171,7 +168,7 @@ async function restoreRedis(rdb: string, target: Redis, db: number): Promise<num
       restored += write.length;
     } while (cursor !== '0');
   } finally {
-    source.disconnect();
+    source?.disconnect();
     server.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
