@@ -18,6 +18,24 @@ export const OBJECTS_DIR = 'objects';
 /** A complete backup's directory name (its start, UTC); `<name>.partial` while it is being written. */
 export const BACKUP_NAME = /^\d{8}T\d{6}Z$/;
 
+/**
+ * Retention: of the complete backups (by name), those beyond the newest `keep` and those older than
+ * `maxAgeDays`; never `newest`, the one just made (so a clock gone wrong never empties the directory).
+ */
+export function expiredBackups(names: readonly string[], newest: string, keep: number, maxAgeDays: number, now: number): string[] {
+  return [...names]
+    .sort()
+    .reverse()
+    .filter((name, i) => name !== newest && (i >= keep || now - backupTime(name) > maxAgeDays * 86_400_000));
+}
+
+/** 20261202T121314Z → its epoch ms. */
+export function backupTime(name: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(name);
+  if (!m) throw new Error(`'${name}' is not a backup name`);
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+}
+
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const instant = z.string().datetime();
 

@@ -21,6 +21,7 @@ import {
   digestOf,
   digestOfFile,
   eachLimited,
+  expiredBackups,
   type Manifest,
   MANIFEST,
   manifestSchema,
@@ -119,31 +120,17 @@ async function copyObjects(store: WorkspaceStore, dir: string, copied: Copied): 
   });
 }
 
-/**
- * Keeps the newest `keep` complete backups and removes any older than `maxAgeDays`, but never the one
- * just made; also stale `.partial` directories. Only directories named like backups are touched.
- */
+/** Applies retention (`expiredBackups`) and removes stale `.partial` directories; returns what went. */
 function applyRetention(root: string, newest: string, keep: number, maxAgeDays: number): string[] {
   const now = Date.now();
-  const removed: string[] = [];
   const entries = readdirSync(root);
-  const complete = entries.filter((e) => BACKUP_NAME.test(e) && existsSync(join(root, e, MANIFEST))).sort().reverse();
-  for (const [i, e] of complete.entries()) {
-    if (e === newest) continue;
-    const age = now - backupTime(e);
-    if (i >= keep || age > maxAgeDays * 86_400_000) removed.push(e);
-  }
+  const complete = entries.filter((e) => BACKUP_NAME.test(e) && existsSync(join(root, e, MANIFEST)));
+  const removed = expiredBackups(complete, newest, keep, maxAgeDays, now);
   for (const e of entries) {
     if (e.endsWith('.partial') && BACKUP_NAME.test(e.slice(0, -'.partial'.length)) && now - statSync(join(root, e)).mtimeMs > PARTIAL_STALE_MS) removed.push(e);
   }
   for (const e of removed) rmSync(join(root, e), { recursive: true, force: true });
   return removed;
-}
-
-/** 20261202T121314Z → its epoch ms. */
-function backupTime(name: string): number {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(name)!;
-  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
 }
 
 main().catch((e: Error) => {
