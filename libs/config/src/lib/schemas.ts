@@ -217,3 +217,19 @@ export type ReaperConfig = Readonly<z.output<typeof reaperConfigSchema>>;
 
 /** The storage settings every app shares. */
 export type StorageConfig = Pick<ControlPlaneConfig, keyof typeof storage>;
+
+/** tools/backup.sh and tools/restore.sh: the stores to copy and where backups go (docs/runbooks/backup-restore.md). */
+export const backupConfigSchema = z
+  .object({
+    ...storage,
+    DATABASE_URL: common.DATABASE_URL,
+    REDIS_URL: common.REDIS_URL,
+    /** Each backup is a timestamped directory under it. */
+    BACKUP_DIR: z.string().min(1).default('/var/backups/sandbox'),
+    /** Retention: at most this many backups are kept... */
+    BACKUP_KEEP: int(1, 10_000).default(14),
+    /** ...and none older than this; the newest one always stays. */
+    BACKUP_MAX_AGE_DAYS: int(1, 36_500).default(30),
+  })
+  .superRefine(checkStorage);
+export type BackupConfig = Readonly<z.output<typeof backupConfigSchema>>;

@@ -20,8 +20,12 @@ abstract class PrivateServer {
     readonly dir: string,
   ) {}
 
+  /** Where it keeps its data (and nothing else): what a disaster destroys. */
+  abstract readonly dataDir: string;
+
   async start(): Promise<void> {
     if (this.proc) throw new Error(`${this.name} runs already`);
+    mkdirSync(this.dataDir, { recursive: true });
     const log = openSync(join(this.dir, `${this.name}.log`), 'a');
     const [cmd, ...args] = this.command();
     this.proc = spawn(cmd!, args, { stdio: ['ignore', log, log] });
@@ -68,13 +72,15 @@ abstract class PrivateServer {
 }
 
 class PrivateRedis extends PrivateServer {
+  readonly dataDir = join(this.dir, 'redis');
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
   protected command(): string[] {
     // the production settings: AOF every second, noeviction
-    return ['redis-server', '--bind', '127.0.0.1', '--port', String(this.port), '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction'];
+    return ['redis-server', '--bind', '127.0.0.1', '--port', String(this.port), '--dir', this.dataDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction'];
   }
 
   protected ready(): Promise<boolean> {
@@ -90,6 +96,7 @@ class PrivateRedis extends PrivateServer {
 }
 
 class PrivateMariaDb extends PrivateServer {
+  readonly dataDir = join(this.dir, 'data');
   private readonly socket = join(this.dir, 'mariadb.sock');
 
   /** An account that may create and drop the suite's databases. */
@@ -98,8 +105,8 @@ class PrivateMariaDb extends PrivateServer {
   }
 
   async install(): Promise<void> {
-    mkdirSync(join(this.dir, 'data'), { recursive: true });
-    execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${join(this.dir, 'data')}`, '--user=root', '--auth-root-authentication-method=socket', '--skip-test-db'], {
+    mkdirSync(this.dataDir, { recursive: true });
+    execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${this.dataDir}`, '--user=root', '--auth-root-authentication-method=socket', '--skip-test-db'], {
       stdio: 'ignore',
     });
     await this.start();
@@ -114,7 +121,7 @@ class PrivateMariaDb extends PrivateServer {
 
   protected command(): string[] {
     return [
-      'mariadbd', '--no-defaults', '--user=root', `--datadir=${join(this.dir, 'data')}`, `--socket=${this.socket}`,
+      'mariadbd', '--no-defaults', '--user=root', `--datadir=${this.dataDir}`, `--socket=${this.socket}`,
       '--bind-address=127.0.0.1', `--port=${this.port}`, '--skip-name-resolve', '--default-time-zone=+00:00',
       '--character-set-server=utf8mb4', '--collation-server=utf8mb4_unicode_ci', '--innodb-flush-log-at-trx-commit=2',
       '--innodb-buffer-pool-size=64M', '--max-connections=300',
@@ -129,25 +136,26 @@ class PrivateMariaDb extends PrivateServer {
 }
 
 class PrivateS3 extends PrivateServer {
+  readonly dataDir = join(this.dir, 's3');
+
   get env(): Record<string, string> {
     return { STORAGE_DRIVER: 's3', S3_ENDPOINT: `http://127.0.0.1:${this.port}`, S3_BUCKET: 'faults', S3_ACCESS_KEY_ID: S3_KEY, S3_SECRET_ACCESS_KEY: S3_KEY };
   }
 
   protected command(): string[] {
     // as tools/stack-up.sh starts it (DES continuation tokens need OpenSSL's legacy provider)
-    return [process.execPath, '--openssl-legacy-provider', join(REPO_ROOT, 'node_modules/s3rver/bin/s3rver.js'), '--directory', join(this.dir, 's3'), '--address', '127.0.0.1', '--port', String(this.port), '--configure-bucket', 'faults', '--silent'];
+    return [process.execPath, '--openssl-legacy-provider', join(REPO_ROOT, 'node_modules/s3rver/bin/s3rver.js'), '--directory', this.dataDir, '--address', '127.0.0.1', '--port', String(this.port), '--configure-bucket', 'faults', '--silent'];
   }
 
   protected async ready(): Promise<boolean> {
-    mkdirSync(join(this.dir, 's3'), { recursive: true });
     await fetch(`http://127.0.0.1:${this.port}/`, { signal: AbortSignal.timeout(1000) });
     return true;
   }
 }
 
 /**
- * Redis, MariaDB and an S3 server of their own for the fault-injection suite: the suite kills, pauses
- * and restarts them, which it must never do to the stack every other suite shares.
+ * Redis, MariaDB and an S3 server of their own for the fault-injection and backup drill suites: they
+ * kill, pause, restart and wipe them, which they must never do to the stack every other suite shares.
  */
 export class PrivateServices {
   private constructor(
@@ -172,6 +180,19 @@ export class PrivateServices {
       await services.stop();
       throw e;
     }
+  }
+
+  /**
+   * A disaster and a new stack: every server killed, its data directory deleted, then started again
+   * empty (MariaDB installed afresh with the same account, the bucket created empty).
+   */
+  async startEmpty(): Promise<void> {
+    for (const server of [this.redis, this.mariadb, this.s3]) {
+      server.resume();
+      await server.kill();
+      rmSync(server.dataDir, { recursive: true, force: true });
+    }
+    await Promise.all([this.redis.start(), this.mariadb.install(), this.s3.start()]);
   }
 
   async stop(): Promise<void> {
