@@ -19,8 +19,9 @@ step "lint and typecheck"
 npx nx run-many -t lint typecheck --outputStyle=static
 step "deployment files"
 # Compose v1 from Debian validates the file offline; no image is pulled. promtool (Debian prometheus)
-# lints the metrics and rules, headless Chromium loads bull-board in the end-to-end tests.
-ensure_packages docker-compose prometheus chromium
+# lints the metrics and rules, headless Chromium loads bull-board in the end-to-end tests, HAProxy (and
+# socat for its admin socket) balances the control planes of the rolling-upgrade test.
+ensure_packages docker-compose prometheus chromium haproxy socat
 docker-compose -f docker/docker-compose.yml --profile images config -q
 log "docker/docker-compose.yml is valid"
 step "unit tests"

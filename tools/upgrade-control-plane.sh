@@ -60,7 +60,8 @@ ready() {
   svc_running CP || return 2
   curl -fsS -o /dev/null --max-time 3 "$CP_URL/ready"
 }
-in_rotation() { [[ "$(server_stat status)" == UP* ]]; }
+# in_rotation: HAProxy's checks see it fully UP ("UP 1/2" is a server whose last check failed).
+in_rotation() { [ "$(server_stat status)" = UP ]; }
 
 # deploy BUILD: runs BUILD, checks it, puts it back in rotation; true when all that worked in time.
 deploy() {
