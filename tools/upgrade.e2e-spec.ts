@@ -253,11 +253,15 @@ describe('rolling upgrade with work in flight (tools/upgrade-agent.sh, tools/upg
       expect({ what, code: r.code, output: r.code === 0 ? '' : r.output }).toEqual({ what, code: 0, output: '' });
       return load.completed - before;
     };
+    const served = async (what: string) => {
+      const from = load.completed;
+      await p.until(what, async () => load.completed >= from + 10, 60_000);
+    };
     try {
-      await sleep(3000);
+      await served('the load running before the upgrade');
       for (const c of planes) expect(await step(`control plane ${c.name}`, () => planeScript(c, NEXT))).toBeGreaterThan(0);
       for (const a of agents) expect(await step(`agent ${a.node}`, () => agentScript(a, NEXT))).toBeGreaterThan(0);
-      await sleep(3000);
+      await served('the upgraded fleet serving the load');
     } finally {
       await load.stop();
     }
