@@ -283,6 +283,12 @@ describe('rolling upgrade with work in flight (tools/upgrade-agent.sh, tools/upg
     expect(rows.map((r) => r.id).sort()).toEqual([...load.executions.keys()].sort());
     const wrong = rows.filter((r) => r.status !== 'completed' || String(r.stdout) !== load.executions.get(r.id) || r.attempt !== 1 || Number(r.ended) !== 1);
     expect(wrong).toEqual([]);
+    const [moved] = await p.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM (SELECT session_id FROM executions WHERE session_id IN (${[...load.sessions].map(() => '?').join(',')})
+        GROUP BY session_id HAVING COUNT(DISTINCT runtime_node) > 1) moved`,
+      [...load.sessions],
+    );
+    console.log(`${moved!.n} sessions moved to another node between two of their executions`);
 
     // the new builds run: every node reports the new version, every process was started from it
     const nodes = await p.query<{ id: string; status: string; version: string }>('SELECT id, status, version FROM runtime_nodes ORDER BY id');
