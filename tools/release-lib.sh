@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers of the upgrade scripts (upgrade-agent.sh, upgrade-control-plane.sh). Source it after lib.sh.
 #
 # A service is deployed as releases: each build is a directory (a `dist/` of the repo: it holds
