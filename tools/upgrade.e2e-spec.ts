@@ -299,6 +299,26 @@ describe('rolling upgrade with work in flight (tools/upgrade-agent.sh, tools/upg
     }
   });
 
+  it('calls off a drain that does not end in time: the node keeps its process and build and takes work again', async () => {
+    const s = await p.session();
+    const a = agents.find((x) => x.node === s.runtime_node)!;
+    const [previous, pid] = [readlinkSync(a.release), pidOf(a)];
+    const posted = await p.api('POST', `/v1/sessions/${s.id}/executions`, { code: 'import time\ntime.sleep(3)\nprint("finished")' });
+    await p.until('running', async () => (await p.api('GET', `/v1/executions/${posted.body.id}`)).body.status === 'running');
+    const r = await agentScript(a, BROKEN, { DRAIN_WAIT_SECONDS: '1' });
+    expect(r.code).toBe(1);
+    expect(r.output).toContain('drain called off');
+    const done = await p.until('finished', async () => {
+      const e = (await p.api('GET', `/v1/executions/${posted.body.id}`)).body;
+      return e.status === 'running' || e.status === 'pending' ? null : e;
+    });
+    expect(done).toMatchObject({ status: 'completed', stdout: 'finished\n', runtime_node: a.node });
+    expect({ release: readlinkSync(a.release), pid: pidOf(a), running: running(pid) }).toEqual({ release: previous, pid, running: true });
+    const e = await p.execute(s.id, { code: 'print("after")' });
+    expect(e).toMatchObject({ status: 'completed', stdout: 'after\n', runtime_node: a.node });
+    expect((await p.api('GET', `/v1/nodes/${a.node}`)).body.status).toBe('online');
+  });
+
   it('rolls back a build that fails its health check: the previous build serves again, the script fails', async () => {
     // what runs now: the new build after the upgrade above, the old one when this case runs alone
     const [a] = agents;
