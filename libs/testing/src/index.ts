@@ -11,3 +11,4 @@ export * from './lib/packet-drop';
 export * from './lib/run-watcher';
 export * from './lib/test-manifest';
 export * from './lib/hostile-probes';
+export * from './lib/load-balancer';

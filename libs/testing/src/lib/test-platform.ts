@@ -86,18 +86,8 @@ export class TestPlatform {
 
   /** Starts one more agent; its node id is returned. */
   startAgent(nodeId = `${this.label.slice(0, 12)}-${randomBytes(3).toString('hex')}`): string {
-    const env = {
-      NODE_ID: nodeId,
-      WARM_POOL: this.options.warmPool ?? 'python-basic=1',
-      HEARTBEAT_INTERVAL_MS: '500',
-      DRAIN_TIMEOUT_MS: '5000',
-      // a budget no suite reaches, unless it sets one: the saturation suite does
-      AGENT_MEMORY_BYTES: String(2 ** 50),
-      AGENT_CPUS: '100000',
-      ...this.options.agentEnv,
-    };
     this.nodeIds.push(nodeId);
-    this.agents.set(nodeId, this.spawn(`agent-${nodeId}`, join(DIST, 'runtime-agent/src/main.js'), env));
+    this.agents.set(nodeId, this.spawn(`agent-${nodeId}`, join(DIST, 'runtime-agent/src/main.js'), this.agentEnv(nodeId)));
     return nodeId;
   }
 
@@ -278,8 +268,7 @@ export class TestPlatform {
 
   startControlPlane(): void {
     if (this.controlPlane) throw new Error('the control plane runs already');
-    const env = { PORT: String(this.port), HOST: '127.0.0.1', WAIT_POLL_MS: '500', ...this.options.controlPlaneEnv };
-    this.controlPlane = this.spawn('control-plane', join(DIST, 'control-plane/src/main.js'), env);
+    this.controlPlane = this.spawn('control-plane', join(DIST, 'control-plane/src/main.js'), this.controlPlaneEnv(this.port));
   }
 
   async stopControlPlane(signal: NodeJS.Signals = 'SIGTERM'): Promise<ProcessEnd | null> {
@@ -293,24 +282,48 @@ export class TestPlatform {
     await this.until('control plane ready', async () => (await this.api('GET', '/ready')).status === 200, 60_000);
   }
 
+  /**
+   * The environment of a process of this platform (its database, queue prefix, store) plus `env`: for
+   * processes a test starts some other way, e.g. through a deployment script.
+   */
+  processEnv(env: Record<string, string> = {}): Record<string, string> {
+    return {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      DATABASE_URL: this.db.url,
+      REDIS_URL: this.redisUrl,
+      QUEUE_PREFIX: this.prefix,
+      ...this.storage.env,
+      LOG_LEVEL: 'debug',
+      NODE_ENV: 'test',
+      // several agents share this host: /metrics only where a test asks for it
+      METRICS_PORT: '0',
+      ...env,
+    };
+  }
+
+  /** The environment of an agent of this platform (as `startAgent` gives it) for node `nodeId`. */
+  agentEnv(nodeId: string): Record<string, string> {
+    return this.processEnv({
+      NODE_ID: nodeId,
+      WARM_POOL: this.options.warmPool ?? 'python-basic=1',
+      HEARTBEAT_INTERVAL_MS: '500',
+      DRAIN_TIMEOUT_MS: '5000',
+      // a budget no suite reaches, unless it sets one: the saturation suite does
+      AGENT_MEMORY_BYTES: String(2 ** 50),
+      AGENT_CPUS: '100000',
+      ...this.options.agentEnv,
+    });
+  }
+
+  /** The environment of a control plane of this platform listening on `port`. */
+  controlPlaneEnv(port: number): Record<string, string> {
+    return this.processEnv({ PORT: String(port), HOST: '127.0.0.1', WAIT_POLL_MS: '500', ...this.options.controlPlaneEnv });
+  }
+
   private spawn(name: string, main: string, env: Record<string, string>): ChildProcess {
     mkdirSync(LOG_DIR, { recursive: true });
     const log = openSync(join(LOG_DIR, `${this.label}-${name}.log`), 'w');
-    const child = spawn(process.execPath, [main], {
-      env: {
-        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-        DATABASE_URL: this.db.url,
-        REDIS_URL: this.redisUrl,
-        QUEUE_PREFIX: this.prefix,
-        ...this.storage.env,
-        LOG_LEVEL: 'debug',
-        NODE_ENV: 'test',
-        // several agents share this host: /metrics only where a test asks for it
-        METRICS_PORT: '0',
-        ...env,
-      },
-      stdio: ['ignore', log, log],
-    });
+    const child = spawn(process.execPath, [main], { env: this.processEnv(env), stdio: ['ignore', log, log] });
     child.on('exit', (code, signal) => {
       (child as ChildProcess & { exitInfo?: string }).exitInfo = `${name} exited (code ${code}, signal ${signal})`;
     });
