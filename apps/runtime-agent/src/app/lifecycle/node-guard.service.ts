@@ -72,8 +72,14 @@ export class NodeGuardService {
     this.log.warn({ runtime_node: this.config.NODE_ID }, 'this node was declared lost: fencing itself');
     this.runner.hold('this node was declared lost');
     this.runner.abandonAll('this node was declared lost: the attempt was retried elsewhere');
-    await this.sweeper.sweep();
-    await this.registry.register();
+    try {
+      await this.sweeper.sweep();
+      await this.registry.register();
+    } catch (e) {
+      // still cut off, or the database still slow: the next beat that finds this node lost tries again
+      this.fenced = false;
+      throw e;
+    }
     this.runner.unhold(this.host.sessionIds());
   }
 
