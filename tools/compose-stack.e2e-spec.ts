@@ -17,7 +17,7 @@ const PROJECT = `sandbox-e2e-${process.pid}`;
 const NETWORK = `${PROJECT}_default`;
 const TERMINAL = ['completed', 'failed', 'timeout', 'crashed', 'cancelled'];
 // s3rver takes this key only; host ports 0: Docker picks free ones
-const ENV = { ...process.env, MINIO_ROOT_USER: 'S3RVER', MINIO_ROOT_PASSWORD: 'S3RVER', API_PORT: '0', MINIO_API_PORT: '0', MINIO_CONSOLE_PORT: '0' };
+const ENV = { ...process.env, MINIO_ROOT_USER: 'S3RVER', MINIO_ROOT_PASSWORD: 'S3RVER', API_PORT: '0', MINIO_API_PORT: '0', MINIO_CONSOLE_PORT: '0', PROMETHEUS_PORT: '0' };
 
 async function compose(...args: string[]): Promise<string> {
   const files = ['-f', join(REPO_ROOT, 'docker/docker-compose.yml'), '-f', join(REPO_ROOT, 'docker/docker-compose.test.yml')];
@@ -114,12 +114,14 @@ describe('the compose stack, started for real', () => {
         return `${service} ${state} ${health ?? ''}`.trim();
       }),
     );
-    // the monitoring services are left out (profile "monitoring"); the migrate step ran and exited
+    // Prometheus and the core; the other monitoring services are left out (profile "monitoring"); the
+    // one-shot steps ran and exited
     expect(states.sort()).toEqual([
       'control-plane running healthy',
       'mariadb running healthy',
       'migrate exited',
       'minio running healthy',
+      'prometheus running healthy',
       'reaper running healthy',
       'redis running healthy',
       ...Array(3).fill('runtime-agent running healthy'),
@@ -128,6 +130,19 @@ describe('the compose stack, started for real', () => {
     const e = await settled(await post(s, 'print(6 * 7)'));
     expect(e).toMatchObject({ status: 'completed', stdout: '42\n', retry_count: 0 });
     expect([...agents.keys()]).toContain(e.runtime_node);
+  });
+
+  it('Prometheus scrapes the control plane, the reaper and every scaled agent with the key scrape-key made', async () => {
+    const prometheus = `http://${(await compose('port', 'prometheus', '9090')).trim().replace(/^0\.0\.0\.0/, '127.0.0.1')}`;
+    const nodes = [...agents.keys()].sort();
+    // agents found by DNS (refreshed every 15 s), each scraped every 15 s: up, and their samples name their node
+    await until('every platform target up', async () => {
+      const targets = (await (await fetch(`${prometheus}/api/v1/targets?state=active`)).json()).data.activeTargets as { labels: { job: string }; health: string }[];
+      const up = (job: string) => targets.filter((t) => t.labels.job === job && t.health === 'up').length;
+      return up('control-plane') === 1 && up('reaper') === 1 && up('runtime-agent') === 3;
+    });
+    const q = await (await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent('count by (node) (sandbox_node_capacity{job="runtime-agent"})')}`)).json();
+    expect(q.data.result.map((r: { metric: { node: string } }) => r.metric.node).sort()).toEqual(nodes);
   });
 
   it('docker kill of an agent mid-execution: retried on another agent with the workspace, ended once', async () => {
