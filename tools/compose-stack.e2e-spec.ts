@@ -16,6 +16,7 @@ const run = promisify(execFile);
 const PROJECT = `sandbox-e2e-${process.pid}`;
 const NETWORK = `${PROJECT}_default`;
 const TERMINAL = ['completed', 'failed', 'timeout', 'crashed', 'cancelled'];
+jest.setTimeout(240_000);
 // s3rver takes this key only; host ports 0: Docker picks free ones
 const ENV = { ...process.env, MINIO_ROOT_USER: 'S3RVER', MINIO_ROOT_PASSWORD: 'S3RVER', API_PORT: '0', MINIO_API_PORT: '0', MINIO_CONSOLE_PORT: '0', PROMETHEUS_PORT: '0' };
 
@@ -91,6 +92,12 @@ describe('the compose stack, started for real', () => {
     key = created.trim().split('\n').pop()!;
     await refreshAgents();
     expect(agents.size).toBe(3);
+    await until('every service healthy', async () => {
+      for (const id of (await compose('ps', '-q')).split('\n').filter(Boolean)) {
+        if (!/^(healthy|exited 0)$/.test(await docker('inspect', '--format', '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}} {{.State.ExitCode}}{{end}}', id))) return false;
+      }
+      return true;
+    });
     await until('three agents online', async () => (await Promise.all([...agents.keys()].map(nodeStatus))).every((s) => s === 'online'));
     console.log(`compose stack up, three agents online, in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }, 900_000);
