@@ -143,14 +143,15 @@ describe('the compose stack, started for real', () => {
   it('Prometheus scrapes the control plane, the reaper and every scaled agent with the key scrape-key made', async () => {
     const prometheus = `http://${(await compose('port', 'prometheus', '9090')).trim().replace(/^0\.0\.0\.0/, '127.0.0.1')}`;
     const nodes = [...agents.keys()].sort();
+    const prom = async (path: string): Promise<any> => ((await (await fetch(`${prometheus}${path}`)).json()) as { data: any }).data;
     // agents found by DNS (refreshed every 15 s), each scraped every 15 s: up, and their samples name their node
     await until('every platform target up', async () => {
-      const targets = (await (await fetch(`${prometheus}/api/v1/targets?state=active`)).json()).data.activeTargets as { labels: { job: string }; health: string }[];
+      const targets = (await prom('/api/v1/targets?state=active')).activeTargets as { labels: { job: string }; health: string }[];
       const up = (job: string) => targets.filter((t) => t.labels.job === job && t.health === 'up').length;
       return up('control-plane') === 1 && up('reaper') === 1 && up('runtime-agent') === 3;
     });
-    const q = await (await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent('count by (node) (sandbox_node_capacity{job="runtime-agent"})')}`)).json();
-    expect(q.data.result.map((r: { metric: { node: string } }) => r.metric.node).sort()).toEqual(nodes);
+    const q = await prom(`/api/v1/query?query=${encodeURIComponent('count by (node) (sandbox_node_capacity{job="runtime-agent"})')}`);
+    expect(q.result.map((r: { metric: { node: string } }) => r.metric.node).sort()).toEqual(nodes);
   });
 
   it('docker kill of an agent mid-execution: retried on another agent with the workspace, ended once', async () => {
