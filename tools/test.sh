@@ -25,6 +25,8 @@ step "deployment files"
 # rolling-upgrade test.
 ensure_packages docker-compose prometheus prometheus-alertmanager systemd shellcheck chromium haproxy socat
 docker-compose -f docker/docker-compose.yml --profile images config -q
+# the override that builds every image here (tools/compose-stack.e2e-spec.ts starts the stack with it)
+docker-compose -f docker/docker-compose.yml -f docker/docker-compose.test.yml config -q
 log "docker/docker-compose.yml is valid"
 step "unit tests"
 npx jest -c jest.unit.config.js

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -41,7 +41,8 @@ describe('deployment files: Prometheus, Alertmanager, compose and Grafana', () =
     const dir = mkdtempSync(join(tmpdir(), 'prom-'));
     try {
       for (const f of ['prometheus.yml', 'alerts.yml']) copyFileSync(join(PROMETHEUS, f), join(dir, f));
-      writeFileSync(join(dir, 'api-key'), 'sbx_0000000000000000000000000000000000000000\n');
+      mkdirSync(join(dir, 'keys'));
+      writeFileSync(join(dir, 'keys/api-key'), 'sbx_0000000000000000000000000000000000000000\n');
       expect(execFileSync('promtool', ['check', 'config', join(dir, 'prometheus.yml')], { encoding: 'utf8' })).toMatch(/SUCCESS/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -91,7 +92,7 @@ describe('deployment files: Prometheus, Alertmanager, compose and Grafana', () =
     const { services } = composeConfig();
     const running = Object.entries(services).filter(([, s]) => !s['profiles']);
     // one-shot steps (schema migrations) run to the end once: limits, but no restart and no healthcheck
-    const oneShot = new Set(['migrate']);
+    const oneShot = new Set(['migrate', 'scrape-key']);
     for (const [name, s] of running) {
       const restart = oneShot.has(name) ? 'no' : name === 'runtime-agent' ? 'on-failure' : 'unless-stopped';
       expect([name, Boolean(s['healthcheck']), s['restart'], Boolean(s['mem_limit']), Boolean(s['cpus'])]).toEqual([name, !oneShot.has(name), restart, true, true]);
