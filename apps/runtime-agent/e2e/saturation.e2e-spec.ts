@@ -3,7 +3,8 @@ import { TestPlatform } from '@sandbox/testing';
 const MiB = 2 ** 20;
 // a python-basic session holds 512Mi + a 1Gi workspace + 64Mi /tmp + 16Mi shm + 32Mi overhead
 const SESSION_MIB = 512 + 1024 + 64 + 16 + 32;
-const PLACEMENT_TIMEOUT = 10;
+// long enough for a freed container to be removed and the next session placed on a busy machine
+const PLACEMENT_TIMEOUT = 25;
 
 /**
  * A node at its budget (room for two sessions): new sessions wait in the placement queue, visibly and
