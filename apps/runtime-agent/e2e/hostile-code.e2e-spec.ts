@@ -366,14 +366,9 @@ describe('hostile code', () => {
   it('H27 side doors to the channel: signals at init and the executor, their task fds, root and cwd, a console, root again: all shut', async () => {
     const { e, s } = await hostile(
       [
-        'import errno, os, signal',
+        'import ctypes, errno, os, signal',
+        ...PROBE_HELPERS,
         'executor = os.getppid()',
-        'def attempt(what, fn):',
-        '    try:',
-        '        fn()',
-        '        print(what, "DONE")',
-        '    except OSError as e:',
-        '        print(what, errno.errorcode[e.errno])',
         'for pid in (1, executor):',
         '    for sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):',
         '        attempt(f"{sig.name} {pid}", lambda: os.kill(pid, sig))',
