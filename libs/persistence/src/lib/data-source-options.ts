@@ -6,6 +6,7 @@ import { RuntimeNodeEntity } from './entities/runtime-node.entity';
 import { SessionEntity } from './entities/session.entity';
 import { TemplateEntity } from './entities/template.entity';
 import { MIGRATIONS } from './schema-migrations';
+import { DestroyTimedOutConnections } from './timed-out-connections';
 
 export const ENTITIES = [SessionEntity, ExecutionEntity, TemplateEntity, RuntimeNodeEntity, ApiKeyEntity, AuditEventEntity];
 
@@ -36,6 +37,7 @@ export function dataSourceOptions(databaseUrl: string, extra: { poolSize?: numbe
     // a server that stops answering mid-query (hung, packets dropped) fails the call and drops the connection
     maxQueryExecutionTime: extra.queryTimeoutMs ?? 10_000,
     enableQueryTimeout: true,
+    subscribers: [DestroyTimedOutConnections],
     // never on: TypeORM's logger writes a failed statement with its parameters (env var values, code,
     // stdout); errors reach the apps' pino logger, whose `err` serializer drops them
     logging: false,
