@@ -24,10 +24,14 @@ step "deployment files"
 # end-to-end tests, HAProxy (and socat for its admin socket) balances the control planes of the
 # rolling-upgrade test.
 ensure_packages docker-compose prometheus prometheus-alertmanager systemd shellcheck chromium haproxy socat
-docker-compose -f docker/docker-compose.yml --profile images config -q
+docker-compose -f docker/docker-compose.yml config -q
 # the override that builds every image here (tools/compose-stack.e2e-spec.ts starts the stack with it)
 docker-compose -f docker/docker-compose.yml -f docker/docker-compose.test.yml config -q
 log "docker/docker-compose.yml is valid"
+# the compose stack's OpenTelemetry Collector (built once, cached), and its configuration checked by it
+bash tools/otelcol-build.sh
+"$STACK_DIR/otelcol/otelcol" validate --config=docker/otel-collector/config.yaml
+log "docker/otel-collector/config.yaml is valid"
 step "unit tests"
 npx jest -c jest.unit.config.js
 step "integration tests (real MariaDB, Redis, Docker)"

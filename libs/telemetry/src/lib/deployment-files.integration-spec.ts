@@ -15,7 +15,7 @@ const RUNBOOK_SECTIONS = ['## What it means', '## How to confirm', '## What to d
 
 /** docker-compose.yml as Compose resolves it (Compose v1 is Python: its YAML module is there too). */
 function composeConfig(): { services: Record<string, Record<string, unknown>> } {
-  const yaml = execFileSync('docker-compose', ['-f', join(ROOT, 'docker/docker-compose.yml'), '--profile', 'images', 'config'], { encoding: 'utf8' });
+  const yaml = execFileSync('docker-compose', ['-f', join(ROOT, 'docker/docker-compose.yml'), 'config'], { encoding: 'utf8' });
   return JSON.parse(execFileSync('python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], { input: yaml, encoding: 'utf8' }));
 }
 
@@ -91,13 +91,19 @@ describe('deployment files: Prometheus, Alertmanager, compose and Grafana', () =
   it('compose: every service restarts, has a healthcheck and limits; scaled agents get their own NODE_ID; every scrape target is a service', () => {
     const { services } = composeConfig();
     const running = Object.entries(services).filter(([, s]) => !s['profiles']);
-    // one-shot steps (schema migrations) run to the end once: limits, but no restart and no healthcheck
-    const oneShot = new Set(['migrate', 'scrape-key']);
+    // one-shot steps (schema migrations, the sandbox images a plain `up` builds) run to the end once:
+    // limits, but no restart and no healthcheck
+    const oneShot = new Set(['migrate', 'scrape-key', 'sandbox-python-basic', 'sandbox-nodejs-basic', 'sandbox-python-datascience']);
     for (const [name, s] of running) {
       const restart = oneShot.has(name) ? 'no' : name === 'runtime-agent' ? 'on-failure' : 'unless-stopped';
       expect([name, Boolean(s['healthcheck']), s['restart'], Boolean(s['mem_limit']), Boolean(s['cpus'])]).toEqual([name, !oneShot.has(name), restart, true, true]);
     }
     expect(services['runtime-agent']!['environment']).not.toHaveProperty('NODE_ID');
+    // the agents start once every sandbox image is built; every app sends its spans to the collector
+    expect(Object.keys(services['runtime-agent']!['depends_on'] as object)).toEqual(expect.arrayContaining([...oneShot].filter((s) => s.startsWith('sandbox-'))));
+    for (const app of ['control-plane', 'runtime-agent', 'reaper']) {
+      expect([app, (services[app]!['environment'] as Record<string, string>)['OTEL_EXPORTER_OTLP_ENDPOINT']]).toEqual([app, 'http://otel-collector:4318']);
+    }
     const prometheus = readFileSync(join(PROMETHEUS, 'prometheus.yml'), 'utf8');
     const hosts = [...prometheus.matchAll(/targets: \['([a-z-]+):\d+'\]|names: \[([a-z-]+)\]/g)].map((m) => m[1] ?? m[2]!);
     expect(hosts).toContain('runtime-agent');
