@@ -16,7 +16,6 @@ const OPERATOR_SECRETS = ['sandbox-secrets', 'sandbox-admin-key'];
 const PLATFORM = ['control-plane', 'reaper', 'runtime-agent', 'migrate'];
 
 // a loose view of the objects: the checks below say what they expect of each field
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Obj = any;
 type Selector = { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
 
