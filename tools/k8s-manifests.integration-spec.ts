@@ -66,8 +66,12 @@ function resolvedEnv(objs: Obj[], c: Obj): Record<string, string> {
   for (const e of c.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
     else if (e.valueFrom.fieldRef) env[e.name] = 'node-1';
-    else if (e.valueFrom.secretKeyRef?.optional) continue;
-    else if (e.valueFrom.secretKeyRef) env[e.name] = data('Secret', e.valueFrom.secretKeyRef.name)[e.valueFrom.secretKeyRef.key]!;
+    else if (e.valueFrom.secretKeyRef) {
+      const { name, key, optional } = e.valueFrom.secretKeyRef;
+      const secret = objs.some((o) => o.kind === 'Secret' && o.metadata.name === name) ? data('Secret', name) : {};
+      if (key in secret) env[e.name] = secret[key]!;
+      else if (!optional) throw new Error(`${c.name}: ${e.name} from Secret ${name} key ${key}, which is missing`);
+    }
   }
   return env;
 }
@@ -266,6 +270,16 @@ describe.each([
     // the README lists every key of them the manifests read
     for (const r of missing) expect(README).toContain(r.key ? `\`${r.key}\`` : `\`${r.name}\``);
     for (const key of ['DATABASE_URL', 'REDIS_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'MARIADB_PASSWORD', 'MARIADB_ROOT_PASSWORD']) expect(README).toContain(`\`${key}\``);
+  });
+
+  it('gives each container only the Secret keys it uses: the MariaDB passwords reach MariaDB alone', () => {
+    for (const w of workloads(objs)) {
+      for (const c of containersOf(w)) {
+        expect({ c: c.name, secretRefs: (c.envFrom ?? []).filter((f: Obj) => f.secretRef) }).toEqual({ c: c.name, secretRefs: [] });
+        const keys = (c.env ?? []).map((e: Obj) => e.valueFrom?.secretKeyRef?.key).filter(Boolean);
+        if (c.name !== 'mariadb') expect(keys.filter((k: string) => k.startsWith('MARIADB_'))).toEqual([]);
+      }
+    }
   });
 
   it('inlines no Secret data outside dev, and marks dev values as such', () => {
