@@ -32,6 +32,11 @@ log "docker/docker-compose.yml is valid"
 bash tools/otelcol-build.sh
 "$STACK_DIR/otelcol/otelcol" validate --config=docker/otel-collector/config.yaml
 log "docker/otel-collector/config.yaml is valid"
+# kustomize (built once from the Go module proxy, cached): every overlay of k8s/ renders;
+# tools/k8s-manifests.integration-spec.ts checks the objects
+KUSTOMIZE=$(bash tools/kustomize-install.sh)
+for overlay in k8s/overlays/*/; do "$KUSTOMIZE" build "$overlay" >/dev/null || die "kustomize build $overlay failed"; done
+log "k8s/ overlays render"
 step "unit tests"
 npx jest -c jest.unit.config.js
 step "integration tests (real MariaDB, Redis, Docker)"

@@ -7,6 +7,7 @@ export * from './lib/entities/template.entity';
 export * from './lib/page';
 export * from './lib/persistence.module';
 export * from './lib/schema-migrations';
+export * from './lib/init-sql';
 export * from './lib/repositories/execution.repository';
 export * from './lib/repositories/runtime-node.repository';
 export * from './lib/repositories/session.repository';

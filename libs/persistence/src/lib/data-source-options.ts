@@ -13,9 +13,12 @@ export const ENTITIES = [SessionEntity, ExecutionEntity, TemplateEntity, Runtime
 /**
  * TypeORM options for the schema of record in init.sql: never synchronised, only mapped. The
  * migrations run only as their own step (tools/migrate.ts); queryTimeoutMs 0 is no limit (theirs: a
- * table rebuild takes what it takes).
+ * table rebuild takes what it takes); multipleStatements for that step's init.sql, never for the apps.
  */
-export function dataSourceOptions(databaseUrl: string, extra: { poolSize?: number; queryTimeoutMs?: number } = {}): DataSourceOptions {
+export function dataSourceOptions(
+  databaseUrl: string,
+  extra: { poolSize?: number; queryTimeoutMs?: number; multipleStatements?: boolean } = {},
+): DataSourceOptions {
   const url = new URL(databaseUrl);
   return {
     type: 'mariadb',
@@ -37,6 +40,7 @@ export function dataSourceOptions(databaseUrl: string, extra: { poolSize?: numbe
     // a server that stops answering mid-query (hung, packets dropped) fails the call and drops the connection
     maxQueryExecutionTime: extra.queryTimeoutMs ?? 10_000,
     enableQueryTimeout: true,
+    multipleStatements: extra.multipleStatements ?? false,
     subscribers: [DestroyTimedOutConnections],
     // never on: TypeORM's logger writes a failed statement with its parameters (env var values, code,
     // stdout); errors reach the apps' pino logger, whose `err` serializer drops them

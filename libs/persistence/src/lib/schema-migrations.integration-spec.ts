@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashApiKey } from '@sandbox/domain';
 import { NestFactory } from '@nestjs/core';
-import { createTestDatabase, initSqlFor, type TestDatabase } from '@sandbox/testing';
+import { createTestDatabase, initSqlFor, REPO_ROOT, type TestDatabase } from '@sandbox/testing';
 import { createConnection } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './data-source-options';
@@ -10,7 +11,7 @@ import { ApiKeyRepository } from './repositories/api-key.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { ExecutionRepository } from './repositories/execution.repository';
 import { SessionRepository } from './repositories/session.repository';
-import { MIGRATIONS, migrateSchema, revertLastMigration, schemaStatus, SchemaVersionError } from './schema-migrations';
+import { makeSchema, MIGRATIONS, migrateSchema, revertLastMigration, schemaStatus, SchemaVersionError } from './schema-migrations';
 
 /** The last released schema (init.sql of 7c73651), as it is in every database made before migrations. */
 const BASELINE = join(__dirname, 'migrations', 'baseline-2026-12-02.sql');
@@ -177,6 +178,51 @@ describe('schema migrations on MariaDB', () => {
       await conn.end();
     }
     expect(await migrationRows(ds)).toHaveLength(NAMES.length);
+  });
+});
+
+describe('a database with no tables (npm run migrate, the Kubernetes migrate Job)', () => {
+  let empty: TestDatabase;
+  let current: TestDatabase;
+  let ds: DataSource;
+  let otherRun: DataSource;
+  let currentDs: DataSource;
+  let reads = 0;
+  const initSql = () => {
+    reads++;
+    return readFileSync(join(REPO_ROOT, 'init.sql'), 'utf8');
+  };
+
+  beforeAll(async () => {
+    [empty, current] = await Promise.all([createTestDatabase('mig_empty', undefined, null), createTestDatabase('mig_ref')]);
+    // as tools/migrate.ts opens it, twice: two runs at once (a Job retried while the first still runs)
+    const asMigrate = () => new DataSource(dataSourceOptions(empty.url, { poolSize: 2, queryTimeoutMs: 0, multipleStatements: true })).initialize();
+    [ds, otherRun, currentDs] = await Promise.all([asMigrate(), asMigrate(), new DataSource(dataSourceOptions(current.url, { poolSize: 2 })).initialize()]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([ds, otherRun, currentDs].map((d) => d?.destroy()));
+    await Promise.all([empty, current].map((db) => db?.drop()));
+  });
+
+  it('is refused by the migrations alone, saying how it is made', async () => {
+    await expect(migrateSchema(ds)).rejects.toThrow(/no tables: `npm run migrate` makes it from init.sql/);
+  });
+
+  it("is made from init.sql, under its own name: the schema of record, at every migration", async () => {
+    expect(await schemaStatus(ds)).toEqual({ hasSchema: false, applied: [], pending: NAMES, unknown: [] });
+    // one of two runs at once makes it
+    expect((await Promise.all([makeSchema(ds, initSql), makeSchema(otherRun, initSql)])).sort()).toEqual([false, true]);
+    expect(reads).toBe(1);
+    expect(await schemaStatus(ds)).toEqual({ hasSchema: true, applied: NAMES, pending: [], unknown: [] });
+    expect(await schemaOf(ds)).toEqual(await schemaOf(currentDs));
+    expect(await migrationRows(ds)).toEqual(await migrationRows(currentDs));
+  });
+
+  it('has nothing to do the second time, and never reads init.sql again', async () => {
+    expect(await makeSchema(ds, initSql)).toBe(false);
+    expect(await migrateSchema(ds)).toEqual([]);
+    expect(reads).toBe(1);
   });
 });
 

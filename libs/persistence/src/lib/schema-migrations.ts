@@ -1,4 +1,5 @@
 import { type DataSource } from 'typeorm';
+import { initScriptFor } from './init-sql';
 import { WorkspaceManifest1796212800000 } from './migrations/1796212800000-workspace-manifest.migration';
 import { AuditPrune1796212860000 } from './migrations/1796212860000-audit-prune.migration';
 import { HeartbeatMilliseconds1796212920000 } from './migrations/1796212920000-heartbeat-milliseconds.migration';
@@ -32,7 +33,7 @@ export class SchemaVersionError extends Error {
 }
 
 export interface SchemaStatus {
-  /** false: the database has no tables (a new one is made from init.sql, not by migrations) */
+  /** false: the database has no tables (a new one is made from init.sql, not by migrations: makeSchema) */
   readonly hasSchema: boolean;
   readonly applied: readonly string[];
   readonly pending: readonly string[];
@@ -59,7 +60,7 @@ export async function schemaStatus(ds: DataSource): Promise<SchemaStatus> {
 }
 
 function refusal(s: SchemaStatus): SchemaVersionError | null {
-  if (!s.hasSchema) return new SchemaVersionError("the database has no tables: a new database is made from init.sql (tools/stack-up.sh, the compose MariaDB's first start)");
+  if (!s.hasSchema) return new SchemaVersionError('the database has no tables: `npm run migrate` makes it from init.sql');
   if (s.unknown.length) {
     return new SchemaVersionError(
       `the database schema is newer than this build: it holds migration(s) ${s.unknown.join(', ')}, unknown here. Run the build that made them, or undo them first with that build's \`npm run migrate -- revert\``,
@@ -87,6 +88,20 @@ export function migrateSchema(ds: DataSource): Promise<string[]> {
     if (refused) throw refused;
     // 'none': DDL commits itself in MariaDB; a transaction would only pretend to cover it
     return (await ds.runMigrations({ transaction: 'none' })).map((m) => m.name);
+  });
+}
+
+/**
+ * A database with no tables made from `initSql()` (the text of init.sql, read only then), which records
+ * it as at every migration; false, and nothing done, when it has tables. Under the lock of the migrations: two runs
+ * at once make it once. The DataSource needs `multipleStatements` (init.sql is one script).
+ */
+export function makeSchema(ds: DataSource, initSql: () => string): Promise<boolean> {
+  return holdingMigrationLock(ds, async () => {
+    if ((await schemaStatus(ds)).hasSchema) return false;
+    const [{ db }] = (await ds.query('SELECT DATABASE() AS db')) as [{ db: string }];
+    await ds.query(initScriptFor(initSql(), db));
+    return true;
   });
 }
 

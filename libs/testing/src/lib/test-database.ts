@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { initScriptFor } from '@sandbox/persistence';
 import { createConnection } from 'mysql2/promise';
 import { REPO_ROOT, stackEnv } from './stack';
 
@@ -15,36 +16,19 @@ export interface TestDatabase {
  * database; or another script of that form (the migrations' baseline: the last release's init.sql).
  */
 export function initSqlFor(database: string, file = join(REPO_ROOT, 'init.sql')): string {
-  const sql = readFileSync(file, 'utf8');
-  return withoutDelimiters(sql)
-    .replace(/^CREATE DATABASE IF NOT EXISTS sandbox /m, `CREATE DATABASE IF NOT EXISTS \`${database}\` `)
-    .replace(/^USE sandbox;/m, `USE \`${database}\`;`);
+  return initScriptFor(readFileSync(file, 'utf8'), database);
 }
 
 /**
- * `DELIMITER` is a command of the mysql client (which splits a script at every `;`), not SQL: the
- * server parses a trigger's body whole when the script comes as one multi-statement query, so the
- * lines go and each custom delimiter ending a statement becomes `;`.
+ * A fresh database holding exactly init.sql (or `schemaFile`; null: no tables at all), on the real
+ * MariaDB of the local stack (or the one given).
  */
-export function withoutDelimiters(sql: string): string {
-  let delimiter = ';';
-  const out: string[] = [];
-  for (const line of sql.split('\n')) {
-    const set = /^DELIMITER\s+(\S+)\s*$/i.exec(line);
-    if (set) delimiter = set[1]!;
-    else if (delimiter !== ';' && line.trimEnd().endsWith(delimiter)) out.push(`${line.trimEnd().slice(0, -delimiter.length)};`);
-    else out.push(line);
-  }
-  return out.join('\n');
-}
-
-/** A fresh database holding exactly init.sql (or `schemaFile`), on the real MariaDB of the local stack (or the one given). */
-export async function createTestDatabase(label: string, adminUrl = stackEnv().DATABASE_URL, schemaFile?: string): Promise<TestDatabase> {
+export async function createTestDatabase(label: string, adminUrl = stackEnv().DATABASE_URL, schemaFile?: string | null): Promise<TestDatabase> {
   const base = new URL(adminUrl);
   const name = `t_${label.replace(/[^a-z0-9]/gi, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   const admin = await connect(base);
   try {
-    await admin.query(initSqlFor(name, schemaFile));
+    await admin.query(schemaFile === null ? `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci` : initSqlFor(name, schemaFile));
   } finally {
     await admin.end();
   }
