@@ -16,6 +16,8 @@ API_PORT=${K8S_API_PORT:-6443}
 ETCD_PORT=${K8S_ETCD_PORT:-2379}
 SERVICE_RANGE=10.0.0.0/24
 SERVICE_IP=10.0.0.1
+# the address the API server advertises (the `kubernetes` Service's endpoint): routable, never loopback
+HOST_IP=${K8S_HOST_IP:-$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')}
 
 down() {
   stop_pidfile kube-controller-manager "$K8S_DIR/kube-controller-manager.pid"
@@ -24,6 +26,7 @@ down() {
 }
 if [ "${1:-}" = down ]; then down; exit 0; fi
 require_root
+[ -n "$HOST_IP" ] || die "no routable IPv4 address for the API server to advertise (set K8S_HOST_IP)"
 mkdir -p "$BIN" "$PKI"
 
 # ── the binaries, from sources ──
@@ -79,7 +82,7 @@ pki() {
   if [ ! -s "$PKI/ca.crt" ]; then
     openssl req -x509 -new -newkey rsa:2048 -nodes -keyout "$PKI/ca.key" -subj /CN=sandbox-k8s-ca -days 3650 -out "$PKI/ca.crt" 2>/dev/null
   fi
-  sign apiserver /CN=kube-apiserver "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:$SERVICE_IP"
+  sign apiserver /CN=kube-apiserver "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:$HOST_IP,IP:$SERVICE_IP"
   sign admin "/O=system:masters/CN=admin"
   sign controller-manager /CN=system:kube-controller-manager
   [ -s "$PKI/sa.key" ] || openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
@@ -96,7 +99,7 @@ start() { # NAME CMD...: in the background, logged, with a pid file
 }
 healthy() { curl -fsS --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" "https://127.0.0.1:$API_PORT/readyz" >/dev/null; }
 
-ensure_packages etcd-server openssl curl
+ensure_packages etcd-server openssl curl iproute2
 build
 pki
 start etcd etcd --name local --data-dir "$K8S_DIR/etcd" \
@@ -105,7 +108,7 @@ start etcd etcd --name local --data-dir "$K8S_DIR/etcd" \
   --initial-cluster "local=http://127.0.0.1:$((ETCD_PORT + 1))"
 wait_for etcd 30 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
 start kube-apiserver "$BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-  --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
+  --bind-address 0.0.0.0 --advertise-address "$HOST_IP" --secure-port "$API_PORT" \
   --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" --client-ca-file "$PKI/ca.crt" \
   --service-account-key-file "$PKI/sa.key" --service-account-signing-key-file "$PKI/sa.key" \
   --service-account-issuer https://kubernetes.default.svc --service-cluster-ip-range "$SERVICE_RANGE" \
