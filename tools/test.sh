@@ -20,7 +20,7 @@ npx nx run-many -t lint typecheck --outputStyle=static
 step "deployment files"
 # Compose v1 from Debian validates the file offline; no image is pulled. promtool (Debian prometheus)
 # lints the metrics and rules, amtool (prometheus-alertmanager) the alert routing, systemd-analyze and
-# shellcheck the host agent's unit and onboarding script; headless Chromium loads bull-board in the
+# ShellCheck check the host agent's unit and onboarding script; headless Chromium loads bull-board in the
 # end-to-end tests, HAProxy (and socat for its admin socket) balances the control planes of the
 # rolling-upgrade test.
 ensure_packages docker-compose prometheus prometheus-alertmanager systemd shellcheck chromium haproxy socat
