@@ -113,19 +113,21 @@ describe('k8s/ on a real Kubernetes API server', () => {
       expect(await canI(CONTROL_PLANE, 'get', 'secrets', 'sandbox-system')).toBe('no');
     });
 
-    it('Pod Security admission on the sandbox namespace: a pod with the container runtime defaults is refused, a hardened sandbox pod admitted', async () => {
-      const pod = (securityContext: object) =>
+    it('Pod Security admission on the sandbox namespace: a sandbox pod as the Docker runtime makes its container is admitted, anything more refused', async () => {
+      const pod = (securityContext: object, spec: object = {}) =>
         JSON.stringify({
           apiVersion: 'v1',
           kind: 'Pod',
           metadata: { name: 'admission-probe', namespace: 'sandbox-sandboxes' },
-          spec: { automountServiceAccountToken: false, containers: [{ name: 'sandbox', image: 'sandbox-python:3.11-basic', securityContext }] },
+          spec: { automountServiceAccountToken: false, containers: [{ name: 'sandbox', image: 'sandbox-python:3.11-basic', securityContext }], ...spec },
         });
-      // root allowed, escalation allowed, every default capability, no seccomp profile
-      const refused = await kubectlIn(pod({}), 'apply', '--dry-run=server', '-f', '-').catch((e: Error) => e.message);
-      expect(refused).toMatch(/violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false.*unrestricted capabilities.*runAsNonRoot != true.*seccompProfile/s);
-      const hardened = { runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' }, readOnlyRootFilesystem: true };
-      expect(await kubectlIn(pod(hardened), 'apply', '--dry-run=server', '-f', '-')).toMatch(/pod\/admission-probe created \(server dry run\)/);
+      const dryRun = (manifest: string) => kubectlIn(manifest, 'apply', '--dry-run=server', '-f', '-').catch((e: Error) => e.message);
+      // the executor as root with only the three capabilities it needs to drop programs to uid 1000
+      const sandbox = { runAsUser: 0, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add: ['SETUID', 'SETGID', 'KILL'] }, seccompProfile: { type: 'RuntimeDefault' }, readOnlyRootFilesystem: true };
+      expect(await dryRun(pod(sandbox))).toMatch(/pod\/admission-probe created \(server dry run\)/);
+      expect(await dryRun(pod({ ...sandbox, capabilities: { drop: ['ALL'], add: ['SYS_ADMIN'] } }))).toMatch(/violates PodSecurity "baseline:latest": non-default capabilities/);
+      expect(await dryRun(pod(sandbox, { hostNetwork: true }))).toMatch(/violates PodSecurity "baseline:latest": host namespaces/);
+      expect(await dryRun(pod(sandbox, { volumes: [{ name: 'host', hostPath: { path: '/' } }] }))).toMatch(/violates PodSecurity "baseline:latest": hostPath volumes/);
     });
 
     it('NetworkPolicies: default deny for sandboxes, and the data stores open only to the platform', async () => {
