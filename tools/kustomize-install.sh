@@ -10,14 +10,8 @@ if [ -x "$BIN" ] && [ "$("$BIN" version 2>/dev/null)" = "$VERSION" ]; then
   echo "$BIN"
   exit 0
 fi
-command -v go >/dev/null || die "Go is needed to build kustomize"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 log "kustomize: building $VERSION (once)"
-mkdir -p "$STACK_DIR/bin"
-# GOBIN a folder of its own: the binary lands whole, then replaces the cached one at once
-GOBIN="$work" CGO_ENABLED=0 go install "sigs.k8s.io/kustomize/kustomize/v5@$VERSION" >"$work/build.log" 2>&1 \
-  || { tail -30 "$work/build.log" >&2; die "kustomize: go install failed"; }
-install -m 0755 "$work/kustomize" "$BIN.new" && mv "$BIN.new" "$BIN"
+# shellcheck disable=SC2016 # $PWD and $0 are the inner shell's
+build_go_tool kustomize "$BIN" kustomize sh -c 'GOBIN=$PWD go install "$0"' "sigs.k8s.io/kustomize/kustomize/v5@$VERSION"
 log "kustomize: built ($("$BIN" version))"
 echo "$BIN"

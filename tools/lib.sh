@@ -48,6 +48,24 @@ ensure_node_modules() {
   fi
 }
 
+# build_go_tool WHAT DEST BUILT CMD...: runs CMD (a Go build, modules from the Go module proxy) in a
+# scratch folder, shows its log's tail when it fails, and puts the file BUILT (relative to that folder)
+# in DEST whole, replacing the cached one at once.
+build_go_tool() {
+  local what=$1 dest=$2 built=$3 work
+  shift 3
+  command -v go >/dev/null || die "Go is needed to build $what"
+  work=$(mktemp -d)
+  if ! (cd "$work" && CGO_ENABLED=0 "$@" >build.log 2>&1); then
+    tail -30 "$work/build.log" >&2
+    rm -rf "$work"
+    die "$what: the build failed"
+  fi
+  mkdir -p "$(dirname "$dest")"
+  install -m 0755 "$work/$built" "$dest.new" && mv "$dest.new" "$dest"
+  rm -rf "$work"
+}
+
 # pid_alive FILE: true when FILE names a running process.
 pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 

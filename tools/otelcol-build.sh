@@ -14,14 +14,8 @@ if [ -x "$OUT/otelcol" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$sum" ]; then
   log "otelcol: cached ($OUT/otelcol)"
   exit 0
 fi
-command -v go >/dev/null || die "Go is needed to build the OpenTelemetry Collector"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp "$CONFIG" "$work/builder-config.yaml"
 log "otelcol: building with the collector builder (a few minutes, once)"
-(cd "$work" && CGO_ENABLED=0 go run "$BUILDER" --config builder-config.yaml >build.log 2>&1) \
-  || { tail -30 "$work/build.log" >&2; die "otelcol: the collector builder failed"; }
-mkdir -p "$OUT"
-install -m 0755 "$work/build/otelcol" "$OUT/otelcol.new" && mv "$OUT/otelcol.new" "$OUT/otelcol"
+# the builder writes its sources and the binary to ./build (output_path)
+build_go_tool otelcol "$OUT/otelcol" build/otelcol go run "$BUILDER" --config "$CONFIG"
 echo "$sum" >"$STAMP"
 log "otelcol: built ($("$OUT/otelcol" --version))"
