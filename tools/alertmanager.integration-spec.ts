@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@sandbox/testing';
+import { freePort, until } from '@sandbox/testing';
 
 const CONFIG = join(__dirname, '../docker/alertmanager/alertmanager.yml');
 
@@ -27,16 +27,6 @@ describe('Alertmanager: inhibit rules', () => {
     am.kill();
     rmSync(storage, { recursive: true, force: true });
   });
-
-  async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 20_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = await probe();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 
   /**
    * Posts the alerts (firing) and reads their states back until they are the expected ones or the

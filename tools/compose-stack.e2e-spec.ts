@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from '@sandbox/testing';
+import { REPO_ROOT, until as waitUntil } from '@sandbox/testing';
 
 /**
  * docker/docker-compose.yml started for real, on images built here (docker/docker-compose.test.yml):
@@ -19,6 +19,8 @@ const PROJECT = `sandbox-e2e-${process.pid}`;
 const NETWORK = `${PROJECT}_default`;
 const TERMINAL = ['completed', 'failed', 'timeout', 'crashed', 'cancelled'];
 jest.setTimeout(240_000);
+// the stack's services start and notice failures in seconds: waits of up to two minutes, polled twice a second
+const until = <T>(what: string, probe: () => Promise<T | false | null | undefined>, ms = 120_000) => waitUntil(what, probe, ms, 500);
 // s3rver takes this key only; host ports 0: Docker picks free ones
 const ENV = { ...process.env, MINIO_ROOT_USER: 'S3RVER', MINIO_ROOT_PASSWORD: 'S3RVER', API_PORT: '0', MINIO_API_PORT: '0', MINIO_CONSOLE_PORT: '0', PROMETHEUS_PORT: '0' };
 
@@ -30,18 +32,6 @@ async function compose(...args: string[]): Promise<string> {
 
 async function docker(...args: string[]): Promise<string> {
   return (await run('docker', args, { maxBuffer: 16 << 20 })).stdout.trim();
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | false | null | undefined>, ms = 120_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => null);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(500);
-  }
 }
 
 describe('the compose stack, started for real', () => {

@@ -12,3 +12,4 @@ export * from './lib/run-watcher';
 export * from './lib/test-manifest';
 export * from './lib/hostile-probes';
 export * from './lib/load-balancer';
+export * from './lib/until';

@@ -12,6 +12,7 @@ import { REPO_ROOT, stackEnv } from './stack';
 import { createTestDatabase, type TestDatabase } from './test-database';
 import { deleteQueueKeys, testQueuePrefix } from './test-redis';
 import { createTestStore, type TestStore } from './test-store';
+import { until } from './until';
 
 export interface PlatformOptions {
   /** Runtime agents to start (each its own node id and process). */
@@ -226,19 +227,8 @@ export class TestPlatform {
   }
 
   /** Polls `probe` until it returns a value other than null/undefined/false, or fails after `ms`. */
-  async until<T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    let last: unknown;
-    for (;;) {
-      try {
-        const v = await probe();
-        if (v !== null && v !== undefined && v !== false) return v;
-      } catch (e) {
-        last = e;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  until<T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
+    return until(what, probe, ms);
   }
 
   /** What an agent process logged so far (pino JSON lines). */
