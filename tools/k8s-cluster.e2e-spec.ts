@@ -171,6 +171,8 @@ describe('k8s/ on a real Kubernetes API server', () => {
       spec: {
         automountServiceAccountToken: false,
         restartPolicy: 'Never',
+        // `sleep` as the pod's first process ignores SIGTERM
+        terminationGracePeriodSeconds: 1,
         securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
         volumes: [{ name: 'workspace', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } }],
         containers: [

@@ -18,7 +18,8 @@
 # The kubelet sets the kernel tunables it requires (vm.overcommit_memory=1, kernel.panic=10,
 # kernel.panic_on_oops=1) on this machine, as on any node.
 source "$(dirname "$0")/lib.sh"
-K8S_DIR="$STACK_DIR/k8s"
+# without symlinks: the kubelet finds its volumes in the mount table by path, which names none
+K8S_DIR=$(realpath -m "$STACK_DIR/k8s")
 BIN="$K8S_DIR/bin"
 PKI="$K8S_DIR/pki"
 COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
@@ -45,6 +46,9 @@ down() {
     ctr_k8s tasks ls -q 2>/dev/null | while read -r t; do ctr_k8s tasks kill -s KILL "$t" >/dev/null 2>&1 || true; done
   fi
   stop_pidfile containerd "$K8S_DIR/containerd.pid"
+  # the pods' volumes and the kubelet's bind mount of its own directory (made shared for mount propagation)
+  awk -v d="$K8S_DIR/kubelet" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r m; do umount "$m" || log "could not unmount $m"; done
   stop_pidfile kube-scheduler "$K8S_DIR/kube-scheduler.pid"
   stop_pidfile kube-controller-manager "$K8S_DIR/kube-controller-manager.pid"
   stop_pidfile kube-apiserver "$K8S_DIR/kube-apiserver.pid"
