@@ -228,7 +228,7 @@ pause_image() { # the sandbox (infra) container's image, as build/pause of the s
   tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$tmp/rootfs" -cf "$tmp/layer.tar" pause
   diff=$(sha256sum <"$tmp/layer.tar" | cut -d' ' -f1)
   mv "$tmp/layer.tar" "$tmp/oci/blobs/sha256/$diff"
-  printf '{"architecture":"amd64","os":"linux","config":{"User":"65535:65535","Entrypoint":["/pause"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$diff" >"$tmp/config.json"
+  printf '{"architecture":"%s","os":"linux","config":{"User":"65535:65535","Entrypoint":["/pause"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$(dpkg --print-architecture)" "$diff" >"$tmp/config.json"
   config=$(sha256sum <"$tmp/config.json" | cut -d' ' -f1)
   printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%d}]}' \
     "$config" "$(stat -c %s "$tmp/config.json")" "$diff" "$(stat -c %s "$tmp/oci/blobs/sha256/$diff")" >"$tmp/manifest.json"
