@@ -1,20 +1,23 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '@sandbox/testing';
 
 /**
- * k8s/ on a real Kubernetes API server (tools/k8s-up.sh: etcd, kube-apiserver and
- * kube-controller-manager built from k8s.io/kubernetes): every overlay validated server-side against
- * the cluster's own OpenAPI schema and admission, the dev overlay applied server-side, its workloads
- * turned into pods by the real controllers, its RBAC and Pod Security decided by the real authorizer
- * and admission. There is no kubelet here yet: pods are made but stay Pending.
+ * k8s/ on a real single-node Kubernetes cluster (tools/k8s-up.sh: etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler and a kubelet on a containerd of its own, built from
+ * k8s.io/kubernetes): every overlay validated server-side against the cluster's own OpenAPI schema and
+ * admission, the dev overlay applied server-side, its workloads turned into pods by the real
+ * controllers, its RBAC and Pod Security decided by the real authorizer and admission; then hardened
+ * sandbox pods run on the node from an image imported from Docker: output, exec, attach, pod network.
  */
 const run = promisify(execFile);
 const K8S = join(REPO_ROOT, '.stack/k8s');
 const KUBECONFIG = join(K8S, 'admin.kubeconfig');
 const AGENT = 'system:serviceaccount:sandbox-system:runtime-agent';
 const CONTROL_PLANE = 'system:serviceaccount:sandbox-system:control-plane';
+const CONTAINERD_SOCK = join(K8S, 'containerd/containerd.sock');
+const SANDBOX_IMAGE = 'sandbox-python:3.11-basic';
 jest.setTimeout(120_000);
 
 async function kubectl(...args: string[]): Promise<string> {
@@ -30,6 +33,8 @@ function kubectlIn(input: string, ...args: string[]): Promise<string> {
   });
 }
 const json = async <T>(...args: string[]): Promise<T> => JSON.parse(await kubectl(...args, '-o', 'json')) as T;
+/** cordon or uncordon every node */
+const nodes = async (verb: 'cordon' | 'uncordon') => kubectl(verb, ...(await kubectl('get', 'nodes', '-o', 'name')).trim().split('\n'));
 const canI = async (as: string, verb: string, resource: string, namespace: string): Promise<string> =>
   (await kubectl('auth', 'can-i', verb, resource, '-n', namespace, '--as', as).catch((e: { stdout?: string }) => e.stdout ?? '')).trim();
 
@@ -63,8 +68,15 @@ describe('k8s/ on a real Kubernetes API server', () => {
   });
 
   describe('the dev overlay applied', () => {
+    // the node holds none of the platform's images (nothing is pulled here): cordoned, it is given none
+    // of the overlay's pods, and the overlay goes before it is opened again
     beforeAll(async () => {
+      await nodes('cordon');
       await kubectl('apply', '--server-side', '-k', join(REPO_ROOT, 'k8s/overlays/dev'));
+    });
+    afterAll(async () => {
+      await kubectl('delete', 'namespace', 'sandbox-system', '--wait', '--timeout=120s');
+      await nodes('uncordon');
     });
 
     it('is stable: applying it again changes nothing and conflicts with no field manager', async () => {
@@ -86,8 +98,13 @@ describe('k8s/ on a real Kubernetes API server', () => {
       });
       const prefixes = pods.map((p) => p.metadata.name.replace(/-[a-z0-9]{8,10}-[a-z0-9]{5}$|-[a-z0-9]{5}$|-\d+$/, '')).sort();
       expect(new Set(prefixes)).toEqual(new Set(['control-plane', 'reaper', 'prometheus', 'mariadb', 'redis', 'minio', 'migrate']));
-      // no kubelet, no scheduler here: made, never run
-      for (const p of pods) expect([p.metadata.name, p.status.phase]).toEqual([p.metadata.name, 'Pending']);
+      // seen by the scheduler, placed nowhere: made, never run
+      const placed = await until('the scheduler to find no place for every pod', async () => {
+        const { items } = await json<{ items: Item[] }>('get', 'pods', '-n', 'sandbox-system');
+        const unschedulable = (p: Item) => p.status.conditions?.some((c: { type: string; status: string; reason?: string }) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
+        return items.length >= pods.length && items.every(unschedulable) && items;
+      });
+      for (const p of placed) expect([p.metadata.name, p.status.phase, p.spec.nodeName]).toEqual([p.metadata.name, 'Pending', undefined]);
       // every container of every pod as admitted: limits, non-root, nothing to escalate
       for (const p of pods) {
         for (const c of [...(p.spec.initContainers ?? []), ...p.spec.containers]) {
@@ -142,6 +159,125 @@ describe('k8s/ on a real Kubernetes API server', () => {
         const policy = [...byName.values()].find((p) => p.metadata.namespace === 'sandbox-system' && p.spec.podSelector?.matchLabels?.['app.kubernetes.io/name'] === store);
         expect([store, Boolean(policy)]).toEqual([store, true]);
       }
+    });
+  });
+
+  describe('sandbox pods on the node', () => {
+    const NS = 'sandbox-sandboxes';
+    const NET_NS = 'k8s-e2e-network';
+    /** a sandbox pod as Pod Security `restricted` requires, its workspace in memory */
+    const sandboxPod = (name: string, namespace: string, container: object) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace },
+      spec: {
+        automountServiceAccountToken: false,
+        restartPolicy: 'Never',
+        // `sleep` as the pod's first process ignores SIGTERM
+        terminationGracePeriodSeconds: 1,
+        securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+        volumes: [{ name: 'workspace', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } }],
+        containers: [
+          {
+            name: 'sandbox',
+            image: SANDBOX_IMAGE,
+            imagePullPolicy: 'Never',
+            resources: { limits: { cpu: '500m', memory: '128Mi' } },
+            volumeMounts: [{ name: 'workspace', mountPath: '/workspace' }],
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true },
+            ...container,
+          },
+        ],
+      },
+    });
+    const create = async (pod: object) => expect(await kubectlIn(JSON.stringify(pod), 'create', '-f', '-')).toMatch(/created/);
+    const podNamed = (namespace: string, name: string) => json<Item>('get', 'pod', name, '-n', namespace);
+    const running = (namespace: string, name: string) =>
+      until(`pod ${namespace}/${name} running`, async () => {
+        const p = await podNamed(namespace, name);
+        return p.status.phase === 'Running' && p.status.containerStatuses?.[0]?.ready && p;
+      });
+
+    beforeAll(async () => {
+      // no registry here: the node's containerd gets the image from Docker
+      await run('bash', ['-c', `docker save ${SANDBOX_IMAGE} | ctr -a "$0" -n k8s.io images import -`, CONTAINERD_SOCK], { maxBuffer: 16 << 20, timeout: 300_000 });
+      await nodes('uncordon');
+      await kubectl('delete', 'pods', '--all', '-n', NS, '--wait', '--timeout=60s');
+      await kubectl('delete', 'namespace', NET_NS, '--ignore-not-found', '--wait', '--timeout=120s');
+    }, 400_000);
+    afterAll(async () => {
+      await kubectl('delete', 'pods', '--all', '-n', NS, '--wait=false');
+      await kubectl('delete', 'namespace', NET_NS, '--ignore-not-found', '--wait=false');
+    });
+
+    it('the node is registered and Ready: a kubelet of the same release on containerd', async () => {
+      const { items } = await json<{ items: Item[] }>('get', 'nodes');
+      expect(items).toHaveLength(1);
+      const [node] = items;
+      expect(node.status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('True');
+      expect(node.status.nodeInfo.kubeletVersion).toBe('v1.37.2');
+      expect(node.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\//);
+      expect(node.spec.unschedulable).toBeFalsy();
+    });
+
+    it('a hardened sandbox pod runs its program to completion; its output read through the API server', async () => {
+      await create(sandboxPod('print-42', NS, { command: ['python3', '-c', 'print(42)'] }));
+      const done = await until('print-42 to finish', async () => {
+        const p = await podNamed(NS, 'print-42');
+        return ['Succeeded', 'Failed'].includes(p.status.phase) && p;
+      });
+      expect([done.status.phase, done.status.containerStatuses[0].state.terminated.exitCode, done.spec.nodeName]).toEqual(['Succeeded', 0, expect.any(String)]);
+      expect(await kubectl('logs', '-n', NS, 'print-42')).toBe('42\n');
+    });
+
+    it('exec into a running sandbox pod: uid 1000, no capability, no new privileges, seccomp, read-only root, the workspace a sized tmpfs', async () => {
+      await create(sandboxPod('exec-probe', NS, { command: ['sleep', 'infinity'] }));
+      await running(NS, 'exec-probe');
+      const out = await kubectl(
+        'exec', '-n', NS, 'exec-probe', '--', 'sh', '-c',
+        'id -u; grep -E "^(CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status; grep " /workspace " /proc/mounts; echo kept >/workspace/f && cat /workspace/f; touch /root-fs 2>&1 || true',
+      );
+      const lines = out.trim().split('\n');
+      expect(lines[0]).toBe('1000');
+      expect(lines.slice(1, 5).map((l) => l.replace(/\s+/g, ' '))).toEqual(['CapEff: 0000000000000000', 'CapBnd: 0000000000000000', 'NoNewPrivs: 1', 'Seccomp: 2']);
+      expect(lines[5]).toMatch(/^tmpfs \/workspace tmpfs rw,.*size=65536k/);
+      expect(lines.slice(6)).toEqual(['kept', expect.stringMatching(/Read-only file system/)]);
+    });
+
+    it('attach to a sandbox pod: what is written to its stdin comes back on its stdout', async () => {
+      await create(sandboxPod('attach-probe', NS, { stdin: true, command: ['python3', '-u', '-c', 'import sys\nfor line in sys.stdin: print("got", line.strip())'] }));
+      await running(NS, 'attach-probe');
+      const child = spawn(join(K8S, 'bin/kubectl'), ['--kubeconfig', KUBECONFIG, 'attach', '-i', '-q', '-n', NS, 'attach-probe']);
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      try {
+        // until the attach stream is up: a line written before is not lost, but neither is it echoed back to us
+        await until('the attached stdout to answer', async () => {
+          child.stdin.write('hello\n');
+          await new Promise((r) => setTimeout(r, 500));
+          return stdout.includes('got hello');
+        }, 30_000);
+      } finally {
+        child.stdin.end();
+      }
+      expect(await exited).toBe(0);
+      expect(await kubectl('logs', '-n', NS, 'attach-probe')).toMatch(/^got hello$/m);
+    });
+
+    it('pod network: a pod reaches another by its pod IP, in the node\'s pod range', async () => {
+      // apart from the sandboxes: the bridge network does not enforce their deny-all NetworkPolicy
+      await kubectl('create', 'namespace', NET_NS);
+      await create(sandboxPod('server', NET_NS, { command: ['sh', '-c', 'echo pong >/workspace/ping && exec python3 -m http.server 8080 --directory /workspace'], ports: [{ containerPort: 8080 }] }));
+      await create(sandboxPod('client', NET_NS, { command: ['sleep', 'infinity'] }));
+      const server = await running(NET_NS, 'server');
+      const client = await running(NET_NS, 'client');
+      for (const p of [server, client]) expect(p.status.podIP).toMatch(/^10\.88\./);
+      expect(client.status.podIP).not.toBe(server.status.podIP);
+      const got = await until('the server to answer', () =>
+        kubectl('exec', '-n', NET_NS, 'client', '--', 'python3', '-c', `import urllib.request; print(urllib.request.urlopen("http://${server.status.podIP}:8080/ping", timeout=5).read().decode(), end="")`),
+      );
+      expect(got).toBe('pong\n');
     });
   });
 });

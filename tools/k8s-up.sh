@@ -1,25 +1,55 @@
 #!/usr/bin/env bash
-# A real Kubernetes control plane on this machine, for the k8s/ manifests and the kubernetes runtime:
-# etcd (Debian's etcd-server), kube-apiserver and kube-controller-manager built from k8s.io/kubernetes
-# at a released version through the Go module proxy (tools/k8s/go.mod), and kubectl from the same
-# sources. The builds are cached by tools/k8s/go.sum (the first takes a while on two cores); state,
-# certificates and logs live in $STACK_DIR/k8s. Running it again leaves a healthy cluster as it is.
+# A real single-node Kubernetes cluster on this machine, for the k8s/ manifests and the kubernetes runtime:
+# etcd (Debian's etcd-server), kube-apiserver, kube-controller-manager, kube-scheduler and kubelet built
+# from k8s.io/kubernetes at a released version through the Go module proxy (tools/k8s/go.mod), and
+# kubectl from the same sources. The builds are cached by tools/k8s/go.sum (the first takes a while on
+# two cores); state, certificates and logs live in $STACK_DIR/k8s. Running it again leaves a healthy
+# cluster as it is, and restarts a component whose command line or configuration changed.
 #   bash tools/k8s-up.sh          # start; the admin kubeconfig is $STACK_DIR/k8s/admin.kubeconfig
 #   bash tools/k8s-up.sh down     # stop (the state stays; `rm -rf $STACK_DIR/k8s/{etcd,pki}` forgets it)
-# What it does not start here (no kubelet, container runtime or scheduler yet): pods stay Pending.
+# The node (named after the host) runs its pods on a containerd of its own (Debian's, with its own
+# config, root, state and socket $STACK_DIR/k8s/containerd/containerd.sock; never Docker's) with runc,
+# and the CNI plugins of containernetworking-plugins: one bridge, pod IPs from $K8S_POD_CIDR
+# (10.88.0.0/16), masqueraded outside it. No registry is used: the pause image is built here from the
+# Kubernetes sources, other images are imported, e.g.
+#   docker save IMAGE | ctr -a $STACK_DIR/k8s/containerd/containerd.sock -n k8s.io images import -
+# Not here: kube-proxy (Services have no backends), cluster DNS (pods get this host's resolv.conf), a
+# NetworkPolicy enforcer (the bridge plugin ignores policies) and a volume provisioner (PVCs stay Pending).
+# The kubelet sets the kernel tunables it requires (vm.overcommit_memory=1, kernel.panic=10,
+# kernel.panic_on_oops=1) on this machine, as on any node.
 source "$(dirname "$0")/lib.sh"
-K8S_DIR="$STACK_DIR/k8s"
+# without symlinks: the kubelet finds its volumes in the mount table by path, which names none
+K8S_DIR=$(realpath -m "$STACK_DIR/k8s")
 BIN="$K8S_DIR/bin"
 PKI="$K8S_DIR/pki"
-COMPONENTS=(kube-apiserver kube-controller-manager kubectl)
+COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+CTRD="$K8S_DIR/containerd"
+CTRD_SOCK="$CTRD/containerd.sock"
 API_PORT=${K8S_API_PORT:-6443}
 ETCD_PORT=${K8S_ETCD_PORT:-2379}
 SERVICE_RANGE=10.0.0.0/24
 SERVICE_IP=10.0.0.1
+POD_CIDR=${K8S_POD_CIDR:-10.88.0.0/16}
+NODE_NAME=${K8S_NODE_NAME:-$(hostname | tr '[:upper:]' '[:lower:]')}
+# built here from pause.c (tag of its build/pause/Makefile), never pulled
+PAUSE_TAG=3.10.2
+PAUSE_IMAGE=sandbox.local/pause:$PAUSE_TAG
 # the address the API server advertises (the `kubernetes` Service's endpoint): routable, never loopback
 HOST_IP=${K8S_HOST_IP:-$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')}
 
+ctr_k8s() { ctr -a "$CTRD_SOCK" -n k8s.io "$@"; }
 down() {
+  stop_pidfile kubelet "$K8S_DIR/kubelet.pid"
+  # the pods' processes too (their shims outlive containerd); the kubelet finds the sandboxes dead on
+  # its next start and makes them again
+  if pid_alive "$K8S_DIR/containerd.pid"; then
+    ctr_k8s tasks ls -q 2>/dev/null | while read -r t; do ctr_k8s tasks kill -s KILL "$t" >/dev/null 2>&1 || true; done
+  fi
+  stop_pidfile containerd "$K8S_DIR/containerd.pid"
+  # the pods' volumes and the kubelet's bind mount of its own directory (made shared for mount propagation)
+  awk -v d="$K8S_DIR/kubelet" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r m; do umount "$m" || log "could not unmount $m"; done
+  stop_pidfile kube-scheduler "$K8S_DIR/kube-scheduler.pid"
   stop_pidfile kube-controller-manager "$K8S_DIR/kube-controller-manager.pid"
   stop_pidfile kube-apiserver "$K8S_DIR/kube-apiserver.pid"
   stop_pidfile etcd "$K8S_DIR/etcd.pid"
@@ -31,10 +61,10 @@ mkdir -p "$BIN" "$PKI"
 
 # ── the binaries, from sources ──
 build() {
-  local stamp="$BIN/go.sum.sha256" sum c missing=0
+  local stamp="$BIN/go.sum.sha256" sum c stale=0
   sum=$(cat "$ROOT_DIR/tools/k8s/go.mod" "$ROOT_DIR/tools/k8s/go.sum" 2>/dev/null | sha256sum | cut -d' ' -f1)
-  for c in "${COMPONENTS[@]}"; do [ -x "$BIN/$c" ] || missing=1; done
-  if [ "$missing" = 0 ] && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ]; then return 0; fi
+  for c in "${COMPONENTS[@]}"; do [ -x "$BIN/$c" ] || stale=1; done
+  if [ "$stale" = 0 ] && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ]; then return 0; fi
   command -v go >/dev/null || die "Go is needed to build the Kubernetes components"
   log "building ${COMPONENTS[*]} from k8s.io/kubernetes (the first build takes a long while)"
   local pkgs=() version ldflags="" p
@@ -85,21 +115,136 @@ pki() {
   sign apiserver /CN=kube-apiserver "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:$HOST_IP,IP:$SERVICE_IP"
   sign admin "/O=system:masters/CN=admin"
   sign controller-manager /CN=system:kube-controller-manager
+  sign scheduler /CN=system:kube-scheduler
+  # the node's identity for the Node authorizer, and the name the kubelet's serving certificate answers to
+  sign kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
+  sign kubelet-serving "/CN=$NODE_NAME" "DNS:$NODE_NAME,IP:$HOST_IP"
+  # the API server calling kubelets (logs, exec, attach, port-forward)
+  sign apiserver-kubelet-client /CN=kube-apiserver-kubelet-client
   [ -s "$PKI/sa.key" ] || openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
   kubeconfig admin
   kubeconfig controller-manager
+  kubeconfig scheduler
+  kubeconfig kubelet
 }
 
 # ── the processes ──
-start() { # NAME CMD...: in the background, logged, with a pid file
-  local name=$1; shift
-  pid_alive "$K8S_DIR/$name.pid" && return 0
+start() { # NAME CMD...: in the background, logged, with a pid file; restarted when CMD or a config file it names changed
+  local name=$1 a sig; shift
+  sig=$(for a in "$@"; do
+    echo "$a"
+    if [[ $a = *.yaml || $a = *.toml ]]; then sha256sum <"$a"; fi
+  done | sha256sum)
+  if pid_alive "$K8S_DIR/$name.pid"; then
+    [ "$(cat "$K8S_DIR/$name.sig" 2>/dev/null)" = "$sig" ] && return 0
+    log "$name: its command line or configuration changed, restarting"
+    stop_pidfile "$name" "$K8S_DIR/$name.pid"
+  fi
   setsid "$@" >"$K8S_DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$K8S_DIR/$name.pid"
+  echo "$sig" >"$K8S_DIR/$name.sig"
 }
 healthy() { curl -fsS --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" "https://127.0.0.1:$API_PORT/readyz" >/dev/null; }
 
-ensure_packages etcd-server openssl curl iproute2
+# ── the node: containerd, CNI, the pause image, the kubelet ──
+node_config() {
+  mkdir -p "$CTRD" "$K8S_DIR/cni/net.d" "$K8S_DIR/kubelet" "$K8S_DIR/pod-logs"
+  cat >"$CTRD/config.toml" <<EOF
+version = 2
+root = "$CTRD/root"
+state = "$CTRD/state"
+[grpc]
+  address = "$CTRD_SOCK"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$CTRD/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE_IMAGE"
+  stream_server_address = "127.0.0.1"
+  # this machine withholds CAP_SYS_RESOURCE: runc could not lower a pod's OOM score below containerd's
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$K8S_DIR/cni/net.d"
+EOF
+  # containerd adds the loopback interface itself (the loopback plugin) before this list; firewall
+  # lets the pods' traffic through the FORWARD chain, whose policy Docker sets to DROP
+  cat >"$K8S_DIR/cni/net.d/10-pods.conflist" <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "pods",
+  "plugins": [
+    { "type": "bridge", "bridge": "k8s-pods0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+      "ipam": { "type": "host-local", "ranges": [[{ "subnet": "$POD_CIDR" }]], "routes": [{ "dst": "0.0.0.0/0" }], "dataDir": "$K8S_DIR/cni/ipam" } },
+    { "type": "portmap", "capabilities": { "portMappings": true } },
+    { "type": "firewall" }
+  ]
+}
+EOF
+  cat >"$K8S_DIR/kubelet.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+containerRuntimeEndpoint: unix://$CTRD_SOCK
+podLogsDir: $K8S_DIR/pod-logs
+# this machine: cgroup v1 hierarchies, no systemd, swap allowed
+failCgroupV1: false
+cgroupDriver: cgroupfs
+failSwapOn: false
+address: $HOST_IP
+port: 10250
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: 10248
+tlsCertFile: $PKI/kubelet-serving.crt
+tlsPrivateKeyFile: $PKI/kubelet-serving.key
+authentication:
+  anonymous: { enabled: false }
+  webhook: { enabled: true }
+  x509: { clientCAFile: $PKI/ca.crt }
+authorization: { mode: Webhook }
+clusterDomain: cluster.local
+resolvConf: /etc/resolv.conf
+# images are imported, never pulled: none may be collected; the disk is shared with everything else on
+# this machine, which the kubelet must not evict pods over
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: { memory.available: 100Mi, nodefs.available: 2%, imagefs.available: 2% }
+EOF
+}
+pause_image() { # the sandbox (infra) container's image, as build/pause of the same sources makes it
+  ctr_k8s images ls -q | grep -qxF "$PAUSE_IMAGE" && return 0
+  log "building $PAUSE_IMAGE from build/pause/linux/pause.c"
+  local src tmp diff config manifest
+  src="$(cd "$ROOT_DIR/tools/k8s" && go list -m -f '{{.Dir}}' k8s.io/kubernetes)/build/pause/linux/pause.c"
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/rootfs" "$tmp/oci/blobs/sha256"
+  gcc -Os -Wall -Werror -static -DVERSION="v$PAUSE_TAG" -s -o "$tmp/rootfs/pause" "$src" || die "compiling pause.c failed"
+  # an OCI image layout of one uncompressed layer, byte for byte the same on every build
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$tmp/rootfs" -cf "$tmp/layer.tar" pause
+  diff=$(sha256sum <"$tmp/layer.tar" | cut -d' ' -f1)
+  mv "$tmp/layer.tar" "$tmp/oci/blobs/sha256/$diff"
+  printf '{"architecture":"%s","os":"linux","config":{"User":"65535:65535","Entrypoint":["/pause"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$(dpkg --print-architecture)" "$diff" >"$tmp/config.json"
+  config=$(sha256sum <"$tmp/config.json" | cut -d' ' -f1)
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%d}]}' \
+    "$config" "$(stat -c %s "$tmp/config.json")" "$diff" "$(stat -c %s "$tmp/oci/blobs/sha256/$diff")" >"$tmp/manifest.json"
+  manifest=$(sha256sum <"$tmp/manifest.json" | cut -d' ' -f1)
+  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"annotations":{"io.containerd.image.name":"%s"}}]}' \
+    "$manifest" "$(stat -c %s "$tmp/manifest.json")" "$PAUSE_IMAGE" >"$tmp/oci/index.json"
+  mv "$tmp/config.json" "$tmp/oci/blobs/sha256/$config"
+  mv "$tmp/manifest.json" "$tmp/oci/blobs/sha256/$manifest"
+  echo '{"imageLayoutVersion":"1.0.0"}' >"$tmp/oci/oci-layout"
+  tar -C "$tmp/oci" -cf "$tmp/pause.tar" oci-layout index.json blobs
+  ctr_k8s images import "$tmp/pause.tar" >/dev/null || die "importing $PAUSE_IMAGE into the node's containerd failed"
+  rm -rf "$tmp"
+}
+node_ready() { [ "$("$BIN/kubectl" --kubeconfig "$K8S_DIR/admin.kubeconfig" get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+
+ensure_packages etcd-server openssl curl iproute2 containerd runc containernetworking-plugins iptables gcc libc6-dev
 build
 pki
 start etcd etcd --name local --data-dir "$K8S_DIR/etcd" \
@@ -112,11 +257,26 @@ start kube-apiserver "$BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$ETC
   --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" --client-ca-file "$PKI/ca.crt" \
   --service-account-key-file "$PKI/sa.key" --service-account-signing-key-file "$PKI/sa.key" \
   --service-account-issuer https://kubernetes.default.svc --service-cluster-ip-range "$SERVICE_RANGE" \
-  --authorization-mode Node,RBAC --allow-privileged=false --cert-dir "$PKI/apiserver-generated"
+  --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction --allow-privileged=false --cert-dir "$PKI/apiserver-generated" \
+  --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
+  --kubelet-certificate-authority "$PKI/ca.crt" --kubelet-preferred-address-types InternalIP
 wait_for kube-apiserver 120 healthy
+"$BIN/kubectl" --kubeconfig "$K8S_DIR/admin.kubeconfig" create clusterrolebinding kube-apiserver-kubelet-client \
+  --clusterrole system:kubelet-api-admin --user kube-apiserver-kubelet-client --dry-run=client -o yaml |
+  "$BIN/kubectl" --kubeconfig "$K8S_DIR/admin.kubeconfig" apply --server-side -f - >/dev/null
 start kube-controller-manager "$BIN/kube-controller-manager" --kubeconfig "$K8S_DIR/controller-manager.kubeconfig" \
   --authentication-kubeconfig "$K8S_DIR/controller-manager.kubeconfig" --authorization-kubeconfig "$K8S_DIR/controller-manager.kubeconfig" \
   --bind-address 127.0.0.1 --secure-port 10257 --leader-elect=false --use-service-account-credentials \
   --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
   --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" --service-cluster-ip-range "$SERVICE_RANGE"
-log "ready: kube-apiserver https://127.0.0.1:$API_PORT ($("$BIN/kubectl" --kubeconfig "$K8S_DIR/admin.kubeconfig" version -o json | sed -n 's/.*"gitVersion": "\([^"]*\)".*/\1/p' | tail -1)); KUBECONFIG=$K8S_DIR/admin.kubeconfig, kubectl in $BIN"
+start kube-scheduler "$BIN/kube-scheduler" --kubeconfig "$K8S_DIR/scheduler.kubeconfig" \
+  --authentication-kubeconfig "$K8S_DIR/scheduler.kubeconfig" --authorization-kubeconfig "$K8S_DIR/scheduler.kubeconfig" \
+  --bind-address 127.0.0.1 --secure-port 10259 --leader-elect=false
+node_config
+start containerd containerd --config "$CTRD/config.toml"
+wait_for containerd 30 ctr -a "$CTRD_SOCK" version
+pause_image
+start kubelet "$BIN/kubelet" --config "$K8S_DIR/kubelet.yaml" --kubeconfig "$K8S_DIR/kubelet.kubeconfig" \
+  --root-dir "$K8S_DIR/kubelet" --hostname-override "$NODE_NAME" --node-ip "$HOST_IP"
+wait_for "node $NODE_NAME Ready" 120 node_ready
+log "ready: kube-apiserver https://127.0.0.1:$API_PORT ($("$BIN/kubectl" --kubeconfig "$K8S_DIR/admin.kubeconfig" version -o json | sed -n 's/.*"gitVersion": "\([^"]*\)".*/\1/p' | tail -1)), node $NODE_NAME; KUBECONFIG=$K8S_DIR/admin.kubeconfig, kubectl in $BIN"
