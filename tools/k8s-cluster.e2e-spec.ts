@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from '@sandbox/testing';
+import { REPO_ROOT, until as waitUntil } from '@sandbox/testing';
 
 /**
  * k8s/ on a real single-node Kubernetes cluster (tools/k8s-up.sh: etcd, kube-apiserver,
@@ -38,15 +38,8 @@ const nodes = async (verb: 'cordon' | 'uncordon') => kubectl(verb, ...(await kub
 const canI = async (as: string, verb: string, resource: string, namespace: string): Promise<string> =>
   (await kubectl('auth', 'can-i', verb, resource, '-n', namespace, '--as', as).catch((e: { stdout?: string }) => e.stdout ?? '')).trim();
 
-async function until<T>(what: string, probe: () => Promise<T | false | null | undefined>, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => null);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+// the controllers and the kubelet act within seconds: waits of up to 90 s, polled twice a second
+const until = <T>(what: string, probe: () => Promise<T | false | null | undefined>, ms = 90_000) => waitUntil(what, probe, ms, 500);
 
 type Item = { kind: string; metadata: { name: string; namespace?: string; ownerReferences?: { kind: string; name: string }[] }; spec?: any; status?: any };
 
