@@ -12,4 +12,5 @@ export * from './lib/run-watcher';
 export * from './lib/test-manifest';
 export * from './lib/hostile-probes';
 export * from './lib/load-balancer';
+export * from './lib/local-cluster';
 export * from './lib/until';

@@ -140,6 +140,12 @@ export const agentConfigSchema = z
     AGENT_CPUS: z.coerce.number().min(0).max(100_000).default(0),
     WARM_POOL: warmPool.default({ 'python-basic': 2, 'nodejs-basic': 1, 'python-datascience': 1 }),
     DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
+    /** RUNTIME_MODE=kubernetes: the namespace of the sandbox pods (k8s/: sandbox-sandboxes). */
+    SANDBOX_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a Kubernetes namespace name').default('sandbox-sandboxes'),
+    /** RUNTIME_MODE=kubernetes: the Kubernetes node the sandboxes are pinned to; unset: NODE_ID. */
+    K8S_NODE_NAME: z.string().min(1).optional(),
+    /** RUNTIME_MODE=kubernetes: a RuntimeClass for every sandbox pod (e.g. gVisor's), when the cluster has one. */
+    SANDBOX_RUNTIME_CLASS: z.string().min(1).optional(),
     HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(2000),
     /**
      * The agent freezes its runs this long before the reaper may first declare it lost (STALE after

@@ -4,7 +4,7 @@ import Docker from 'dockerode';
 import { type ContainerRuntime, LABELS, type Sandbox, type SandboxInfo, type SandboxSpec } from './container-runtime';
 import { containerCreateOptions } from './container-options';
 import { ensureEgressNetwork } from './egress-network';
-import { ExecutorClient } from './executor-client';
+import { answering, ExecutorClient, keptAlive } from './executor-client';
 
 export interface DockerRuntimeOptions {
   readonly socketPath: string;
@@ -39,8 +39,7 @@ export class DockerRuntime implements ContainerRuntime {
       const ready = client.ready(this.options.readyTimeoutMs ?? 15_000);
       await container.start();
       await ready;
-      this.keepAlive(client);
-      return client;
+      return keptAlive(client, this.options.orphanAfterSeconds);
     } catch (e) {
       await this.remove(container.id);
       throw e;
@@ -48,15 +47,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async reattach(containerId: string, templateId: string): Promise<Sandbox> {
-    const client = await this.attach(containerId, templateId);
-    try {
-      await client.ping(5000);
-      this.keepAlive(client);
-      return client;
-    } catch (e) {
-      client.detach();
-      throw e;
-    }
+    return answering(await this.attach(containerId, templateId), 5000, this.options.orphanAfterSeconds);
   }
 
   async list(nodeId: string): Promise<SandboxInfo[]> {
@@ -86,10 +77,6 @@ export class DockerRuntime implements ContainerRuntime {
       // 404: already gone; 409: removal already in progress
       if (status !== 404 && status !== 409) throw e;
     }
-  }
-
-  private keepAlive(client: ExecutorClient): void {
-    if (this.options.orphanAfterSeconds) client.keepAlive((this.options.orphanAfterSeconds * 1000) / 4);
   }
 
   /** The filtered egress network, set up once; a failure is retried by the next network sandbox. */

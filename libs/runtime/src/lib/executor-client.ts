@@ -335,3 +335,23 @@ export class ExecutorClient implements Sandbox {
 function unexpected(reply: ExecutorReply): ExecutorFailure {
   return new ExecutorFailure(`executor sent an unexpected '${reply.op}' reply`);
 }
+
+/**
+ * The client kept alive for an executor that exits `orphanAfterSeconds` after the agent last spoke to
+ * it: pinged four times within that time (unset: no bound, no pings).
+ */
+export function keptAlive(client: ExecutorClient, orphanAfterSeconds?: number): ExecutorClient {
+  if (orphanAfterSeconds) client.keepAlive((orphanAfterSeconds * 1000) / 4);
+  return client;
+}
+
+/** The client once its executor answers a ping, kept alive; detached, and the failure thrown, when it does not. */
+export async function answering(client: ExecutorClient, timeoutMs: number, orphanAfterSeconds?: number): Promise<ExecutorClient> {
+  try {
+    await client.ping(timeoutMs);
+  } catch (e) {
+    client.detach();
+    throw e;
+  }
+  return keptAlive(client, orphanAfterSeconds);
+}

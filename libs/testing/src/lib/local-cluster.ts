@@ -1,0 +1,30 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from './stack';
+
+const run = promisify(execFile);
+
+/** The single-node cluster of tools/k8s-up.sh: its state, admin kubeconfig and node containerd. */
+export const LOCAL_CLUSTER = {
+  dir: join(REPO_ROOT, '.stack/k8s'),
+  kubeconfig: join(REPO_ROOT, '.stack/k8s/admin.kubeconfig'),
+  kubectl: join(REPO_ROOT, '.stack/k8s/bin/kubectl'),
+  containerdSocket: join(REPO_ROOT, '.stack/k8s/containerd/containerd.sock'),
+} as const;
+
+/** Starts the cluster (the first time, builds it: a long while on two cores). */
+export async function startLocalCluster(): Promise<void> {
+  await run('bash', [join(REPO_ROOT, 'tools/k8s-up.sh')], { timeout: 3_000_000, maxBuffer: 16 << 20 });
+}
+
+/** No registry here: the node's containerd gets the image from Docker. */
+export async function loadImageIntoCluster(image: string): Promise<void> {
+  await run('bash', ['-c', 'docker save "$1" | ctr -a "$0" -n k8s.io images import -', LOCAL_CLUSTER.containerdSocket, image], { maxBuffer: 16 << 20, timeout: 300_000 });
+}
+
+/** The node's name (the cluster has one). */
+export async function localClusterNode(): Promise<string> {
+  const { stdout } = await run(LOCAL_CLUSTER.kubectl, ['--kubeconfig', LOCAL_CLUSTER.kubeconfig, 'get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}']);
+  return stdout.trim();
+}
