@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT, until as waitUntil } from '@sandbox/testing';
+import { LOCAL_CLUSTER, loadImageIntoCluster, REPO_ROOT, startLocalCluster, until as waitUntil } from '@sandbox/testing';
 
 /**
  * k8s/ on a real single-node Kubernetes cluster (tools/k8s-up.sh: etcd, kube-apiserver,
@@ -12,21 +12,20 @@ import { REPO_ROOT, until as waitUntil } from '@sandbox/testing';
  * sandbox pods run on the node from an image imported from Docker: output, exec, attach, pod network.
  */
 const run = promisify(execFile);
-const K8S = join(REPO_ROOT, '.stack/k8s');
-const KUBECONFIG = join(K8S, 'admin.kubeconfig');
+const KUBECONFIG = LOCAL_CLUSTER.kubeconfig;
+const KUBECTL = LOCAL_CLUSTER.kubectl;
 const AGENT = 'system:serviceaccount:sandbox-system:runtime-agent';
 const CONTROL_PLANE = 'system:serviceaccount:sandbox-system:control-plane';
-const CONTAINERD_SOCK = join(K8S, 'containerd/containerd.sock');
 const SANDBOX_IMAGE = 'sandbox-python:3.11-basic';
 jest.setTimeout(120_000);
 
 async function kubectl(...args: string[]): Promise<string> {
-  return (await run(join(K8S, 'bin/kubectl'), ['--kubeconfig', KUBECONFIG, ...args], { maxBuffer: 64 << 20 })).stdout;
+  return (await run(KUBECTL, ['--kubeconfig', KUBECONFIG, ...args], { maxBuffer: 64 << 20 })).stdout;
 }
 /** kubectl with a manifest on stdin */
 function kubectlIn(input: string, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(join(K8S, 'bin/kubectl'), ['--kubeconfig', KUBECONFIG, ...args], { maxBuffer: 16 << 20 }, (e, stdout, stderr) =>
+    const child = execFile(KUBECTL, ['--kubeconfig', KUBECONFIG, ...args], { maxBuffer: 16 << 20 }, (e, stdout, stderr) =>
       e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout),
     );
     child.stdin!.end(input);
@@ -46,7 +45,7 @@ type Item = { kind: string; metadata: { name: string; namespace?: string; ownerR
 describe('k8s/ on a real Kubernetes API server', () => {
   beforeAll(async () => {
     // the first build of the components takes long; later runs start from the cache
-    await run('bash', [join(REPO_ROOT, 'tools/k8s-up.sh')], { timeout: 3_000_000, maxBuffer: 16 << 20 });
+    await startLocalCluster();
     // from nothing (the cluster keeps its state between runs: an earlier apply would make this run's
     // dry runs updates), then the namespaces: a server-side dry run of namespaced objects needs theirs
     await kubectl('delete', 'namespace', 'sandbox-system', 'sandbox-sandboxes', '--ignore-not-found', '--wait', '--timeout=120s');
@@ -75,7 +74,7 @@ describe('k8s/ on a real Kubernetes API server', () => {
     it('is stable: applying it again changes nothing and conflicts with no field manager', async () => {
       const out = await kubectl('apply', '--server-side', '-k', join(REPO_ROOT, 'k8s/overlays/dev'));
       expect(out).not.toMatch(/conflict/i);
-      const diff = await run(join(K8S, 'bin/kubectl'), ['--kubeconfig', KUBECONFIG, 'diff', '--server-side', '-k', join(REPO_ROOT, 'k8s/overlays/dev')]).then(
+      const diff = await run(KUBECTL, ['--kubeconfig', KUBECONFIG, 'diff', '--server-side', '-k', join(REPO_ROOT, 'k8s/overlays/dev')]).then(
         (r) => r.stdout,
         (e: { code?: number; stdout?: string }) => (e.code === 1 ? e.stdout! : Promise.reject(e)),
       );
@@ -193,7 +192,7 @@ describe('k8s/ on a real Kubernetes API server', () => {
 
     beforeAll(async () => {
       // no registry here: the node's containerd gets the image from Docker
-      await run('bash', ['-c', `docker save ${SANDBOX_IMAGE} | ctr -a "$0" -n k8s.io images import -`, CONTAINERD_SOCK], { maxBuffer: 16 << 20, timeout: 300_000 });
+      await loadImageIntoCluster(SANDBOX_IMAGE);
       await nodes('uncordon');
       await kubectl('delete', 'pods', '--all', '-n', NS, '--wait', '--timeout=60s');
       await kubectl('delete', 'namespace', NET_NS, '--ignore-not-found', '--wait', '--timeout=120s');
@@ -240,7 +239,7 @@ describe('k8s/ on a real Kubernetes API server', () => {
     it('attach to a sandbox pod: what is written to its stdin comes back on its stdout', async () => {
       await create(sandboxPod('attach-probe', NS, { stdin: true, command: ['python3', '-u', '-c', 'import sys\nfor line in sys.stdin: print("got", line.strip())'] }));
       await running(NS, 'attach-probe');
-      const child = spawn(join(K8S, 'bin/kubectl'), ['--kubeconfig', KUBECONFIG, 'attach', '-i', '-q', '-n', NS, 'attach-probe']);
+      const child = spawn(KUBECTL, ['--kubeconfig', KUBECONFIG, 'attach', '-i', '-q', '-n', NS, 'attach-probe']);
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
