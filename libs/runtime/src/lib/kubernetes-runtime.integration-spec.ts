@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { LOCAL_CLUSTER, loadImageIntoCluster, localClusterNode, startLocalCluster, testSandboxSpec, until } from '@sandbox/testing';
 import { type RunRequest, type Sandbox, SandboxLostError, startFailureKind } from './container-runtime';
 import { KubernetesRuntime } from './kubernetes-runtime';
@@ -26,9 +25,7 @@ describe('KubernetesRuntime on a real cluster', () => {
     await startLocalCluster();
     await loadImageIntoCluster('sandbox-python:3.11-basic');
     await kubectl('create', 'namespace', NAMESPACE);
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(LOCAL_CLUSTER.kubeconfig);
-    runtime = new KubernetesRuntime({ namespace: NAMESPACE, k8sNode: await localClusterNode(), executorGraceMs: 3000, kubeConfig });
+    runtime = new KubernetesRuntime({ namespace: NAMESPACE, k8sNode: await localClusterNode(), executorGraceMs: 3000, kubeconfigFile: LOCAL_CLUSTER.kubeconfig });
     sandbox = await runtime.create(testSandboxSpec(nodeId));
   }, 3_300_000);
 

@@ -18,8 +18,8 @@ export interface KubernetesRuntimeOptions {
   readonly orphanAfterSeconds?: number;
   /** A RuntimeClass for every sandbox pod (e.g. gVisor), when the cluster has one. */
   readonly runtimeClassName?: string;
-  /** Unset: in the cluster, the pod's service account; outside, $KUBECONFIG or ~/.kube/config. */
-  readonly kubeConfig?: KubeConfig;
+  /** A kubeconfig file; unset: in the cluster, the pod's service account; outside, $KUBECONFIG or ~/.kube/config. */
+  readonly kubeconfigFile?: string;
 }
 
 /**
@@ -33,7 +33,9 @@ export class KubernetesRuntime implements ContainerRuntime {
   private readonly api: CoreV1Api;
 
   constructor(private readonly options: KubernetesRuntimeOptions) {
-    this.kc = options.kubeConfig ?? defaultKubeConfig();
+    this.kc = new KubeConfig();
+    if (options.kubeconfigFile) this.kc.loadFromFile(options.kubeconfigFile);
+    else this.kc.loadFromDefault();
     this.api = this.kc.makeApiClient(CoreV1Api);
   }
 
@@ -123,10 +125,4 @@ export class KubernetesRuntime implements ContainerRuntime {
     // nothing to pause: the lease stops the run (see the class comment)
     return new ExecutorClient(name, templateId, stream, demux, this.options.executorGraceMs, async () => undefined);
   }
-}
-
-function defaultKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return kc;
 }
