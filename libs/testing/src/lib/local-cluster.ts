@@ -18,6 +18,14 @@ export async function startLocalCluster(): Promise<void> {
   await run('bash', [join(REPO_ROOT, 'tools/k8s-up.sh')], { timeout: 3_000_000, maxBuffer: 16 << 20 });
 }
 
+/**
+ * Stops the cluster, its pods included: the suites after a Kubernetes suite (timed ones among them) do
+ * not share the machine with a control plane and a kubelet they do not use. The next start is cached.
+ */
+export async function stopLocalCluster(): Promise<void> {
+  await run('bash', [join(REPO_ROOT, 'tools/k8s-up.sh'), 'down'], { timeout: 120_000, maxBuffer: 16 << 20 });
+}
+
 /** No registry here: the node's containerd gets the image from Docker. */
 export async function loadImageIntoCluster(image: string): Promise<void> {
   await run('bash', ['-c', 'docker save "$1" | ctr -a "$0" -n k8s.io images import -', LOCAL_CLUSTER.containerdSocket, image], { maxBuffer: 16 << 20, timeout: 300_000 });
