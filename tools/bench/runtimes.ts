@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ContainerRuntime, DockerRuntime, KubernetesRuntime } from '@sandbox/runtime';
-import { LOCAL_CLUSTER, loadImageIntoCluster, localClusterNode, REPO_ROOT, startLocalCluster, testSandboxSpec } from '@sandbox/testing';
+import { LOCAL_CLUSTER, loadImageIntoCluster, localClusterNode, REPO_ROOT, startLocalCluster, stopLocalCluster, testSandboxSpec } from '@sandbox/testing';
 
 const STARTS = 5;
 const RUNS = 50;
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(result, null, 2));
   } finally {
     kubectl('delete', 'namespace', NAMESPACE, '--wait=false');
+    await stopLocalCluster();
   }
 }
 
