@@ -25,14 +25,13 @@ export class PlacementQueueService {
   private pass: Promise<void> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
-  private readonly starting = new Semaphore(PARALLEL);
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
     private readonly host: SessionHostService,
     private readonly runner: ExecutionRunnerService,
     private readonly sessions: SessionRepository,
-    budget: NodeBudgetService,
+    private readonly budget: NodeBudgetService,
     @InjectPinoLogger(PlacementQueueService.name) private readonly log: PinoLogger,
   ) {
     budget.onFreed(() => void this.placeWaiting());
@@ -71,14 +70,16 @@ export class PlacementQueueService {
   /**
    * First fit in fair order, PARALLEL at a time (started in the queue's order; each reserves its room
    * before its container starts): a session too large for what is left here is skipped, not blocking
-   * smaller ones.
+   * smaller ones. Never more at once than sessions fit: placements started together race for the room,
+   * and with one slot left the queue's head must get it, not whichever of them reserves first.
    */
   private async onePass(): Promise<void> {
     for (let placed = true; placed && !this.host.full && this.timer; ) {
       const batch = await this.sessions.waitingInFairOrder(BATCH, this.config.PLACEMENT_TIMEOUT_SECONDS);
+      const starting = new Semaphore(Math.max(1, Math.min(PARALLEL, this.budget.snapshot().freeSessions)));
       const here = await Promise.all(
         batch.map((s) =>
-          this.starting.runExclusive(async () => {
+          starting.runExclusive(async () => {
             if (this.host.full || !this.timer || (await this.host.place(s.id)).kind !== 'here') return false;
             this.runner.kick(s.id);
             return true;
