@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { LOCAL_CLUSTER, loadImageIntoCluster, REPO_ROOT, startLocalCluster, stopLocalCluster, until as waitUntil } from '@sandbox/testing';
+import { LOCAL_CLUSTER, loadImageIntoCluster, REPO_ROOT, startLocalCluster, until as waitUntil } from '@sandbox/testing';
 
 /**
  * k8s/ on a real single-node Kubernetes cluster (tools/k8s-up.sh: etcd, kube-apiserver,
@@ -52,9 +52,6 @@ describe('k8s/ on a real Kubernetes API server', () => {
     await kubectl('apply', '--server-side', '-f', join(REPO_ROOT, 'k8s/base/namespaces.yaml'));
   }, 3_100_000);
 
-  afterAll(async () => {
-    await stopLocalCluster();
-  }, 180_000);
 
   it.each(['dev', 'production'])('overlay %s: every object passes the server-side dry run (schema, defaulting, admission)', async (overlay) => {
     const out = await kubectl('apply', '--server-side', '--dry-run=server', '--validate=strict', '-k', join(REPO_ROOT, 'k8s/overlays', overlay));

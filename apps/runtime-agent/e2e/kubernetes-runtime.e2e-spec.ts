@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { LOCAL_CLUSTER, loadImageIntoCluster, localClusterNode, startLocalCluster, stopLocalCluster, TestPlatform } from '@sandbox/testing';
+import { LOCAL_CLUSTER, loadImageIntoCluster, localClusterNode, startLocalCluster, TestPlatform } from '@sandbox/testing';
 
 /**
  * The platform with RUNTIME_MODE=kubernetes: the agent process (outside the cluster, through the
@@ -30,8 +30,7 @@ describe('the kubernetes runtime under the platform', () => {
   afterAll(async () => {
     await p?.stop();
     await kubectl('delete', 'namespace', NAMESPACE, '--wait=false').catch(() => undefined);
-    await stopLocalCluster();
-  }, 180_000);
+  });
 
   it('keeps a warm sandbox pod of its node, and runs executions in a session pod with its workspace kept between them', async () => {
     const node = p.nodeIds[0]!;
