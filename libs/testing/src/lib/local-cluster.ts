@@ -18,10 +18,7 @@ export async function startLocalCluster(): Promise<void> {
   await run('bash', [join(REPO_ROOT, 'tools/k8s-up.sh')], { timeout: 3_000_000, maxBuffer: 16 << 20 });
 }
 
-/**
- * Stops the cluster, its pods included: the suites after a Kubernetes suite (timed ones among them) do
- * not share the machine with a control plane and a kubelet they do not use. The next start is cached.
- */
+/** Stops the cluster, its pods included (a benchmark leaves the machine as it found it). */
 export async function stopLocalCluster(): Promise<void> {
   await run('bash', [join(REPO_ROOT, 'tools/k8s-up.sh'), 'down'], { timeout: 120_000, maxBuffer: 16 << 20 });
 }
