@@ -1,6 +1,7 @@
 // The inhibit rules of docker/alertmanager/alertmanager.yml on a real Alertmanager (Debian
 // prometheus-alertmanager): alerts posted as Prometheus would, their state read back from its API.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,8 +24,13 @@ describe('Alertmanager: inhibit rules', () => {
     am = spawn('prometheus-alertmanager', [`--config.file=${CONFIG}`, `--storage.path=${storage}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='], { stdio: 'ignore' });
     await until('Alertmanager up', async () => (await fetch(url).catch(() => null))?.ok);
   });
-  afterAll(() => {
-    am.kill();
+  afterAll(async () => {
+    // it writes its snapshot while it stops: the folder goes once the process has
+    if (am.exitCode === null && am.signalCode === null) {
+      const exited = once(am, 'exit');
+      am.kill();
+      await exited;
+    }
     rmSync(storage, { recursive: true, force: true });
   });
 
