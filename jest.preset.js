@@ -11,6 +11,8 @@ const swcJs = { ...swc, jsc: { ...swc.jsc, parser: { syntax: 'ecmascript' } } };
 module.exports = (kind, extra = {}) => ({
   displayName: kind,
   rootDir: __dirname,
+  // only the sources: the haste map never crawls .stack (the cluster's image snapshots hold package.json files)
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/tools'],
   testEnvironment: 'node',
   testMatch: [`<rootDir>/{apps,libs,tools}/**/*.${kind === 'unit' ? 'spec' : `${kind}-spec`}.ts`],
   transform: { '^.+\\.ts$': ['@swc/jest', swc], '^.+\\.m?js$': ['@swc/jest', swcJs] },

@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { LOCAL_CLUSTER, loadImageIntoCluster, REPO_ROOT, startLocalCluster, until as waitUntil } from '@sandbox/testing';
+import { kubectl, LOCAL_CLUSTER, loadImageIntoCluster, REPO_ROOT, startLocalCluster, until as waitUntil } from '@sandbox/testing';
 
 /**
  * k8s/ on a real single-node Kubernetes cluster (tools/k8s-up.sh: etcd, kube-apiserver,
@@ -19,9 +19,6 @@ const CONTROL_PLANE = 'system:serviceaccount:sandbox-system:control-plane';
 const SANDBOX_IMAGE = 'sandbox-python:3.11-basic';
 jest.setTimeout(120_000);
 
-async function kubectl(...args: string[]): Promise<string> {
-  return (await run(KUBECTL, ['--kubeconfig', KUBECONFIG, ...args], { maxBuffer: 64 << 20 })).stdout;
-}
 /** kubectl with a manifest on stdin */
 function kubectlIn(input: string, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -53,7 +50,7 @@ describe('k8s/ on a real Kubernetes API server', () => {
   }, 3_100_000);
 
 
-  it.each(['dev', 'production'])('overlay %s: every object passes the server-side dry run (schema, defaulting, admission)', async (overlay) => {
+  it.each(['dev', 'local', 'production'])('overlay %s: every object passes the server-side dry run (schema, defaulting, admission)', async (overlay) => {
     const out = await kubectl('apply', '--server-side', '--dry-run=server', '--validate=strict', '-k', join(REPO_ROOT, 'k8s/overlays', overlay));
     const rendered = (await kubectl('kustomize', join(REPO_ROOT, 'k8s/overlays', overlay))).split(/^---$/m).filter((d) => /\bkind:/.test(d));
     // one "serverside-applied (server dry run)" line per object kustomize renders

@@ -82,6 +82,7 @@ beforeAll(() => {
 
 describe.each([
   { overlay: 'dev', tag: 'dev', controlPlane: 1, reaper: 2 - 1, hpaMin: 1, hpaMax: 3 },
+  { overlay: 'local', tag: 'local', controlPlane: 1, reaper: 2 - 1, hpaMin: 1, hpaMax: 3 },
   { overlay: 'production', tag: '0.1.0', controlPlane: 3, reaper: 2, hpaMin: 3, hpaMax: 10 },
 ])('k8s/overlays/$overlay', ({ overlay, tag, controlPlane, reaper, hpaMin, hpaMax }) => {
   let objs: Obj[];
@@ -229,7 +230,7 @@ describe.each([
   });
 
   it('lets only the platform reach MariaDB, Redis and S3', () => {
-    const guarded = overlay === 'dev' ? ['mariadb', 'minio', 'redis'] : ['mariadb', 'redis'];
+    const guarded = overlay !== 'production' ? ['mariadb', 'minio', 'redis'] : ['mariadb', 'redis'];
     const policies = objs.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === SYSTEM);
     expect(policies.map((p) => selected(objs, SYSTEM, p.spec.podSelector)).flat().sort()).toEqual(guarded);
     for (const p of policies) {
@@ -263,8 +264,8 @@ describe.each([
       const o = objs.find((x) => x.kind === r.kind && x.metadata.name === r.name);
       return !o || (r.key !== undefined && !(r.key in (o.data ?? {})));
     });
-    // dev generates sandbox-secrets; the admin key is made after the first start, everywhere
-    const expected = overlay === 'dev' ? ['sandbox-admin-key'] : OPERATOR_SECRETS;
+    // dev (and local, on it) generates sandbox-secrets; the admin key is made after the first start, everywhere
+    const expected = overlay !== 'production' ? ['sandbox-admin-key'] : OPERATOR_SECRETS;
     expect([...new Set(missing.map((r) => `${r.kind}/${r.name}`))].sort()).toEqual(expected.map((n) => `Secret/${n}`).sort());
     for (const r of missing.filter((r) => r.name === 'sandbox-admin-key')) expect(r.optional).toBe(true);
     // the README lists every key of them the manifests read
@@ -282,12 +283,14 @@ describe.each([
     }
   });
 
-  it('inlines no Secret data outside dev, and marks dev values as such', () => {
+  it('inlines no Secret data outside dev (and local), and marks dev values as such', () => {
     const secrets = objs.filter((o) => o.kind === 'Secret');
-    if (overlay !== 'dev') return expect(secrets).toEqual([]);
+    if (overlay === 'production') return expect(secrets).toEqual([]);
     expect(secrets.map((s) => s.metadata.name)).toEqual(['sandbox-secrets']);
     for (const [key, value] of Object.entries(resolvedEnv(objs, { envFrom: [{ secretRef: { name: 'sandbox-secrets' } }] }))) {
-      if (key.endsWith('PASSWORD') || key.endsWith('_KEY') || key.endsWith('_ID')) expect(value).toMatch(/^dev-only-/);
+      // local's s3rver takes its one fixed key
+      if (overlay === 'local' && key.startsWith('S3_')) expect(value).toBe('S3RVER');
+      else if (key.endsWith('PASSWORD') || key.endsWith('_KEY') || key.endsWith('_ID')) expect(value).toMatch(/^dev-only-/);
     }
   });
 
@@ -319,7 +322,7 @@ describe.each([
     const joined = `10.1.2.3:8080;${annotated[0].spec.template.metadata.annotations['prometheus.io/port']}`;
     expect(joined.replace(new RegExp(`^(?:${address.regex})$`), address.replacement)).toBe('10.1.2.3:8000');
     expect(labels.map((l: Obj) => l.target_label)).toEqual(['job', 'pod', 'node']);
-    if (overlay === 'dev') {
+    if (overlay !== 'production') {
       const prom = find(objs, 'Deployment', 'prometheus').spec.template.spec;
       expect(prom.volumes.find((v: Obj) => v.name === 'keys').secret).toEqual({ secretName: 'sandbox-admin-key', optional: true });
     }

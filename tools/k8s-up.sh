@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A real single-node Kubernetes cluster on this machine, for the k8s/ manifests and the kubernetes runtime:
-# etcd (Debian's etcd-server), kube-apiserver, kube-controller-manager, kube-scheduler and kubelet built
-# from k8s.io/kubernetes at a released version through the Go module proxy (tools/k8s/go.mod), and
-# kubectl from the same sources. The builds are cached by tools/k8s/go.sum (the first takes a while on
-# two cores); state, certificates and logs live in $STACK_DIR/k8s. Running it again leaves a healthy
+# etcd (Debian's etcd-server), kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and
+# kube-proxy built from k8s.io/kubernetes at a released version through the Go module proxy
+# (tools/k8s/go.mod), kubectl from the same sources, and CoreDNS (tools/k8s/coredns) as cluster DNS. The
+# builds are cached by their go.sum (the first takes a while on two cores); state, certificates and logs
+# live in $STACK_DIR/k8s. Running it again leaves a healthy
 # cluster as it is, and restarts a component whose command line or configuration changed.
 #   bash tools/k8s-up.sh          # start; the admin kubeconfig is $STACK_DIR/k8s/admin.kubeconfig
 #   bash tools/k8s-up.sh down     # stop (the state stays; `rm -rf $STACK_DIR/k8s/{etcd,pki}` forgets it)
@@ -13,8 +14,10 @@
 # (10.88.0.0/16), masqueraded outside it. No registry is used: the pause image is built here from the
 # Kubernetes sources, other images are imported, e.g.
 #   docker save IMAGE | ctr -a $STACK_DIR/k8s/containerd/containerd.sock -n k8s.io images import -
-# Not here: kube-proxy (Services have no backends), cluster DNS (pods get this host's resolv.conf), a
-# NetworkPolicy enforcer (the bridge plugin ignores policies) and a volume provisioner (PVCs stay Pending).
+# Services: kube-proxy (iptables), reachable from pods and from this host. DNS: CoreDNS on the host IP,
+# the kubelet's clusterDNS. Storage: the default StorageClass `local` of $K8S_VOLUMES (8) hostPath
+# volumes under $STACK_DIR/k8s/volumes, statically provisioned; one released by its claim is wiped and
+# offered again on the next run. Not here: a NetworkPolicy enforcer (the bridge plugin ignores policies).
 # The kubelet sets the kernel tunables it requires (vm.overcommit_memory=1, kernel.panic=10,
 # kernel.panic_on_oops=1) on this machine, as on any node.
 source "$(dirname "$0")/lib.sh"
@@ -22,7 +25,7 @@ source "$(dirname "$0")/lib.sh"
 K8S_DIR=$(realpath -m "$STACK_DIR/k8s")
 BIN="$K8S_DIR/bin"
 PKI="$K8S_DIR/pki"
-COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 CTRD="$K8S_DIR/containerd"
 CTRD_SOCK="$CTRD/containerd.sock"
 API_PORT=${K8S_API_PORT:-6443}
@@ -36,18 +39,23 @@ PAUSE_TAG=3.10.2
 PAUSE_IMAGE=sandbox.local/pause:$PAUSE_TAG
 # the address the API server advertises (the `kubernetes` Service's endpoint): routable, never loopback
 HOST_IP=${K8S_HOST_IP:-$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')}
+VOLUMES=${K8S_VOLUMES:-8}
 
 ctr_k8s() { ctr -a "$CTRD_SOCK" -n k8s.io "$@"; }
+kubectl_admin() { "$BIN/kubectl" --kubeconfig "$K8S_DIR/admin.kubeconfig" "$@"; }
 down() {
   stop_pidfile kubelet "$K8S_DIR/kubelet.pid"
+  stop_pidfile kube-proxy "$K8S_DIR/kube-proxy.pid"
+  stop_pidfile coredns "$K8S_DIR/coredns.pid"
   # the pods' processes too (their shims outlive containerd); the kubelet finds the sandboxes dead on
   # its next start and makes them again
   if pid_alive "$K8S_DIR/containerd.pid"; then
     ctr_k8s tasks ls -q 2>/dev/null | while read -r t; do ctr_k8s tasks kill -s KILL "$t" >/dev/null 2>&1 || true; done
   fi
   stop_pidfile containerd "$K8S_DIR/containerd.pid"
-  # the pods' volumes and the kubelet's bind mount of its own directory (made shared for mount propagation)
-  awk -v d="$K8S_DIR/kubelet" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r |
+  # the pods' volumes, the kubelet's bind mount of its own directory (made shared for mount propagation)
+  # and containerd's sandbox shm mounts
+  awk -v d="$K8S_DIR" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r |
     while read -r m; do umount "$m" || log "could not unmount $m"; done
   stop_pidfile kube-scheduler "$K8S_DIR/kube-scheduler.pid"
   stop_pidfile kube-controller-manager "$K8S_DIR/kube-controller-manager.pid"
@@ -77,6 +85,14 @@ build() {
   (cd "$ROOT_DIR/tools/k8s" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$BIN/" "${pkgs[@]}") || die "building the Kubernetes components failed"
   # -mod=mod may have completed go.sum: the stamp is of the files as they are now
   sum=$(cat "$ROOT_DIR/tools/k8s/go.mod" "$ROOT_DIR/tools/k8s/go.sum" | sha256sum | cut -d' ' -f1)
+  echo "$sum" >"$stamp"
+}
+build_coredns() { # tools/k8s/coredns: CoreDNS with the plugins of the Corefile below
+  local dir="$ROOT_DIR/tools/k8s/coredns" stamp="$BIN/coredns.go.sum.sha256" sum
+  sum=$(cat "$dir/go.mod" "$dir/go.sum" "$dir/main.go" | sha256sum | cut -d' ' -f1)
+  [ -x "$BIN/coredns" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ] && return 0
+  log "building CoreDNS"
+  (cd "$dir" && CGO_ENABLED=0 go build -trimpath -o "$BIN/coredns" .) || die "building CoreDNS failed"
   echo "$sum" >"$stamp"
 }
 
@@ -119,6 +135,9 @@ pki() {
   # the node's identity for the Node authorizer, and the name the kubelet's serving certificate answers to
   sign kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
   sign kubelet-serving "/CN=$NODE_NAME" "DNS:$NODE_NAME,IP:$HOST_IP"
+  # the default bindings know system:kube-proxy (system:node-proxier); CoreDNS's role is made below
+  sign kube-proxy /CN=system:kube-proxy
+  sign coredns /CN=coredns
   # the API server calling kubelets (logs, exec, attach, port-forward)
   sign apiserver-kubelet-client /CN=kube-apiserver-kubelet-client
   [ -s "$PKI/sa.key" ] || openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
@@ -126,6 +145,8 @@ pki() {
   kubeconfig controller-manager
   kubeconfig scheduler
   kubeconfig kubelet
+  kubeconfig kube-proxy
+  kubeconfig coredns
 }
 
 # ── the processes ──
@@ -208,12 +229,32 @@ authentication:
   x509: { clientCAFile: $PKI/ca.crt }
 authorization: { mode: Webhook }
 clusterDomain: cluster.local
+clusterDNS: [$HOST_IP]
 resolvConf: /etc/resolv.conf
 # images are imported, never pulled: none may be collected; the disk is shared with everything else on
 # this machine, which the kubelet must not evict pods over
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 evictionHard: { memory.available: 100Mi, nodefs.available: 2%, imagefs.available: 2% }
+EOF
+  # the cluster's names on the host IP (pods reach it through their bridge's gateway), the rest from
+  # this host's resolvers; health and readiness on loopback
+  cat >"$K8S_DIR/Corefile" <<EOF
+.:53 {
+  bind $HOST_IP
+  errors
+  health 127.0.0.1:10054
+  ready 127.0.0.1:10055
+  kubernetes cluster.local in-addr.arpa ip6.arpa {
+    kubeconfig $K8S_DIR/coredns.kubeconfig local
+    pods insecure
+    fallthrough in-addr.arpa ip6.arpa
+  }
+  forward . /etc/resolv.conf
+  cache 30
+  loop
+  loadbalance
+}
 EOF
 }
 pause_image() { # the sandbox (infra) container's image, as build/pause of the same sources makes it
@@ -242,10 +283,37 @@ pause_image() { # the sandbox (infra) container's image, as build/pause of the s
   ctr_k8s images import "$tmp/pause.tar" >/dev/null || die "importing $PAUSE_IMAGE into the node's containerd failed"
   rm -rf "$tmp"
 }
-node_ready() { [ "$("$BIN/kubectl" --kubeconfig "$K8S_DIR/admin.kubeconfig" get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+# Ready, as reported by the kubelet running now: a restarted kubelet's node keeps its old Ready until
+# the first heartbeat, and pods sent before it are never run
+node_ready() {
+  local status beat
+  read -r status beat < <(kubectl_admin get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}')
+  [ "$status" = True ] && [ "$(date -d "$beat" +%s)" -ge "$(stat -c %Y "$K8S_DIR/kubelet.pid")" ]
+}
 
-ensure_packages etcd-server openssl curl iproute2 containerd runc containernetworking-plugins iptables gcc libc6-dev
+# the static volumes of the default StorageClass; a released one (its claim deleted) is wiped and offered again
+volumes() {
+  local i name phase
+  {
+    echo '{"apiVersion":"storage.k8s.io/v1","kind":"StorageClass","metadata":{"name":"local","annotations":{"storageclass.kubernetes.io/is-default-class":"true"}},"provisioner":"kubernetes.io/no-provisioner","volumeBindingMode":"WaitForFirstConsumer","reclaimPolicy":"Retain"}'
+    for i in $(seq "$VOLUMES"); do
+      name=local-$i
+      # any pod user may write: hostPath volumes take no fsGroup
+      mkdir -p "$K8S_DIR/volumes/$name" && chmod 0777 "$K8S_DIR/volumes/$name"
+      phase=$(kubectl_admin get pv "$name" -o jsonpath='{.status.phase}' 2>/dev/null || true)
+      if [ "$phase" = Released ]; then
+        find "$K8S_DIR/volumes/$name" -mindepth 1 -delete
+        kubectl_admin patch pv "$name" --type json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null
+      fi
+      printf '{"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"%s"},"spec":{"storageClassName":"local","capacity":{"storage":"50Gi"},"accessModes":["ReadWriteOnce"],"persistentVolumeReclaimPolicy":"Retain","hostPath":{"path":"%s","type":"Directory"},"nodeAffinity":{"required":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"kubernetes.io/hostname","operator":"In","values":["%s"]}]}]}}}}\n' \
+        "$name" "$K8S_DIR/volumes/$name" "$NODE_NAME"
+    done
+  } | kubectl_admin apply --server-side -f - >/dev/null || die "making the volumes failed"
+}
+
+ensure_packages etcd-server openssl curl iproute2 containerd runc containernetworking-plugins iptables conntrack gcc libc6-dev
 build
+build_coredns
 pki
 start etcd etcd --name local --data-dir "$K8S_DIR/etcd" \
   --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
@@ -261,9 +329,9 @@ start kube-apiserver "$BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$ETC
   --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
   --kubelet-certificate-authority "$PKI/ca.crt" --kubelet-preferred-address-types InternalIP
 wait_for kube-apiserver 120 healthy
-"$BIN/kubectl" --kubeconfig "$K8S_DIR/admin.kubeconfig" create clusterrolebinding kube-apiserver-kubelet-client \
+kubectl_admin create clusterrolebinding kube-apiserver-kubelet-client \
   --clusterrole system:kubelet-api-admin --user kube-apiserver-kubelet-client --dry-run=client -o yaml |
-  "$BIN/kubectl" --kubeconfig "$K8S_DIR/admin.kubeconfig" apply --server-side -f - >/dev/null
+  kubectl_admin apply --server-side -f - >/dev/null
 start kube-controller-manager "$BIN/kube-controller-manager" --kubeconfig "$K8S_DIR/controller-manager.kubeconfig" \
   --authentication-kubeconfig "$K8S_DIR/controller-manager.kubeconfig" --authorization-kubeconfig "$K8S_DIR/controller-manager.kubeconfig" \
   --bind-address 127.0.0.1 --secure-port 10257 --leader-elect=false --use-service-account-credentials \
@@ -279,4 +347,16 @@ pause_image
 start kubelet "$BIN/kubelet" --config "$K8S_DIR/kubelet.yaml" --kubeconfig "$K8S_DIR/kubelet.kubeconfig" \
   --root-dir "$K8S_DIR/kubelet" --hostname-override "$NODE_NAME" --node-ip "$HOST_IP"
 wait_for "node $NODE_NAME Ready" 120 node_ready
-log "ready: kube-apiserver https://127.0.0.1:$API_PORT ($("$BIN/kubectl" --kubeconfig "$K8S_DIR/admin.kubeconfig" version -o json | sed -n 's/.*"gitVersion": "\([^"]*\)".*/\1/p' | tail -1)), node $NODE_NAME; KUBECONFIG=$K8S_DIR/admin.kubeconfig, kubectl in $BIN"
+# Services (iptables); conntrack left as the machine has it
+start kube-proxy "$BIN/kube-proxy" --kubeconfig "$K8S_DIR/kube-proxy.kubeconfig" --hostname-override "$NODE_NAME" \
+  --proxy-mode iptables --cluster-cidr "$POD_CIDR" --conntrack-max-per-core 0 \
+  --metrics-bind-address 127.0.0.1:10249 --healthz-bind-address 127.0.0.1:10256
+wait_for kube-proxy 60 curl -fsS http://127.0.0.1:10256/healthz
+kubectl_admin create clusterrole system:coredns --verb list,watch --resource endpoints,services,pods,namespaces,endpointslices.discovery.k8s.io \
+  --dry-run=client -o yaml | kubectl_admin apply --server-side -f - >/dev/null
+kubectl_admin create clusterrolebinding system:coredns --clusterrole system:coredns --user coredns --dry-run=client -o yaml |
+  kubectl_admin apply --server-side -f - >/dev/null
+start coredns "$BIN/coredns" -conf "$K8S_DIR/Corefile"
+wait_for coredns 60 curl -fsS http://127.0.0.1:10055/ready
+volumes
+log "ready: kube-apiserver https://127.0.0.1:$API_PORT ($(kubectl_admin version -o json | sed -n 's/.*"gitVersion": "\([^"]*\)".*/\1/p' | tail -1)), node $NODE_NAME; KUBECONFIG=$K8S_DIR/admin.kubeconfig, kubectl in $BIN"

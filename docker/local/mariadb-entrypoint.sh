@@ -2,10 +2,14 @@
 # The official MariaDB image's contract, for Debian's mariadb-server: an empty data directory gets the
 # database and user of MARIADB_DATABASE/USER/PASSWORD, then /docker-entrypoint-initdb.d (*.sql loaded
 # into the database, *.sh sourced with docker_process_sql); then the server runs with the given options.
+# Root (compose) or the mysql user itself (Kubernetes, uid 999).
 set -euo pipefail
+user=()
+[ "$(id -u)" = 0 ] && user=(--user=mysql)
 if [ ! -d /var/lib/mysql/mysql ]; then
-  mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db >/dev/null
-  mariadbd --user=mysql --skip-networking --socket=/run/mysqld/init.sock &
+  # root by password, as the official image (as another OS user, the socket authentication would refuse it)
+  mariadb-install-db "${user[@]}" --datadir=/var/lib/mysql --skip-test-db --auth-root-authentication-method=normal >/dev/null
+  mariadbd "${user[@]}" --skip-networking --socket=/run/mysqld/init.sock &
   pid=$!
   for _ in $(seq 60); do mariadb-admin --socket=/run/mysqld/init.sock ping >/dev/null 2>&1 && break; sleep 0.5; done
   docker_process_sql() { mariadb --socket=/run/mysqld/init.sock -uroot "$@"; }
@@ -24,4 +28,4 @@ SQL
   done
   kill "$pid" && wait "$pid" || true
 fi
-exec mariadbd --user=mysql --bind-address=0.0.0.0 "$@"
+exec mariadbd "${user[@]}" --bind-address=0.0.0.0 "$@"

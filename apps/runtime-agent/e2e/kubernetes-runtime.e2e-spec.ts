@@ -1,16 +1,12 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
-import { LOCAL_CLUSTER, loadImageIntoCluster, localClusterNode, startLocalCluster, TestPlatform } from '@sandbox/testing';
+import { kubectl, LOCAL_CLUSTER, loadImageIntoCluster, localClusterNode, startLocalCluster, TestPlatform } from '@sandbox/testing';
 
 /**
  * The platform with RUNTIME_MODE=kubernetes: the agent process (outside the cluster, through the
  * admin kubeconfig) runs its sandboxes as pods on the node of tools/k8s-up.sh's cluster, in a namespace
  * of this suite, and the REST API does not tell the difference.
  */
-const exec = promisify(execFile);
 const NAMESPACE = `agent-e2e-${randomBytes(3).toString('hex')}`;
-const kubectl = async (...args: string[]) => (await exec(LOCAL_CLUSTER.kubectl, ['--kubeconfig', LOCAL_CLUSTER.kubeconfig, ...args])).stdout;
 type Pod = { metadata: { name: string; labels: Record<string, string>; deletionTimestamp?: string }; status: { phase: string } };
 const pods = async (selector: string): Promise<Pod[]> => JSON.parse(await kubectl('get', 'pods', '-n', NAMESPACE, '-l', selector, '-o', 'json')).items;
 

@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
-import { LOCAL_CLUSTER, loadImageIntoCluster, localClusterNode, startLocalCluster, testSandboxSpec, until } from '@sandbox/testing';
+import { kubectl, LOCAL_CLUSTER, loadImageIntoCluster, localClusterNode, startLocalCluster, testSandboxSpec, until } from '@sandbox/testing';
 import { type RunRequest, type Sandbox, SandboxLostError, startFailureKind } from './container-runtime';
 import { KubernetesRuntime } from './kubernetes-runtime';
 
@@ -9,10 +7,8 @@ import { KubernetesRuntime } from './kubernetes-runtime';
  * KubernetesRuntime on the real single-node cluster of tools/k8s-up.sh: sandbox pods on its kubelet,
  * the executor reached by attach through the real API server. A namespace of its own.
  */
-const exec = promisify(execFile);
 const NAMESPACE = `runtime-it-${randomBytes(3).toString('hex')}`;
 const nodeId = `itest-${randomBytes(3).toString('hex')}`;
-const kubectl = async (...args: string[]) => (await exec(LOCAL_CLUSTER.kubectl, ['--kubeconfig', LOCAL_CLUSTER.kubeconfig, ...args])).stdout;
 let runtime: KubernetesRuntime;
 let seq = 0;
 const run = (sandbox: Sandbox, code: string, over: Partial<RunRequest> = {}) =>

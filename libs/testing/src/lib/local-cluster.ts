@@ -28,8 +28,12 @@ export async function loadImageIntoCluster(image: string): Promise<void> {
   await run('bash', ['-c', 'docker save "$1" | ctr -a "$0" -n k8s.io images import -', LOCAL_CLUSTER.containerdSocket, image], { maxBuffer: 16 << 20, timeout: 300_000 });
 }
 
+/** kubectl as the cluster's admin; its standard output. */
+export async function kubectl(...args: string[]): Promise<string> {
+  return (await run(LOCAL_CLUSTER.kubectl, ['--kubeconfig', LOCAL_CLUSTER.kubeconfig, ...args], { maxBuffer: 64 << 20 })).stdout;
+}
+
 /** The node's name (the cluster has one). */
 export async function localClusterNode(): Promise<string> {
-  const { stdout } = await run(LOCAL_CLUSTER.kubectl, ['--kubeconfig', LOCAL_CLUSTER.kubeconfig, 'get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}']);
-  return stdout.trim();
+  return (await kubectl('get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}')).trim();
 }
