@@ -231,6 +231,9 @@ authorization: { mode: Webhook }
 clusterDomain: cluster.local
 clusterDNS: [$HOST_IP]
 resolvConf: /etc/resolv.conf
+# Kubernetes has no per-pod pids limit but this node-wide one: a fork bomb in a sandbox stops there,
+# and the platform's own pods (MariaDB's threads among them) stay well below it
+podPidsLimit: 1024
 # images are imported, never pulled: none may be collected; the disk is shared with everything else on
 # this machine, which the kubelet must not evict pods over
 imageGCHighThresholdPercent: 100
