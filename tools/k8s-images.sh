@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The images k8s/overlays/local runs, built here without a registry and imported into the node's
 # containerd of tools/k8s-up.sh: the apps (this checkout's dist/ from tools/build.sh and its
-# node_modules) and MariaDB, Redis and Prometheus from Debian (docker/local/Dockerfile), all on the
-# debootstrapped base, and the sandbox images of tools/images-build.sh. Docker's layer cache makes a
+# node_modules), MariaDB and Redis from Debian (docker/local/Dockerfile) and Prometheus from its sources
+# (tools/k8s/prometheus), all on the debootstrapped base, and the sandbox images of tools/images-build.sh. Docker's layer cache makes a
 # second run quick; the import skips what containerd already has.
 #   bash tools/k8s-images.sh
 source "$(dirname "$0")/lib.sh"
