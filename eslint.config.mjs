@@ -45,7 +45,8 @@ const boundaries = (allow, ignoredCircularDependencies = []) => [
   'error',
   { enforceBuildableLibDependency: false, allow, banTransitiveDependencies: true, depConstraints, ignoredCircularDependencies },
 ];
-const testFiles = ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts'];
+// the end-to-end folders hold test code only: specs and the suites they share (hostile-suite.ts)
+const testFiles = ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', 'apps/*/e2e/**/*.ts'];
 
 // The runtime agent's folders, lowest first: a folder imports only from folders before it (and the
 // app's root files), so no loop like sessions → executions → sessions can come back.

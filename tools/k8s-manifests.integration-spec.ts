@@ -201,7 +201,11 @@ describe.each([
     expect(role.rules.flatMap((r: Obj) => r.resources).sort()).toEqual(['pods', 'pods/attach', 'pods/exec', 'pods/log']);
     const binding = objs.find((o) => o.kind === 'RoleBinding' && o.metadata.name === 'runtime-agent');
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'runtime-agent', namespace: SYSTEM }]);
-    expect(find(objs, 'ClusterRole', 'sandbox-runtime-agent-nodes').rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }]);
+    // the node's allocatable, and what the pods on it request: listed, never read or changed
+    expect(find(objs, 'ClusterRole', 'sandbox-runtime-agent-nodes').rules).toEqual([
+      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+    ]);
     const cp = find(objs, 'ClusterRole', 'sandbox-control-plane');
     expect(cp.rules.flatMap((r: Obj) => r.verbs).sort()).toEqual(['get', 'list', 'watch']);
     expect(objs.find((o) => o.kind === 'RoleBinding' && o.metadata.name === 'sandbox-control-plane').metadata.namespace).toBe(SANDBOXES);

@@ -51,6 +51,10 @@ nothing the program could not reach is reachable through them. Every path is res
 /workspace one component at a time with O_NOFOLLOW, so a symlink left by user code is never followed,
 and nothing outside the workspace can be read or written through it.
 
+Limits: SANDBOX_RLIMITS ("nofile=1024,fsize=1073741824,core=0") sets those rlimits, soft and hard, on
+the executor at start, so every program inherits them and none can raise them: the container's
+ulimits where the runtime has none (a Kubernetes pod).
+
 Orphan bound: with SANDBOX_ORPHAN_AFTER_S set, the executor exits (and the container, auto-removed,
 goes) when no request has come for that many seconds, killing the run in flight if any: the agent
 pings every sandbox it holds well within that time, so only containers of an agent that is gone end
@@ -107,6 +111,8 @@ BASE_ENV = {
 }
 LANGUAGES = ("python", "javascript", "bash")
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
+
+RLIMITS = {"nofile": resource.RLIMIT_NOFILE, "fsize": resource.RLIMIT_FSIZE, "core": resource.RLIMIT_CORE}
 
 _libc = ctypes.CDLL(None, use_errno=True)
 # set once at start: programs run as the sandbox user, another uid than this process and init
@@ -833,8 +839,16 @@ def handle(msg, inbox):
         send({"op": "error", "id": msg.get("id"), "error": msg.get("error") or f"unknown op {op!r}"})
 
 
+def apply_rlimits(spec):
+    """Lowering a hard limit needs no capability; raising it again would (CAP_SYS_RESOURCE, never held)."""
+    for item in filter(None, spec.split(",")):
+        name, value = item.split("=", 1)
+        resource.setrlimit(RLIMITS[name], (int(value), int(value)))
+
+
 def main():
     global ISOLATED
+    apply_rlimits(os.environ.get("SANDBOX_RLIMITS", ""))
     ISOLATED = isolation()
     # Not dumpable: its /proc files are root's and ptrace needs CAP_SYS_PTRACE, a second wall when
     # isolated, the only one against code of the same uid when not.

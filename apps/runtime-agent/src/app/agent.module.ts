@@ -8,6 +8,7 @@ import { WorkspaceSync } from '@sandbox/workspace-sync';
 import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from './agent.config';
 import { CapacityReportService } from './capacity/capacity-report.service';
+import { NodeAllocatableService } from './capacity/node-allocatable.service';
 import { NodeBudgetService } from './capacity/node-budget.service';
 import { containerRuntimeProvider } from './container-runtime.provider';
 import { ExecutionRunnerService } from './executions/execution-runner.service';
@@ -55,6 +56,7 @@ export class AgentModule {
         },
         TemplateCatalogService,
         NodeBudgetService,
+        NodeAllocatableService,
         CapacityReportService,
         WarmPoolService,
         SessionHostService,

@@ -1,4 +1,4 @@
-import { type Language, type RunEnd, type ScannedEntry } from '@sandbox/domain';
+import { type Footprint, type Language, type RunEnd, type ScannedEntry } from '@sandbox/domain';
 
 /** Everything the runtime needs to start one hardened sandbox (DESIGN.md §4). */
 export interface SandboxSpec {
@@ -152,6 +152,11 @@ export interface ContainerRuntime {
   assign(containerId: string, sessionId: string): Promise<void>;
   /** Removes the container and everything in it; a missing container is not an error. */
   remove(containerId: string): Promise<void>;
+  /**
+   * What the node can give this node id's sandboxes (their limits add up to it), when the runtime knows
+   * better than the host's own figures: a Kubernetes node runs other pods too. Unset: the host's figures.
+   */
+  allocatable?(nodeId: string): Promise<Footprint>;
 }
 
 export class SandboxLostError extends Error {

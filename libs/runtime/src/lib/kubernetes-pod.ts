@@ -5,7 +5,16 @@ import { LABELS, type SandboxSpec } from './container-runtime';
 /** The label a template that allows the network gives its pods: k8s/'s NetworkPolicy lets them out. */
 export const EGRESS_LABEL = 'sandbox.dev/egress';
 export const SANDBOX_CONTAINER = 'sandbox';
-const CPU_OVERCOMMIT = 8;
+export const CPU_OVERCOMMIT = 8;
+const QUANTITY_SUFFIXES: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+
+/** A Kubernetes resource quantity ("250m", "1.5", "24312844Ki", "1e9") as a number of units. */
+export function quantity(q: string): number {
+  const m = /^([+-]?[0-9.]+(?:[eE][+-]?\d+)?)([a-zA-Z]*)$/.exec(q.trim());
+  const scale = m ? QUANTITY_SUFFIXES[m[2]!] : undefined;
+  if (!m || scale === undefined) throw new Error(`'${q}' is not a Kubernetes quantity`);
+  return Number(m[1]) * scale;
+}
 
 /** A label value of a node id (at most 63 characters of [A-Za-z0-9._-]): the node's name is one. */
 export function labelValue(v: string): string {
@@ -19,8 +28,9 @@ export function labelValue(v: string): string {
  * the only writable paths (their pages count against the memory limit, as Docker's tmpfs do), CPU and
  * memory limits (memory requested whole, CPU an eighth), no service-account token, no service links, the pause container
  * as init (shared process namespace) to reap what programs leave. Pinned to the agent's node: no
- * scheduler decides where it runs. Kubernetes has no per-pod nofile/fsize limits nor pids limit (the
- * kubelet's podPidsLimit is the node's): those of the spec are not applied here.
+ * scheduler decides where it runs. Kubernetes has no per-pod ulimits: the executor sets the spec's
+ * nofile, fsize and core limits on itself (SANDBOX_RLIMITS), so every program inherits them. Nor has it a
+ * per-pod pids limit: the kubelet's podPidsLimit (the same for every pod of the node) holds a fork bomb.
  */
 export function sandboxPod(spec: SandboxSpec, name: string, k8sNode: string, runtimeClassName?: string, orphanAfterSeconds?: number): V1Pod {
   const memory = (bytes: number) => ({ medium: 'Memory', sizeLimit: String(bytes) });
@@ -73,6 +83,7 @@ export function sandboxPod(spec: SandboxSpec, name: string, k8sNode: string, run
             { name: 'HOME', value: '/workspace' },
             { name: 'PATH', value: '/usr/local/bin:/usr/bin:/bin' },
             { name: 'TMPDIR', value: '/tmp' },
+            { name: 'SANDBOX_RLIMITS', value: `nofile=${spec.nofile},fsize=${spec.fsizeBytes},core=0` },
             ...(orphanAfterSeconds ? [{ name: 'SANDBOX_ORPHAN_AFTER_S', value: String(orphanAfterSeconds) }] : []),
           ],
           resources,

@@ -61,6 +61,32 @@ describe('KubernetesRuntime on a real cluster', () => {
     expect(c.resources).toEqual({ limits: { cpu: '1', memory: String((256 + 64 + 16 + 16) << 20) }, requests: { cpu: '125m', memory: String((256 + 64 + 16 + 16) << 20) } });
   });
 
+  it('gives programs the spec\'s nofile, fsize and core limits, which they cannot raise (no per-pod ulimits in Kubernetes)', async () => {
+    const spec = testSandboxSpec(nodeId);
+    const r = await run(
+      sandbox,
+      'import resource\nfor r in (resource.RLIMIT_NOFILE, resource.RLIMIT_FSIZE, resource.RLIMIT_CORE):\n    print(*resource.getrlimit(r))\ntry:\n    resource.setrlimit(resource.RLIMIT_NOFILE, (1 << 20, 1 << 20))\nexcept ValueError as e:\n    print(e)',
+    );
+    expect(r.stdout.toString()).toBe(`${spec.nofile} ${spec.nofile}\n${spec.fsizeBytes} ${spec.fsizeBytes}\n0 0\nnot allowed to raise maximum limit\n`);
+  });
+
+  it('the node\'s allocatable less what every other pod on it requests is what its sandboxes may hold', async () => {
+    const node = JSON.parse(await kubectl('get', 'node', await localClusterNode(), '-o', 'json'));
+    const before = await runtime.allocatable(nodeId);
+    // its own sandbox pods are in the agent's budget already: they do not count
+    expect(before).toEqual(await runtime.allocatable(nodeId));
+    const other = `other-${randomBytes(3).toString('hex')}`;
+    await kubectl('run', other, '-n', NAMESPACE, '--image=sandbox.local/pause:3.10.2', '--image-pull-policy=Never', '--restart=Never', '--overrides', JSON.stringify({ spec: { containers: [{ name: other, image: 'sandbox.local/pause:3.10.2', resources: { requests: { cpu: '250m', memory: '64Mi' } } }] } }));
+    try {
+      expect(await runtime.allocatable(nodeId)).toEqual({ memoryBytes: before.memoryBytes - (64 << 20), cpuNanos: before.cpuNanos - 0.25 * 8e9 });
+      // another agent's sandboxes are other pods to this one
+      expect((await runtime.allocatable('another-node')).memoryBytes).toBe(before.memoryBytes - (64 << 20) - Number((await kubectl('get', 'pod', sandbox.containerId, '-n', NAMESPACE, '-o', 'jsonpath={.spec.containers[0].resources.requests.memory}')).trim()));
+    } finally {
+      await kubectl('delete', 'pod', other, '-n', NAMESPACE, '--wait=false');
+    }
+    expect(before.cpuNanos).toBeLessThanOrEqual(Number(node.status.allocatable.cpu) * 8e9);
+  });
+
   it('lists the sandboxes of its node by label, marks one as a session', async () => {
     await runtime.assign(sandbox.containerId, 'session-1');
     const listed = await runtime.list(nodeId);

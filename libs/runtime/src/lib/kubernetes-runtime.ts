@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { type Footprint } from '@sandbox/domain';
 import { Duplex, PassThrough } from 'node:stream';
 import { ApiException, Attach, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { type ContainerRuntime, LABELS, type Sandbox, type SandboxInfo, type SandboxSpec } from './container-runtime';
 import { answering, ExecutorClient } from './executor-client';
-import { labelValue, SANDBOX_CONTAINER, sandboxPod } from './kubernetes-pod';
+import { CPU_OVERCOMMIT, labelValue, quantity, SANDBOX_CONTAINER, sandboxPod } from './kubernetes-pod';
 
 export interface KubernetesRuntimeOptions {
   /** The namespace of the sandbox pods (k8s/: sandbox-sandboxes). */
@@ -40,7 +41,8 @@ export class KubernetesRuntime implements ContainerRuntime {
   }
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
-    const name = `sandbox-${labelValue(spec.nodeId).toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 36)}-${randomBytes(6).toString('hex')}`;
+    // a DNS label: lower-case letters, digits and dashes
+    const name = `sandbox-${spec.nodeId.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 36)}-${randomBytes(6).toString('hex')}`;
     const pod = sandboxPod(spec, name, this.options.k8sNode, this.options.runtimeClassName, this.options.orphanAfterSeconds);
     await this.api.createNamespacedPod({ namespace: this.options.namespace, body: pod });
     try {
@@ -86,6 +88,27 @@ export class KubernetesRuntime implements ContainerRuntime {
       // already gone
       if (!(e instanceof ApiException && e.code === 404)) throw e;
     }
+  }
+
+  /**
+   * The node's allocatable memory and CPU less what every other pod on it requests (the platform's own,
+   * other tenants'), in the terms of sandbox limits: memory is requested whole, CPU at 1/CPU_OVERCOMMIT
+   * of the limit. What the kubelet would refuse (OutOfcpu, OutOfmemory) never reaches it.
+   */
+  async allocatable(nodeId: string): Promise<Footprint> {
+    const k8sNode = this.options.k8sNode;
+    const [node, pods] = await Promise.all([
+      this.api.readNode({ name: k8sNode }),
+      this.api.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${k8sNode},status.phase!=Succeeded,status.phase!=Failed` }),
+    ]);
+    const mine = (p: V1Pod) => p.metadata?.labels?.[LABELS.managed] === 'true' && p.metadata.labels[LABELS.node] === labelValue(nodeId);
+    let memory = quantity(node.status?.allocatable?.['memory'] ?? '0');
+    let cpu = quantity(node.status?.allocatable?.['cpu'] ?? '0');
+    for (const container of pods.items.filter((p) => !mine(p)).flatMap((p) => p.spec?.containers ?? [])) {
+      memory -= quantity(container.resources?.requests?.['memory'] ?? '0');
+      cpu -= quantity(container.resources?.requests?.['cpu'] ?? '0');
+    }
+    return { memoryBytes: Math.max(0, Math.floor(memory)), cpuNanos: Math.max(0, Math.round(cpu * CPU_OVERCOMMIT * 1e9)) };
   }
 
   /** Until the pod runs; a pod that cannot (image missing, failed) is an error that says why. */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createPool, type Pool } from 'mysql2/promise';
 import { type ApiKeyScope, generateApiKey } from '@sandbox/domain';
 import { S3WorkspaceStore } from '@sandbox/storage';
+import { LOCAL_CLUSTER } from './local-cluster';
 import { freePort } from './ports';
 import { type PrivateServices } from './private-services';
 import { REPO_ROOT, stackEnv } from './stack';
@@ -236,9 +237,22 @@ export class TestPlatform {
     return readFileSync(join(LOG_DIR, `${this.label}-agent-${nodeId}.log`), 'utf8');
   }
 
-  /** Ids of the containers carrying a label, e.g. `sandbox.node=<id>` (running or not). */
+  /**
+   * Ids of the sandboxes carrying a label, e.g. `sandbox.node=<id>` (running or not): containers, or
+   * pods on the local cluster when the agents run the kubernetes runtime.
+   */
   containers(label: string): string[] {
-    return execFileSync('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=${label}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const ns = this.podNamespace;
+    const out = ns
+      ? execFileSync(LOCAL_CLUSTER.kubectl, ['--kubeconfig', LOCAL_CLUSTER.kubeconfig, 'get', 'pods', '-n', ns, '-l', label, '-o', 'name'], { encoding: 'utf8' }).replace(/^pod\//gm, '')
+      : execFileSync('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=${label}`], { encoding: 'utf8' });
+    return out.split('\n').filter(Boolean);
+  }
+
+  /** The namespace of the agents' sandbox pods (RUNTIME_MODE=kubernetes); undefined on Docker. */
+  private get podNamespace(): string | undefined {
+    const env = this.options.agentEnv ?? {};
+    return env['RUNTIME_MODE'] === 'kubernetes' ? env['SANDBOX_NAMESPACE'] : undefined;
   }
 
   async stop(): Promise<void> {
@@ -248,7 +262,10 @@ export class TestPlatform {
     this.agents.clear();
     for (const nodeId of this.nodeIds) {
       const ids = this.containers(`sandbox.node=${nodeId}`);
-      if (ids.length) execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
+      if (!ids.length) continue;
+      const ns = this.podNamespace;
+      if (ns) execFileSync(LOCAL_CLUSTER.kubectl, ['--kubeconfig', LOCAL_CLUSTER.kubeconfig, 'delete', 'pods', '-n', ns, '--wait=false', ...ids], { stdio: 'ignore' });
+      else execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
     }
     await this.sql?.end().catch(() => undefined);
     await this.db.drop();

@@ -1,6 +1,6 @@
 import { agentConfigSchema } from '@sandbox/config';
 import { AgentMetrics } from '../metrics/agent.metrics';
-import { footprintOf, NodeBudgetService, nodeBudget, SANDBOX_OVERHEAD_BYTES } from './node-budget.service';
+import { footprintOf, hostAllocatable, NodeBudgetService, nodeBudget, SANDBOX_OVERHEAD_BYTES } from './node-budget.service';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -22,8 +22,14 @@ describe('footprintOf', () => {
 describe('nodeBudget', () => {
   it('takes the configured budget, else the host memory less 1 GiB and 8 CPUs per core', () => {
     expect(nodeBudget({ AGENT_MEMORY_BYTES: 4 * GiB, AGENT_CPUS: 2.5 })).toEqual({ memoryBytes: 4 * GiB, cpuNanos: 2.5e9 });
-    expect(nodeBudget({ AGENT_MEMORY_BYTES: 0, AGENT_CPUS: 0 }, { memoryBytes: 16 * GiB, cores: 4 })).toEqual({ memoryBytes: 15 * GiB, cpuNanos: 32e9 });
-    expect(nodeBudget({ AGENT_MEMORY_BYTES: 0, AGENT_CPUS: 0 }, { memoryBytes: GiB, cores: 1 }).memoryBytes).toBe(GiB / 2);
+    expect(nodeBudget({ AGENT_MEMORY_BYTES: 0, AGENT_CPUS: 0 }, hostAllocatable({ memoryBytes: 16 * GiB, cores: 4 }))).toEqual({ memoryBytes: 15 * GiB, cpuNanos: 32e9 });
+    expect(nodeBudget({ AGENT_MEMORY_BYTES: 0, AGENT_CPUS: 0 }, hostAllocatable({ memoryBytes: GiB, cores: 1 })).memoryBytes).toBe(GiB / 2);
+  });
+
+  it('takes what the node gives (a Kubernetes node: its allocatable less other pods) where nothing is configured', () => {
+    const node = { memoryBytes: 20 * GiB, cpuNanos: 12e9 };
+    expect(nodeBudget({ AGENT_MEMORY_BYTES: 0, AGENT_CPUS: 0 }, node)).toEqual(node);
+    expect(nodeBudget({ AGENT_MEMORY_BYTES: 0, AGENT_CPUS: 3 }, node)).toEqual({ memoryBytes: 20 * GiB, cpuNanos: 3e9 });
   });
 });
 
@@ -74,5 +80,20 @@ describe('NodeBudgetService', () => {
     expect(b.tryHold(session, true)).toBeNull();
     expect(b.holdAnyway(session).forSession).toBe(true);
     expect(b.snapshot().freeSessions).toBe(0);
+  });
+
+  it('resized, keeps what it holds and tells the waiting when there is more room', () => {
+    const b = budget({ AGENT_MEMORY_BYTES: String(4 * GiB) });
+    b.tryHold(session, true);
+    b.tryHold(session, true);
+    let freed = 0;
+    b.onFreed(() => freed++);
+    b.resize({ memoryBytes: 2 * GiB, cpuNanos: 16e9 });
+    expect(b.tryHold(session, true)).toBeNull();
+    expect(b.snapshot()).toMatchObject({ memoryBytes: 2 * GiB, freeSessions: 0 });
+    expect(freed).toBe(0);
+    b.resize({ memoryBytes: 8 * GiB, cpuNanos: 16e9 });
+    expect(freed).toBe(1);
+    expect(b.tryHold(session, true)).not.toBeNull();
   });
 });

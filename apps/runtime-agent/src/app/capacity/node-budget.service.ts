@@ -15,11 +15,16 @@ export function footprintOf(spec: Pick<SandboxSpec, 'memoryBytes' | 'diskBytes' 
   return { memoryBytes: memoryBudget(spec) + SANDBOX_OVERHEAD_BYTES, cpuNanos: spec.nanoCpus };
 }
 
-/** The node's allocatable budget: the configured one, else the host's memory less 1 GiB and 8 CPUs per core. */
-export function nodeBudget(config: Pick<AgentConfig, 'AGENT_MEMORY_BYTES' | 'AGENT_CPUS'>, host = { memoryBytes: totalmem(), cores: cpus().length }): Footprint {
+/** What a host gives its sandboxes: its memory less 1 GiB (for the agent and the system), 8 CPUs per core. */
+export function hostAllocatable(host = { memoryBytes: totalmem(), cores: cpus().length }): Footprint {
+  return { memoryBytes: Math.max(host.memoryBytes - GiB, host.memoryBytes / 2), cpuNanos: host.cores * 8e9 };
+}
+
+/** The node's allocatable budget: the configured one, else what the node gives (the host's figures by default). */
+export function nodeBudget(config: Pick<AgentConfig, 'AGENT_MEMORY_BYTES' | 'AGENT_CPUS'>, node: Footprint = hostAllocatable()): Footprint {
   return {
-    memoryBytes: config.AGENT_MEMORY_BYTES || Math.max(host.memoryBytes - GiB, host.memoryBytes / 2),
-    cpuNanos: Math.round((config.AGENT_CPUS || host.cores * 8) * 1e9),
+    memoryBytes: config.AGENT_MEMORY_BYTES || node.memoryBytes,
+    cpuNanos: config.AGENT_CPUS ? Math.round(config.AGENT_CPUS * 1e9) : node.cpuNanos,
   };
 }
 
@@ -60,7 +65,7 @@ export class Hold {
  */
 @Injectable()
 export class NodeBudgetService {
-  readonly total: Footprint;
+  private allocatable: Footprint;
   private readonly defaultSession: Footprint;
   private memory = 0;
   private cpu = 0;
@@ -74,7 +79,7 @@ export class NodeBudgetService {
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
     metrics: AgentMetrics,
   ) {
-    this.total = nodeBudget(config);
+    this.allocatable = nodeBudget(config);
     this.defaultSession = footprintOf({
       memoryBytes: parseBytes(DEFAULT_RESOURCES.memory),
       diskBytes: parseBytes(DEFAULT_RESOURCES.disk),
@@ -86,10 +91,26 @@ export class NodeBudgetService {
     metrics.nodeGauge('sandbox_node_free_sessions', 'Sessions of the default size that still fit on the node', () => this.snapshot().freeSessions);
   }
 
+  get total(): Footprint {
+    return this.allocatable;
+  }
+
+  /**
+   * A new budget (the node's allocatable changed): what is held stays held, even past it; what is
+   * waiting for room is told when there is more.
+   */
+  resize(total: Footprint): void {
+    const grew = total.memoryBytes > this.allocatable.memoryBytes || total.cpuNanos > this.allocatable.cpuNanos;
+    if (total.memoryBytes === this.allocatable.memoryBytes && total.cpuNanos === this.allocatable.cpuNanos) return;
+    this.allocatable = total;
+    this.emit(this.changes);
+    if (grew) this.emit(this.freed);
+  }
+
   /** A hold of `f` if it fits (and, for a session, a session slot is free); null when it does not. */
   tryHold(f: Footprint, session: boolean): Hold | null {
     if (session && this.sessions >= this.config.AGENT_MAX_SESSIONS) return null;
-    if (this.memory + f.memoryBytes > this.total.memoryBytes || this.cpu + f.cpuNanos > this.total.cpuNanos) return null;
+    if (this.memory + f.memoryBytes > this.allocatable.memoryBytes || this.cpu + f.cpuNanos > this.allocatable.cpuNanos) return null;
     return this.hold(f, session);
   }
 
@@ -110,7 +131,7 @@ export class NodeBudgetService {
 
   /** Whether `f` would fit once the warm pool gave up its containers. */
   fitsWithoutPool(f: Footprint): boolean {
-    return this.memory - this.pooledMemory + f.memoryBytes <= this.total.memoryBytes && this.cpu - this.pooledCpu + f.cpuNanos <= this.total.cpuNanos;
+    return this.memory - this.pooledMemory + f.memoryBytes <= this.allocatable.memoryBytes && this.cpu - this.pooledCpu + f.cpuNanos <= this.allocatable.cpuNanos;
   }
 
   /** No session slot is left (AGENT_MAX_SESSIONS). */
@@ -120,8 +141,8 @@ export class NodeBudgetService {
 
   /** Free and warm-pool capacity, as the node reports it. */
   snapshot(): NodeCapacity {
-    const freeMemoryBytes = this.total.memoryBytes - this.memory + this.pooledMemory;
-    const freeCpuNanos = this.total.cpuNanos - this.cpu + this.pooledCpu;
+    const freeMemoryBytes = this.allocatable.memoryBytes - this.memory + this.pooledMemory;
+    const freeCpuNanos = this.allocatable.cpuNanos - this.cpu + this.pooledCpu;
     const freeSessions = Math.max(
       0,
       Math.min(
@@ -130,7 +151,7 @@ export class NodeBudgetService {
         Math.floor(freeCpuNanos / this.defaultSession.cpuNanos),
       ),
     );
-    return { memoryBytes: this.total.memoryBytes, cpuNanos: this.total.cpuNanos, freeMemoryBytes, freeCpuNanos, freeSessions };
+    return { memoryBytes: this.allocatable.memoryBytes, cpuNanos: this.allocatable.cpuNanos, freeMemoryBytes, freeCpuNanos, freeSessions };
   }
 
   /** Called whenever budget is freed (a container removed). */

@@ -2,6 +2,7 @@ import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationB
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from '../agent.config';
 import { ExecutionRunnerService } from '../executions/execution-runner.service';
+import { NodeAllocatableService } from '../capacity/node-allocatable.service';
 import { NodeRegistryService } from '../node/node-registry.service';
 import { WarmPoolService } from '../pool/warm-pool.service';
 import { QueueConsumersService } from '../queue/queue-consumers.service';
@@ -11,7 +12,7 @@ import { NodeGuardService } from './node-guard.service';
 
 /**
  * Start and stop in a deliberate order.
- * Start: register, reconcile the containers left by a previous run, heartbeat (each beat acted on by
+ * Start: read the node's allocatable (Kubernetes), register, reconcile the containers left by a previous run, heartbeat (each beat acted on by
  * the node guard), then take jobs; the pool fills in the background.
  * SIGTERM: take no more jobs, let running executions finish within DRAIN_TIMEOUT_MS, remove the warm
  * pool and leave session containers for the next start to re-attach. The heartbeat goes on until
@@ -21,6 +22,7 @@ import { NodeGuardService } from './node-guard.service';
 export class AgentStartupService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
+    private readonly allocatable: NodeAllocatableService,
     private readonly registry: NodeRegistryService,
     private readonly guard: NodeGuardService,
     private readonly consumers: QueueConsumersService,
@@ -32,6 +34,7 @@ export class AgentStartupService implements OnApplicationBootstrap, BeforeApplic
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.allocatable.start();
     await this.registry.register();
     const adopted = await this.host.reconcile();
     this.registry.onBeat((outcome) => this.guard.onBeat(outcome));
@@ -51,6 +54,7 @@ export class AgentStartupService implements OnApplicationBootstrap, BeforeApplic
     await this.consumers.stop();
     await this.runner.drain(this.config.DRAIN_TIMEOUT_MS);
     await this.sweeper.stop();
+    this.allocatable.stop();
     await this.registry.stopHeartbeat();
     await this.pool.drain();
     this.host.detachAll();
