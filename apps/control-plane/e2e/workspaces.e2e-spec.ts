@@ -1,21 +1,36 @@
-import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { listAll } from '@sandbox/storage';
-import { TestPlatform } from '@sandbox/testing';
+import { kubectl, kubernetesAgentEnv, TestPlatform } from '@sandbox/testing';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** Workspaces whose state of record is the store: artifacts, uploads, restores, limits, hostile paths. */
-describe.each(['s3', 'fs'] as const)('workspaces on the %s store', (storage) => {
+/**
+ * Workspaces whose state of record is the store: artifacts, uploads, restores, limits, hostile paths; on
+ * either store, and with sandboxes as pods on the local cluster (the kubernetes runtime).
+ */
+describe.each([
+  ['s3', 'docker'],
+  ['fs', 'docker'],
+  ['s3', 'kubernetes'],
+] as const)('workspaces on the %s store, %s runtime', (storage, runtime) => {
   let p: TestPlatform;
+  const namespace = `ws-e2e-${randomBytes(3).toString('hex')}`;
 
   beforeAll(async () => {
-    p = await TestPlatform.start(`e2e-ws-${storage}`, { storage, warmPool: 'python-basic=2' });
-  });
+    const agentEnv = runtime === 'kubernetes' ? await kubernetesAgentEnv(namespace) : {};
+    p = await TestPlatform.start(`e2e-ws-${storage}-${runtime.slice(0, 3)}`, { storage, warmPool: 'python-basic=2', agentEnv });
+    // the first start of the local cluster builds it
+  }, 3_300_000);
 
   afterAll(async () => {
     await p?.stop();
+    if (runtime === 'kubernetes') await kubectl('delete', 'namespace', namespace, '--wait=false');
+  });
+
+  // each case's sessions end with it: a cluster node holds only as many as its allocatable allows
+  afterEach(async () => {
+    for (const s of (await p.api('GET', '/v1/sessions?status=running&limit=100')).body.items) await p.api('DELETE', `/v1/sessions/${s.id}`);
   });
 
   /** The session's files per its manifest; every object under its prefix is one of theirs (nothing left over). */
@@ -113,7 +128,7 @@ describe.each(['s3', 'fs'] as const)('workspaces on the %s store', (storage) => 
   it('restores the workspace into a new container after its container was removed', async () => {
     const s = await p.session();
     await p.execute(s.id, { code: 'import os\nos.makedirs("keep/deep", exist_ok=True)\nopen("keep/deep/state.txt", "w").write("survives")' });
-    execFileSync('docker', ['rm', '-f', s.container_id]);
+    p.removeSandboxes([s.container_id]);
     const e = await p.execute(s.id, { code: 'print(open("keep/deep/state.txt").read())' });
     expect(e).toMatchObject({ status: 'completed', stdout: 'survives\n' });
     const now = (await p.api('GET', `/v1/sessions/${s.id}`)).body;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { kubectl, LOCAL_CLUSTER, loadImageIntoCluster, localClusterNode, startLocalCluster, TestPlatform } from '@sandbox/testing';
+import { kubectl, kubernetesAgentEnv, TestPlatform } from '@sandbox/testing';
 
 /**
  * The platform with RUNTIME_MODE=kubernetes: the agent process (outside the cluster, through the
@@ -14,13 +14,7 @@ describe('the kubernetes runtime under the platform', () => {
   let p: TestPlatform;
 
   beforeAll(async () => {
-    await startLocalCluster();
-    await loadImageIntoCluster('sandbox-python:3.11-basic');
-    await kubectl('create', 'namespace', NAMESPACE);
-    p = await TestPlatform.start('e2e-k8s', {
-      warmPool: 'python-basic=1',
-      agentEnv: { RUNTIME_MODE: 'kubernetes', KUBECONFIG: LOCAL_CLUSTER.kubeconfig, K8S_NODE_NAME: await localClusterNode(), SANDBOX_NAMESPACE: NAMESPACE },
-    });
+    p = await TestPlatform.start('e2e-k8s', { warmPool: 'python-basic=1', agentEnv: await kubernetesAgentEnv(NAMESPACE) });
   }, 3_300_000);
 
   afterAll(async () => {

@@ -37,3 +37,14 @@ export async function kubectl(...args: string[]): Promise<string> {
 export async function localClusterNode(): Promise<string> {
   return (await kubectl('get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}')).trim();
 }
+
+/**
+ * Readies the cluster for agents of the kubernetes runtime (started and built, the image loaded, the
+ * namespace made); their environment. The budget follows the node's allocatable unless `env` sets one.
+ */
+export async function kubernetesAgentEnv(namespace: string, image = 'sandbox-python:3.11-basic'): Promise<Record<string, string>> {
+  await startLocalCluster();
+  await loadImageIntoCluster(image);
+  await kubectl('create', 'namespace', namespace);
+  return { RUNTIME_MODE: 'kubernetes', KUBECONFIG: LOCAL_CLUSTER.kubeconfig, K8S_NODE_NAME: await localClusterNode(), SANDBOX_NAMESPACE: namespace, AGENT_CPUS: '0', AGENT_MEMORY_BYTES: '0' };
+}

@@ -249,6 +249,14 @@ export class TestPlatform {
     return out.split('\n').filter(Boolean);
   }
 
+  /** Removes sandboxes behind the agents' backs, as an operator or a crash would (containers or pods). */
+  removeSandboxes(ids: string[]): void {
+    if (!ids.length) return;
+    const ns = this.podNamespace;
+    if (ns) execFileSync(LOCAL_CLUSTER.kubectl, ['--kubeconfig', LOCAL_CLUSTER.kubeconfig, 'delete', 'pods', '-n', ns, '--grace-period=0', ...ids], { stdio: 'ignore' });
+    else execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
+  }
+
   /** The namespace of the agents' sandbox pods (RUNTIME_MODE=kubernetes); undefined on Docker. */
   private get podNamespace(): string | undefined {
     const env = this.options.agentEnv ?? {};
@@ -260,13 +268,7 @@ export class TestPlatform {
     await Promise.all([...this.agents.values()].map((a) => stopProcess(a, 'SIGTERM')));
     if (this.controlPlane) await stopProcess(this.controlPlane, 'SIGTERM');
     this.agents.clear();
-    for (const nodeId of this.nodeIds) {
-      const ids = this.containers(`sandbox.node=${nodeId}`);
-      if (!ids.length) continue;
-      const ns = this.podNamespace;
-      if (ns) execFileSync(LOCAL_CLUSTER.kubectl, ['--kubeconfig', LOCAL_CLUSTER.kubeconfig, 'delete', 'pods', '-n', ns, '--wait=false', ...ids], { stdio: 'ignore' });
-      else execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
-    }
+    for (const nodeId of this.nodeIds) this.removeSandboxes(this.containers(`sandbox.node=${nodeId}`));
     await this.sql?.end().catch(() => undefined);
     await this.db.drop();
     await this.storage.drop();
