@@ -175,7 +175,7 @@ CREATE TABLE IF NOT EXISTS audit_events (
     occurred_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
     actor VARCHAR(64) NOT NULL,          -- api key id, or cli / reaper
     tenant VARCHAR(64) NULL,             -- the actor's tenant
-    action VARCHAR(64) NOT NULL,         -- session.create, session.terminate, session.expire, node.drain, node.undrain, api_key.create, api_key.revoke, audit.export, audit.prune
+    action VARCHAR(64) NOT NULL,         -- session.create, session.terminate, session.update, session.expire, node.drain, node.undrain, api_key.create, api_key.revoke, audit.export, audit.prune
     target_type VARCHAR(32) NOT NULL,
     target_id VARCHAR(128) NOT NULL,
     outcome VARCHAR(16) NOT NULL,        -- ok, or why not

@@ -78,6 +78,7 @@ export function tenantFilter(principal: Principal): string | null {
 export const AUDIT_ACTIONS = [
   'session.create',
   'session.terminate',
+  'session.update',
   'session.expire',
   'node.drain',
   'node.undrain',

@@ -32,17 +32,13 @@ const envVars = z
     `env vars are at most ${LIMITS.envVarsTotalBytes} bytes in all`,
   );
 
+const idleTimeout = z.number().int().min(LIMITS.sessionTimeoutSeconds.min).max(LIMITS.sessionTimeoutSeconds.max);
+
 export const createSessionBody = z
   .object({
     template_id: z.string().min(1).max(64).describe('a template id from GET /v1/templates'),
     env_vars: envVars.optional().describe('environment of every execution in the session; values are write-only'),
-    timeout: z
-      .number()
-      .int()
-      .min(LIMITS.sessionTimeoutSeconds.min)
-      .max(LIMITS.sessionTimeoutSeconds.max)
-      .optional()
-      .describe(`idle timeout in seconds (default ${LIMITS.sessionTimeoutSeconds.default})`),
+    timeout: idleTimeout.optional().describe(`idle timeout in seconds (default ${LIMITS.sessionTimeoutSeconds.default})`),
     resources: z
       .object({
         cpu: quantity(parseCpu, 1e7, LIMITS.cpuNanos.max, unit('cpu')).optional().describe('CPUs: "1", "0.5" or "500m"'),
@@ -55,6 +51,15 @@ export const createSessionBody = z
   })
   .strict();
 export class CreateSessionDto extends createZodDto(createSessionBody) {}
+
+export const updateSessionBody = z
+  .object({
+    timeout: idleTimeout.describe(
+      `idle timeout in seconds (${LIMITS.sessionTimeoutSeconds.min} to ${LIMITS.sessionTimeoutSeconds.max}), counted from now: extends or shortens the session's life`,
+    ),
+  })
+  .strict();
+export class UpdateSessionDto extends createZodDto(updateSessionBody) {}
 
 export const pageQuery = {
   limit: z.coerce.number().int().min(1).max(LIMITS.pageSize.max).default(LIMITS.pageSize.default),

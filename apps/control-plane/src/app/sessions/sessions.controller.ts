@@ -1,11 +1,11 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { isSessionLive, type Principal } from '@sandbox/domain';
 import { type Request, type Response } from 'express';
 import { AuditService } from '../audit/audit.service';
 import { CurrentPrincipal } from '../http/access.decorators';
 import { IDEMPOTENCY_HEADER, idempotencyOf, markReplayed } from '../http/idempotency';
-import { CreateSessionDto, ListSessionsQueryDto, SessionPageDto, SessionResponseDto, sessionToResponse } from './session.dto';
+import { CreateSessionDto, ListSessionsQueryDto, SessionPageDto, SessionResponseDto, sessionToResponse, UpdateSessionDto } from './session.dto';
 import { ControlPlaneMetrics } from '../metrics/control-plane.metrics';
 import { SessionsService } from './sessions.service';
 
@@ -52,6 +52,22 @@ export class SessionsController {
   async get(@Param('id') id: string, @CurrentPrincipal() who: Principal) {
     const session = await this.sessions.get(id, who);
     return sessionToResponse(session, await this.sessions.placementView(session, true));
+  }
+
+  @Patch(':id')
+  @ApiOkResponse({ type: SessionResponseDto, description: 'the session with its new idle timeout, counted from now; 409 `session_ended` once it has ended' })
+  async update(@Param('id') id: string, @Body() body: UpdateSessionDto, @CurrentPrincipal() who: Principal, @Req() req: Request) {
+    const session = await this.sessions.keepAlive(id, who, body.timeout);
+    await this.audit.record(who, req, 'session.update', { type: 'session', id }, { timeout: body.timeout });
+    return sessionToResponse(session, await this.sessions.placementView(session, false));
+  }
+
+  @Post(':id/keepalive')
+  @HttpCode(200)
+  @ApiOkResponse({ type: SessionResponseDto, description: 'counts as activity: the idle timeout starts again from now; 409 `session_ended` once it has ended' })
+  async keepAlive(@Param('id') id: string, @CurrentPrincipal() who: Principal) {
+    const session = await this.sessions.keepAlive(id, who);
+    return sessionToResponse(session, await this.sessions.placementView(session, false));
   }
 
   @Delete(':id')

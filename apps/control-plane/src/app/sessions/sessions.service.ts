@@ -111,6 +111,20 @@ export class SessionsService {
     return { before, after };
   }
 
+  /**
+   * Counts as activity on a live session, and sets its idle timeout when `timeout` is given (from now
+   * on); 409 `session_ended` for an ended one. The session as it is now.
+   */
+  async keepAlive(id: string, who: Principal, timeout?: number): Promise<Session> {
+    const before = await this.get(id, who);
+    if (!(await this.sessions.keepAlive(id, timeout))) {
+      const now = await this.get(id, who);
+      throw new ApiError(409, 'session_ended', `session '${id}' is ${now.status}: an ended session cannot be kept alive; create a new session`);
+    }
+    if (timeout !== undefined && timeout !== before.timeout) this.log.info({ session_id: id, timeout, was: before.timeout }, 'session idle timeout changed');
+    return this.get(id, who);
+  }
+
   /** A session of a known template, within its resource maximums (422 naming what is allowed). */
   private async admit(dto: CreateSessionDto): Promise<{ template: Template; resources: Session['resources'] }> {
     const template = await this.templates.findById(dto.template_id);

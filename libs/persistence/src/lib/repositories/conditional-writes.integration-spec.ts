@@ -59,6 +59,16 @@ describe('conditional writes on MariaDB', () => {
     expect((await sessions.findById(bound))?.containerId).toBe('c-a');
   });
 
+  it('keeps alive, and sets the idle timeout of, only a live session', async () => {
+    const id = await newSession();
+    expect(await sessions.keepAlive(id, 60)).toBe(true);
+    expect(await sessions.keepAlive(id)).toBe(true);
+    expect((await sessions.findById(id))?.timeout).toBe(60);
+    expect(await sessions.transition(id, terminateSession)).toBe(true);
+    expect(await sessions.keepAlive(id, 900)).toBe(false);
+    expect((await sessions.findById(id))?.timeout).toBe(60);
+  });
+
   it("lets only the session's own node claim its executions, oldest first, one claimer winning (I2)", async () => {
     const id = await newSession();
     await sessions.bind(id, 'node-3', 'c', bindSession);

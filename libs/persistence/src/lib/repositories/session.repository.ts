@@ -168,6 +168,20 @@ export class SessionRepository {
   }
 
   /**
+   * Activity from the client on a live session (a keep-alive), with a new idle timeout if one is given:
+   * it then runs from now. False when the session has ended (nothing changed).
+   */
+  async keepAlive(id: string, timeout?: number): Promise<boolean> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ lastActivityAt: () => 'CURRENT_TIMESTAMP', ...(timeout === undefined ? {} : { timeout }) })
+      .where(`id = :id AND status IN (${LIVE_SESSIONS})`, { id })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  /**
    * Live sessions bound to a node whose heartbeat is older than `staleAfter` seconds (or that has no
    * row): they must be placed elsewhere.
    */
