@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS executions (
     last_heartbeat_at TIMESTAMP(3) NULL,  -- ms: the reaper judges staleness to the ms (docs/architecture.md, fencing)
     created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),  -- ms: the benchmark splits a run's latency by these
     completed_at TIMESTAMP(3) NULL,
+    cancel_requested_at TIMESTAMP(3) NULL,  -- added: POST /v1/executions/:id/cancel of a running one (never retried after)
     CONSTRAINT fk_executions_session FOREIGN KEY (session_id) REFERENCES sessions(id) ON DELETE CASCADE,
     INDEX idx_session (session_id),
     INDEX idx_status (status),
@@ -222,4 +223,5 @@ INSERT INTO migrations (timestamp, name) VALUES
 (1796212920000, 'HeartbeatMilliseconds1796212920000'),
 (1796212980000, 'RetentionIndexes1796212980000'),
 (1796213040000, 'NodeBudget1796213040000'),
-(1796213100000, 'SessionPlacement1796213100000');
+(1796213100000, 'SessionPlacement1796213100000'),
+(1796213160000, 'ExecutionCancel1796213160000');

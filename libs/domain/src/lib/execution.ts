@@ -7,6 +7,9 @@ export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 export const UNFINISHED_EXECUTION_STATUSES = Object.freeze(['pending', 'running'] as const);
 export type TerminalExecutionStatus = Exclude<ExecutionStatus, (typeof UNFINISHED_EXECUTION_STATUSES)[number]>;
 
+/** The error of an execution a client cancelled (POST /v1/executions/:id/cancel); its reason is `cancelled`. */
+export const CLIENT_CANCEL = 'cancelled by the client';
+
 /** pending → running: an agent took the execution (its attempt fences every later write). */
 export const startExecution = transition<ExecutionStatus>('start execution', ['pending'], 'running');
 /** running → completed: the program exited by itself, whatever its exit code. */
@@ -117,4 +120,6 @@ export interface Execution {
   readonly lastHeartbeatAt: Date | null;
   readonly createdAt: Date;
   readonly completedAt: Date | null;
+  /** A client asked to stop it while it ran: its agent stops it, the reaper never retries it. */
+  readonly cancelRequestedAt: Date | null;
 }

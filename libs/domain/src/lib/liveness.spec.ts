@@ -34,6 +34,10 @@ describe('lostExecutionFate', () => {
   ] as const)('retry_count %i with at most %i retries → %s', (count, max, fate) => {
     expect(lostExecutionFate(count, max)).toBe(fate);
   });
+
+  it('never retries one a client asked to cancel', () => {
+    expect(lostExecutionFate(0, 2, true)).toBe('cancel');
+  });
 });
 
 describe('FenceDeadline', () => {

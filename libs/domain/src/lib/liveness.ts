@@ -22,8 +22,9 @@ export function mayDeclareLoss(v: LivenessView): boolean {
   return freshest < v.staleAfter || freshest >= 2 * v.staleAfter;
 }
 
-/** What the reaper does with a running execution whose agent was lost. */
-export function lostExecutionFate(retryCount: number, maxRetries: number): 'retry' | 'crash' {
+/** What the reaper does with a running execution whose agent was lost: a cancelled one is never run again. */
+export function lostExecutionFate(retryCount: number, maxRetries: number, cancelRequested = false): 'retry' | 'crash' | 'cancel' {
+  if (cancelRequested) return 'cancel';
   return retryCount < maxRetries ? 'retry' : 'crash';
 }
 

@@ -64,6 +64,7 @@ export function toExecution(e: ExecutionEntity): Execution {
     lastHeartbeatAt: e.lastHeartbeatAt,
     createdAt: e.createdAt,
     completedAt: e.completedAt,
+    cancelRequestedAt: e.cancelRequestedAt,
   };
 }
 

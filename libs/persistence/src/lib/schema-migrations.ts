@@ -6,6 +6,7 @@ import { HeartbeatMilliseconds1796212920000 } from './migrations/1796212920000-h
 import { RetentionIndexes1796212980000 } from './migrations/1796212980000-retention-indexes.migration';
 import { NodeBudget1796213040000 } from './migrations/1796213040000-node-budget.migration';
 import { SessionPlacement1796213100000 } from './migrations/1796213100000-session-placement.migration';
+import { ExecutionCancel1796213160000 } from './migrations/1796213160000-execution-cancel.migration';
 
 /**
  * Every schema change since the oldest released schema (migrations/baseline-2026-12-02.sql), oldest
@@ -20,6 +21,7 @@ export const MIGRATIONS = [
   RetentionIndexes1796212980000,
   NodeBudget1796213040000,
   SessionPlacement1796213100000,
+  ExecutionCancel1796213160000,
 ];
 
 const KNOWN = MIGRATIONS.map((M) => new M().name);

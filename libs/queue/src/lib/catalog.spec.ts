@@ -1,5 +1,6 @@
 import { ZodError } from 'zod';
 import {
+  cancelExecutionJob,
   type JobName,
   nodeQueueName,
   parseJob,
@@ -27,12 +28,14 @@ describe('parseJob', () => {
     });
     expect(parseJob('node', 'run-execution', { execution_id: 'e', session_id: 's', attempt: 3 })).toEqual({ execution_id: 'e', session_id: 's', attempt: 3 });
     expect(parseJob('node', 'terminate-session', { session_id: '01J0ABCDEF' })).toEqual({ session_id: '01J0ABCDEF' });
+    expect(parseJob('node', 'cancel-execution', { execution_id: 'e', session_id: 's' })).toEqual({ execution_id: 'e', session_id: 's' });
   });
 
   it('rejects a payload with an extra key', () => {
     expect(() => parseJob('shared', 'place-session', { session_id: 's', code: 'print(1)' })).toThrow(ZodError);
     expect(() => parseJob('node', 'run-execution', { execution_id: 'e', session_id: 's', attempt: 1, stdin: '' })).toThrow(ZodError);
     expect(() => parseJob('node', 'terminate-session', { session_id: 's', reason: 'x' })).toThrow(ZodError);
+    expect(() => parseJob('node', 'cancel-execution', { execution_id: 'e', session_id: 's', reason: 'x' })).toThrow(ZodError);
   });
 
   it.each([
@@ -73,7 +76,7 @@ describe('job payloads', () => {
   const schemas = Object.values(QUEUES).flatMap((queue) => Object.values(queue.jobs));
 
   it('cover every job of the catalog', () => {
-    expect(new Set(schemas)).toEqual(new Set([placeSessionJob, runExecutionJob, terminateSessionJob, reaperTickJob]));
+    expect(new Set(schemas)).toEqual(new Set([placeSessionJob, runExecutionJob, cancelExecutionJob, terminateSessionJob, reaperTickJob]));
   });
 
   it('carry ids only: no code, stdin or env vars', () => {

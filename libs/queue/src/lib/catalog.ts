@@ -10,6 +10,7 @@ const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 export const placeSessionJob = z.object({ session_id: id }).strict();
 export const runExecutionJob = z.object({ execution_id: id, session_id: id, attempt: z.number().int().min(1) }).strict();
 export const terminateSessionJob = z.object({ session_id: id }).strict();
+export const cancelExecutionJob = z.object({ execution_id: id, session_id: id }).strict();
 
 /** A periodic task of the reaper: the schedule carries no data, the task reads what it needs. */
 export const reaperTickJob = z.object({}).strict();
@@ -52,9 +53,9 @@ export const QUEUES = {
       maxStalledCount: 2,
     },
   },
-  /** Work for one node: executions of the sessions it holds, and their termination. */
+  /** Work for one node: executions of the sessions it holds, their cancels, and their termination. */
   node: {
-    jobs: { 'run-execution': runExecutionJob, 'terminate-session': terminateSessionJob },
+    jobs: { 'run-execution': runExecutionJob, 'cancel-execution': cancelExecutionJob, 'terminate-session': terminateSessionJob },
     jobOptions: doorbell,
     worker: { concurrency: 16, lockDuration: 30_000, stalledInterval: 30_000, maxStalledCount: 2 },
   },

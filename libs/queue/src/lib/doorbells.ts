@@ -67,6 +67,14 @@ export class Doorbells {
     else await this.producer.add('node', 'terminate-session', { session_id: sessionId }, opts);
   }
 
+  /**
+   * Asks the node running an execution to stop it (a client's cancel, already marked in MariaDB). A
+   * lost one changes nothing: the run's lease ends it with its agent, and the reaper never retries it.
+   */
+  async cancellation(executionId: string, sessionId: string, node: string): Promise<void> {
+    await this.producer.add('node', 'cancel-execution', { execution_id: executionId, session_id: sessionId }, { jobId: `cancel-${executionId}`, nodeId: node });
+  }
+
   /** Drops the doorbells waiting on a lost node's queue: nobody takes them now; the reaper rings anew. */
   async dropNodeQueue(node: string): Promise<void> {
     await this.producer.queue(nodeQueueName(node)).drain(true);

@@ -60,7 +60,7 @@ export async function createTestManifest(label: string): Promise<TestManifest> {
     },
     async retry(a, node = a.fence.node) {
       const { fence } = a;
-      await executions.endLostAttempt({ id: fence.id, sessionId: a.session.id, attempt: fence.attempt, retryCount: 0, node: fence.node, startedAt: null }, 'retry', 'lost');
+      await executions.endLostAttempt({ id: fence.id, sessionId: a.session.id, attempt: fence.attempt, retryCount: 0, node: fence.node, startedAt: null, cancelRequested: false }, 'retry', 'lost');
       if (node !== fence.node) await ds.query('UPDATE sessions SET runtime_node = ? WHERE id = ?', [node, a.session.id]);
       return claim(a.session.id, node);
     },

@@ -60,6 +60,15 @@ export class ExecutionsController {
     return executionToResponse(execution, query.inline ? await this.files.inline(execution) : undefined);
   }
 
+  @Post('executions/:id/cancel')
+  @ApiOkResponse({ type: ExecutionResponseDto, description: 'ended: `failed` with reason `cancelled` (a pending one never runs), or as it had ended before; idempotent' })
+  @ApiAcceptedResponse({ type: ExecutionResponseDto, description: 'still `running`: its node is stopping it, and it ends `failed` (`cancelled`) with the usage so far' })
+  async cancel(@Param('id') id: string, @CurrentPrincipal() who: Principal, @Res({ passthrough: true }) res: Response) {
+    const execution = await this.executions.cancel(id, who);
+    res.status(isExecutionTerminal(execution.status) ? 200 : 202);
+    return executionToResponse(execution);
+  }
+
   @Get('sessions/:id/executions')
   @ApiOkResponse({ type: ExecutionPageDto, description: 'newest first' })
   async list(@Param('id') sessionId: string, @Query() query: ListExecutionsQueryDto, @CurrentPrincipal() who: Principal) {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { admitExecution, canAccess, type Execution, type ExecutionSettings, isSessionLive, type Principal, type Session } from '@sandbox/domain';
+import { admitExecution, canAccess, CLIENT_CANCEL, type Execution, type ExecutionSettings, isSessionLive, type Principal, type Session } from '@sandbox/domain';
 import { ExecutionRepository, type Idempotency, type Page, type PageQuery, SessionRepository, TemplateRepository } from '@sandbox/persistence';
 import { Doorbells } from '@sandbox/queue';
 import { annotateSpan, currentTraceparent } from '@sandbox/telemetry';
@@ -67,6 +67,23 @@ export class ExecutionsService {
     const owner = e && (await this.sessions.findById(e.sessionId))?.tenant;
     if (!e || !owner || !canAccess(who, owner)) throw ApiError.notFound('execution', id);
     return e;
+  }
+
+  /**
+   * A client's cancel, idempotent: a pending execution ends `failed` (`cancelled`) and never runs; a
+   * running one is marked (never retried after) and its node asked to stop it, after which it ends the
+   * same way with what it did so far; an ended one stays as it ended. The execution as it is now.
+   */
+  async cancel(id: string, who: Principal): Promise<Execution> {
+    await this.get(id, who);
+    const done = await this.executions.cancel(id, CLIENT_CANCEL);
+    const now = await this.get(id, who);
+    if (done === 'requested' && now.status === 'running' && now.runtimeNode) {
+      // the mark is the cancel: a lost doorbell leaves the run to its end, never to a retry
+      await this.doorbells.cancellation(id, now.sessionId, now.runtimeNode).catch((e) => this.log.error({ execution_id: id, err: e }, 'cannot ask the node to stop the run'));
+    }
+    if (done !== 'ended') this.log.info({ execution_id: id, session_id: now.sessionId, runtime_node: now.runtimeNode, was: done === 'cancelled' ? 'pending' : 'running' }, 'execution cancel');
+    return now;
   }
 
   async listBySession(sessionId: string, query: PageQuery, who: Principal): Promise<Page<Execution>> {

@@ -78,8 +78,11 @@ export class RecoveryService {
       sessionsMoved = moved.length;
       for (const w of await this.executions.oldestPending(moved)) await this.ring(w);
       for (const lost of await this.executions.lost(staleAfter, batch)) {
-        const fate = lostExecutionFate(lost.retryCount, this.config.MAX_RETRIES);
-        const error = `its runtime agent (${lost.node ?? 'unknown'}) was lost on attempt ${lost.attempt}, after ${lost.retryCount} retries: not retried again`;
+        const fate = lostExecutionFate(lost.retryCount, this.config.MAX_RETRIES, lost.cancelRequested);
+        const error =
+          fate === 'cancel'
+            ? `cancelled by the client; its runtime agent (${lost.node ?? 'unknown'}) was lost before it stopped the run`
+            : `its runtime agent (${lost.node ?? 'unknown'}) was lost on attempt ${lost.attempt}, after ${lost.retryCount} retries: not retried again`;
         if (!(await this.executions.endLostAttempt(lost, fate, error))) continue;
         const fields = { execution_id: lost.id, session_id: lost.sessionId, runtime_node: lost.node, attempt: lost.attempt };
         if (fate === 'retry') {
@@ -87,10 +90,14 @@ export class RecoveryService {
           this.log.warn(fields, 'execution lost with its agent: retrying as the next attempt');
           await this.ring({ id: lost.id, sessionId: lost.sessionId, attempt: lost.attempt + 1 });
         } else {
-          crashed++;
-          this.log.error(fields, 'execution lost with its agent too often: crashed');
+          const status = fate === 'cancel' ? 'failed' : 'crashed';
+          if (fate === 'cancel') this.log.warn(fields, 'cancelled execution lost with its agent: ended, not retried');
+          else {
+            crashed++;
+            this.log.error(fields, 'execution lost with its agent too often: crashed');
+          }
           // best effort: a waiter that misses this re-reads the database
-          await this.events.finished({ execution_id: lost.id, status: 'crashed' }).catch((err) => this.log.warn({ ...fields, err }, 'cannot announce the crash'));
+          await this.events.finished({ execution_id: lost.id, status }).catch((err) => this.log.warn({ ...fields, err }, 'cannot announce the end'));
         }
       }
     }

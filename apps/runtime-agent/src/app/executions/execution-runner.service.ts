@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   Clock,
+  CLIENT_CANCEL,
   completeExecution,
   type Execution,
   type ExecutionStatus,
@@ -124,6 +125,19 @@ export class ExecutionRunnerService {
   }
 
   /**
+   * A client's cancel of one execution (marked in MariaDB first): stopped if it runs here, and ended
+   * `failed` (`cancelled`) with what it did so far. Says what it did, for the job's log.
+   */
+  cancelExecution(executionId: string, reason: string): string {
+    const a = this.active.get(executionId);
+    // claimed with the mark already read (attempt starts with it), finished, or never here
+    if (!a) return 'not running here';
+    a.cancelReason ??= reason;
+    this.host.sandboxIfHeld(a.sessionId)?.cancel(a.runId);
+    return 'stopping';
+  }
+
+  /**
    * Stops every running execution and gives its attempt up without writing a result: this node was
    * declared lost, or cannot reach the database, so the reaper (the one retry owner) retries it.
    */
@@ -229,7 +243,15 @@ export class ExecutionRunnerService {
 
   private async attempt(execution: Execution): Promise<void> {
     const fence: AttemptFence = { id: execution.id, attempt: execution.attempt, node: this.config.NODE_ID, startedAt: execution.startedAt };
-    const active: Active = { fence, sessionId: execution.sessionId, runId: runIdOf(execution), cancelReason: null, abandoned: false, template: 'unknown', sync: new AbortController() };
+    const active: Active = {
+      fence,
+      sessionId: execution.sessionId,
+      runId: runIdOf(execution),
+      cancelReason: execution.cancelRequestedAt ? CLIENT_CANCEL : null,
+      abandoned: false,
+      template: 'unknown',
+      sync: new AbortController(),
+    };
     this.active.set(execution.id, active);
     const fields = { session_id: execution.sessionId, execution_id: execution.id, attempt: execution.attempt, runtime_node: fence.node };
     const t0 = Date.now();
@@ -299,6 +321,8 @@ export class ExecutionRunnerService {
       const language = execution.language;
       // claimed just as the node lost touch: it starts frozen (and stopped by its lease anyway)
       if (this.heldFor) await sandbox.freeze().catch((e) => this.log.error({ session_id: session.id, err: e }, 'cannot freeze the sandbox'));
+      // cancelled before it started: a cancel sent from now on reaches the executor after the run
+      if (active.cancelReason) return failed('cancelled', active.cancelReason);
       report = await inSpan('sandbox.run', { 'sandbox.container_id': sandbox.containerId }, () => sandbox.run({
         id: active.runId,
         language,

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { isWaitingForPlacement, type WaitingExecution } from '@sandbox/domain';
+import { CLIENT_CANCEL, isWaitingForPlacement, type WaitingExecution } from '@sandbox/domain';
 import { ExecutionRepository, SessionRepository } from '@sandbox/persistence';
 import { Doorbells, type JobContext, QUEUE_SETTINGS, type QueueSettings, QueueWorker, waitingOf } from '@sandbox/queue';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
@@ -43,6 +43,7 @@ export class QueueConsumersService {
       'node',
       {
         'run-execution': (data, job) => this.route(waitingOf(data), job),
+        'cancel-execution': async ({ execution_id }) => this.runner.cancelExecution(execution_id, CLIENT_CANCEL),
         'terminate-session': async ({ session_id }) => {
           const session = await this.sessions.findById(session_id);
           await this.teardown.tearDown(session_id, session?.status === 'timeout' ? `the session timed out: ${session.error ?? 'idle'}` : 'the session was terminated');

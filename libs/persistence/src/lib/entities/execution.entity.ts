@@ -107,4 +107,7 @@ export class ExecutionEntity {
 
   @Column({ name: 'completed_at', type: 'timestamp', precision: 3, nullable: true })
   completedAt!: Date | null;
+
+  @Column({ name: 'cancel_requested_at', type: 'timestamp', precision: 3, nullable: true })
+  cancelRequestedAt!: Date | null;
 }

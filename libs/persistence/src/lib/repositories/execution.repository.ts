@@ -3,6 +3,7 @@ import {
   BOUND_SESSION_STATUS,
   cancelExecution,
   crashExecution,
+  failExecution,
   type Execution,
   type ExecutionAttempt,
   type ExecutionReason,
@@ -60,6 +61,8 @@ export interface LostExecution {
   readonly retryCount: number;
   readonly node: string | null;
   readonly startedAt: Date | null;
+  /** A client asked to stop it: it ends `cancelled`, never retried. */
+  readonly cancelRequested: boolean;
 }
 
 // appends one attempt (built by the caller, passed as JSON text) to the history
@@ -198,24 +201,33 @@ export class ExecutionRepository {
    * `staleAfter` seconds on the database clock (or their node is unknown).
    */
   async lost(staleAfter: number, limit: number): Promise<LostExecution[]> {
-    const rows: { id: string; session_id: string; attempt: number; retry_count: number | null; runtime_node: string | null; started_at: Date | null }[] =
+    const rows: { id: string; session_id: string; attempt: number; retry_count: number | null; runtime_node: string | null; started_at: Date | null; cancel_requested_at: Date | null }[] =
       await this.ds.query(
-        `SELECT e.id, e.session_id, e.attempt, e.retry_count, e.runtime_node, e.started_at
+        `SELECT e.id, e.session_id, e.attempt, e.retry_count, e.runtime_node, e.started_at, e.cancel_requested_at
          FROM executions e LEFT JOIN runtime_nodes n ON n.id = e.runtime_node
          WHERE e.status = 'running' AND (e.last_heartbeat_at IS NULL OR e.last_heartbeat_at < NOW(3) - INTERVAL ? SECOND
            OR n.id IS NULL OR n.last_heartbeat_at IS NULL OR n.last_heartbeat_at < NOW(3) - INTERVAL ? SECOND)
          ORDER BY e.id LIMIT ?`,
         [staleAfter, staleAfter, limit],
       );
-    return rows.map((r) => ({ id: r.id, sessionId: r.session_id, attempt: r.attempt, retryCount: r.retry_count ?? 0, node: r.runtime_node, startedAt: r.started_at }));
+    return rows.map((r) => ({
+      id: r.id,
+      sessionId: r.session_id,
+      attempt: r.attempt,
+      retryCount: r.retry_count ?? 0,
+      node: r.runtime_node,
+      startedAt: r.started_at,
+      cancelRequested: r.cancel_requested_at !== null,
+    }));
   }
 
   /**
    * The reaper's verdict on a lost attempt, fenced by that attempt: `retry` makes it pending again as
-   * the next attempt (retry_count + 1), `crash` ends it `crashed`; both record the lost attempt in the
-   * history. False when the attempt finished or moved on meanwhile.
+   * the next attempt (retry_count + 1), `crash` ends it `crashed`, `cancel` ends it `failed`
+   * (`cancelled`: a client had asked to stop it); each records the lost attempt in the history. False
+   * when the attempt finished or moved on meanwhile.
    */
-  async endLostAttempt(lost: LostExecution, fate: 'retry' | 'crash', error: string): Promise<boolean> {
+  async endLostAttempt(lost: LostExecution, fate: 'retry' | 'crash' | 'cancel', error: string): Promise<boolean> {
     const entry: ExecutionAttempt = {
       attempt: lost.attempt,
       node: lost.node,
@@ -223,11 +235,11 @@ export class ExecutionRepository {
       ended_at: new Date().toISOString(),
       outcome: 'agent_lost',
     };
-    const t = fate === 'retry' ? retryExecution : crashExecution;
+    const t = { retry: retryExecution, crash: crashExecution, cancel: failExecution }[fate];
     const set =
       fate === 'retry'
         ? { status: t.to, attempt: () => 'attempt + 1', retryCount: () => 'COALESCE(retry_count, 0) + 1', runtimeNode: null, startedAt: null, lastHeartbeatAt: null }
-        : { status: t.to, error, reason: 'agent_lost' as const, completedAt: () => 'CURRENT_TIMESTAMP(3)' };
+        : { status: t.to, error, reason: fate === 'cancel' ? ('cancelled' as const) : ('agent_lost' as const), completedAt: () => 'CURRENT_TIMESTAMP(3)' };
     const r = await this.repo
       .createQueryBuilder()
       .update()
@@ -285,6 +297,28 @@ export class ExecutionRepository {
       [cancelExecution.to, cancelExecution.from],
     );
     return r.affectedRows;
+  }
+
+  /**
+   * A client's cancel: a pending execution ends `failed` (`cancelled`) at once and never runs; a running
+   * one is marked, for its agent to stop and the reaper never to retry. What it did: nothing when it
+   * had ended already.
+   */
+  async cancel(id: string, error: string): Promise<'cancelled' | 'requested' | 'ended'> {
+    const pending = await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ status: cancelExecution.to, error, reason: 'cancelled', completedAt: () => 'CURRENT_TIMESTAMP(3)' })
+      .where('id = :id AND status IN (:...from)', { id, from: cancelExecution.from })
+      .execute();
+    if (pending.affected === 1) return 'cancelled';
+    const running = await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ cancelRequestedAt: () => 'COALESCE(cancel_requested_at, CURRENT_TIMESTAMP(3))' })
+      .where("id = :id AND status = 'running'", { id })
+      .execute();
+    return running.affected === 1 ? 'requested' : 'ended';
   }
 
   /** Cancels the executions of a session that never started (it ended, or could not be placed). */

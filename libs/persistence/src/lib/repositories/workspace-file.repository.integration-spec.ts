@@ -28,7 +28,7 @@ describe('workspace manifest on MariaDB', () => {
     return { sessionId: id, fence: { id: e.id, attempt: e.attempt, node: 'node-a' } };
   };
   const retry = (sessionId: string, fence: { id: string; attempt: number; node: string }) =>
-    new ExecutionRepository(reaper).endLostAttempt({ id: fence.id, sessionId, attempt: fence.attempt, retryCount: 0, node: fence.node, startedAt: null }, 'retry', 'lost');
+    new ExecutionRepository(reaper).endLostAttempt({ id: fence.id, sessionId, attempt: fence.attempt, retryCount: 0, node: fence.node, startedAt: null, cancelRequested: false }, 'retry', 'lost');
   const paths = async (sessionId: string) => (await manifest.page(sessionId, { limit: 100 })).map((f) => f.path);
 
   beforeAll(async () => {
