@@ -63,6 +63,9 @@ CREATE TABLE IF NOT EXISTS executions (
     language VARCHAR(16) NOT NULL,
     status ENUM('pending', 'running', 'completed', 'failed', 'timeout', 'crashed') NOT NULL,
     stdin MEDIUMTEXT NULL,               -- added: jobs carry ids only, the input lives here
+    env_vars JSON NULL,                  -- added: this execution's environment over the session's; never returned
+    args JSON NULL,                      -- added: argv after the program
+    encoding ENUM('utf8', 'base64') NOT NULL DEFAULT 'utf8',  -- added: base64: stdin, stdout and stderr are base64 of bytes
     idempotency_key VARCHAR(128) NULL,   -- added: Idempotency-Key of the POST that created it
     request_hash CHAR(64) NULL,          -- added: sha256 of that request's body
     trace_parent VARCHAR(55) NULL,       -- added: W3C traceparent of the request that created it
@@ -224,4 +227,5 @@ INSERT INTO migrations (timestamp, name) VALUES
 (1796212980000, 'RetentionIndexes1796212980000'),
 (1796213040000, 'NodeBudget1796213040000'),
 (1796213100000, 'SessionPlacement1796213100000'),
-(1796213160000, 'ExecutionCancel1796213160000');
+(1796213160000, 'ExecutionCancel1796213160000'),
+(1796213220000, 'ExecutionInputs1796213220000');

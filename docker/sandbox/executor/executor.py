@@ -13,8 +13,8 @@ Started as the sandbox user (an agent of an older version), the executor works a
 programs under its own uid, and says so: `isolated` is false.
 
 Requests (one JSON object per line on stdin):
-  {"op": "run", "id", "language": "python"|"javascript"|"bash", "code", "stdin"?, "env"?,
-   "timeout_ms", "max_output_bytes", "cwd"?}
+  {"op": "run", "id", "language": "python"|"javascript"|"bash", "code", "stdin"? (text) or
+   "stdin_base64"? (bytes), "env"?, "args"? (argv after the program), "timeout_ms", "max_output_bytes", "cwd"?}
   {"op": "cancel", "id"}          stop the run with this id
   {"op": "ping", "id"}            answered with {"op": "pong", "id", "version", "isolated"}
   Workspace files, between runs (paths relative to /workspace, '/'-separated):
@@ -245,14 +245,14 @@ def child_env(extra):
     return env
 
 
-def run_python_in_child(code, env):
-    """Runs `code` like `python3 -c code` would, in this freshly forked interpreter; never returns."""
+def run_python_in_child(code, env, args):
+    """Runs `code` like `python3 -c code args...` would, in this freshly forked interpreter; never returns."""
     exit_code = 0
     try:
         _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
         os.environ.clear()
         os.environ.update(env)
-        sys.argv = ["-c"]
+        sys.argv = ["-c", *args]
         sys.path[0] = ""
         sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
         # line-buffered: what a program printed before it was killed (timeout, limits) is not lost
@@ -298,14 +298,20 @@ def exit_status(code):
     return 1
 
 
+def args_of(req):
+    return [str(a) for a in req.get("args") or []]
+
+
 def command_for(req):
     language = req["language"]
     if language == "python":
         return None
+    args = args_of(req)
     if language == "javascript":
         # detect-module: a program with import/export runs as an ES module, any other as CommonJS
-        return ["/usr/local/bin/node", "--experimental-detect-module", "--no-warnings", JS_MAIN]
-    return ["/bin/bash", "-c", req["code"]]
+        return ["/usr/local/bin/node", "--experimental-detect-module", "--no-warnings", JS_MAIN, *args]
+    # $0 is "bash", as for `bash -c code bash args...`
+    return ["/bin/bash", "-c", req["code"], "bash", *args]
 
 
 def write_program(code):
@@ -373,7 +379,7 @@ def start(req, fds):
         if req["language"] == "javascript":
             write_program(req["code"])
         if argv is None:
-            run_python_in_child(req["code"], env)
+            run_python_in_child(req["code"], env, args_of(req))
         os.execve(argv[0], argv, env)
     except BaseException as e:  # noqa: BLE001
         os.write(2, f"sandbox: cannot start {req['language']}: {e}\n".encode())
@@ -419,7 +425,7 @@ def execute(req, inbox):
     for fd in (in_r, out_w, err_w):
         os.close(fd)
     pidfd = os.pidfd_open(pid)
-    stdin_data = memoryview((req.get("stdin") or "").encode("utf-8", "surrogateescape"))
+    stdin_data = memoryview(base64.b64decode(req["stdin_base64"]) if req.get("stdin_base64") else (req.get("stdin") or "").encode("utf-8", "surrogateescape"))
     sel = selectors.DefaultSelector()
     sel.register(out_r, selectors.EVENT_READ, out)
     sel.register(err_r, selectors.EVENT_READ, err)

@@ -7,6 +7,9 @@ export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 export const UNFINISHED_EXECUTION_STATUSES = Object.freeze(['pending', 'running'] as const);
 export type TerminalExecutionStatus = Exclude<ExecutionStatus, (typeof UNFINISHED_EXECUTION_STATUSES)[number]>;
 
+export const OUTPUT_ENCODINGS = ['utf8', 'base64'] as const;
+export type OutputEncoding = (typeof OUTPUT_ENCODINGS)[number];
+
 /** The error of an execution a client cancelled (POST /v1/executions/:id/cancel); its reason is `cancelled`. */
 export const CLIENT_CANCEL = 'cancelled by the client';
 
@@ -93,6 +96,12 @@ export interface Execution {
   readonly language: string;
   readonly status: ExecutionStatus;
   readonly stdin: string | null;
+  /** Its own environment, over the session's (values are never returned nor logged). */
+  readonly envVars: Readonly<Record<string, string>> | null;
+  /** argv after the program (sys.argv[1:], process.argv.slice(2), $1…). */
+  readonly args: readonly string[] | null;
+  /** base64: stdin, stdout and stderr are base64 of bytes, so binary data round-trips exactly. */
+  readonly encoding: OutputEncoding;
   /** Glob patterns of workspace files to return with the result. */
   readonly collect: readonly string[] | null;
   /** Wall-time limit, seconds. */

@@ -9,6 +9,9 @@ export const LIMITS = Object.freeze({
   envVarNameLength: 128,
   envVarValueBytes: 8192,
   envVarsTotalBytes: 64 << 10,
+  /** argv of one execution: well inside the kernel's limits on one argument and on all of them */
+  argCount: 64,
+  argBytes: 4096,
   sessionTimeoutSeconds: { min: 10, max: 86_400, default: 300 },
   executionTimeoutSeconds: { min: 1, default: 30 },
   cpuNanos: { max: 16e9 },

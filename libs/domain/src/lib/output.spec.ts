@@ -1,4 +1,4 @@
-import { storableOutput } from './output';
+import { storableBase64, storableOutput } from './output';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const bytes = (...values: number[]) => Uint8Array.from(values);
@@ -88,5 +88,14 @@ describe('storableOutput', () => {
     const input = utf8('abc\u0000def');
     expect(storableOutput(input, 4)).toEqual({ text: 'abc\u0000', truncated: true });
     expect(input).toEqual(utf8('abc\u0000def'));
+  });
+});
+
+describe('storableBase64', () => {
+  it('keeps every byte, invalid UTF-8 and NUL included, up to the cap', () => {
+    const bytes = Uint8Array.from([0, 0xff, 0xfe, 0x80, 65]);
+    expect(storableBase64(bytes, 10)).toEqual({ text: Buffer.from(bytes).toString('base64'), truncated: false });
+    expect(Buffer.from(storableBase64(bytes, 3).text, 'base64')).toEqual(Buffer.from([0, 0xff, 0xfe]));
+    expect(storableBase64(bytes, 3).truncated).toBe(true);
   });
 });

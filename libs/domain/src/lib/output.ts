@@ -22,3 +22,8 @@ export function storableOutput(bytes: Uint8Array, capBytes: number): { text: str
   }
   return { text: decoder.decode(kept), truncated };
 }
+
+/** Program output as base64 of the bytes themselves (encoding base64: binary round-trips exactly), at most `capBytes` of them. */
+export function storableBase64(bytes: Uint8Array, capBytes: number): { text: string; truncated: boolean } {
+  return { text: Buffer.from(bytes.subarray(0, capBytes)).toString('base64'), truncated: bytes.length > capBytes };
+}

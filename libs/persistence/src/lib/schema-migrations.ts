@@ -7,6 +7,7 @@ import { RetentionIndexes1796212980000 } from './migrations/1796212980000-retent
 import { NodeBudget1796213040000 } from './migrations/1796213040000-node-budget.migration';
 import { SessionPlacement1796213100000 } from './migrations/1796213100000-session-placement.migration';
 import { ExecutionCancel1796213160000 } from './migrations/1796213160000-execution-cancel.migration';
+import { ExecutionInputs1796213220000 } from './migrations/1796213220000-execution-inputs.migration';
 
 /**
  * Every schema change since the oldest released schema (migrations/baseline-2026-12-02.sql), oldest
@@ -22,6 +23,7 @@ export const MIGRATIONS = [
   NodeBudget1796213040000,
   SessionPlacement1796213100000,
   ExecutionCancel1796213160000,
+  ExecutionInputs1796213220000,
 ];
 
 const KNOWN = MIGRATIONS.map((M) => new M().name);

@@ -26,8 +26,11 @@ export interface RunRequest {
   readonly id: string;
   readonly language: Language;
   readonly code: string;
-  readonly stdin?: string | null;
+  /** Text, or bytes (sent as base64: binary input arrives exactly). */
+  readonly stdin?: string | Uint8Array | null;
   readonly env?: Readonly<Record<string, string>>;
+  /** argv after the program. */
+  readonly args?: readonly string[];
   readonly timeoutMs: number;
   readonly maxOutputBytes: number;
   /**

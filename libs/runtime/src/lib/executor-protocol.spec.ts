@@ -281,6 +281,13 @@ describe('encodeRun', () => {
     expect(JSON.parse(encodeRun({ ...request, stdin: null })).stdin).toBe('');
   });
 
+  it('carries bytes of stdin as base64, and args only when there are some', () => {
+    const sent = JSON.parse(encodeRun({ ...request, stdin: Uint8Array.from([0, 255, 10]), args: ['a b', ''] }));
+    expect(sent).toMatchObject({ stdin_base64: 'AP8K', args: ['a b', ''] });
+    expect(sent).not.toHaveProperty('stdin');
+    expect(JSON.parse(encodeRun({ ...request, args: [] }))).not.toHaveProperty('args');
+  });
+
   it('survives the LineSplitter as one line', () => {
     const { lines, split } = splitter(1 << 16);
     split.push(Buffer.from(encodeRun({ ...request, code: 'a\nb\r\nc\u2028d', stdin: '\n\n' })));

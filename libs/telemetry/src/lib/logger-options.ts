@@ -20,6 +20,8 @@ export const REDACTED_PATHS = [
   '*.code',
   'stdin',
   '*.stdin',
+  'args',
+  '*.args',
   'password',
   '*.password',
   // a failed query's values, wherever an error was put (the `err` serializer drops them too)

@@ -1,8 +1,8 @@
-import { EXECUTION_REASONS, EXECUTION_STATUSES, type Execution, isWorkspacePath } from '@sandbox/domain';
+import { EXECUTION_REASONS, EXECUTION_STATUSES, type Execution, isWorkspacePath, LIMITS, OUTPUT_ENCODINGS } from '@sandbox/domain';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { booleanFlag } from '../http/query';
-import { pageQuery } from '../sessions/session.dto';
+import { envVars, pageQuery } from '../sessions/session.dto';
 
 /** A glob of workspace paths: relative, no '..' or '.' segments (so it can only match inside the workspace). */
 const collectPattern = z
@@ -11,11 +11,28 @@ const collectPattern = z
   .max(256)
   .refine((p) => isWorkspacePath(p), 'a relative glob like "out/**/*.png": no leading "/", no ".." or "." segments, no backslashes');
 
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 export const createExecutionBody = z
   .object({
     code: z.string().min(1, 'code is empty').describe('program text; at most 65 535 bytes (413 above)'),
     language: z.string().max(16).optional().describe("one of the template's languages; default: the template's"),
-    stdin: z.string().optional().describe('standard input; at most 1 MiB'),
+    stdin: z.string().optional().describe('standard input (base64 of bytes with encoding base64); at most 1 MiB'),
+    env: envVars.optional().describe("this execution's environment, over the session's env_vars; values are write-only"),
+    args: z
+      .array(
+        z
+          .string()
+          .refine((v) => !v.includes('\0'), 'arguments cannot contain NUL bytes')
+          .refine((v) => Buffer.byteLength(v) <= LIMITS.argBytes, `arguments are at most ${LIMITS.argBytes} bytes each`),
+      )
+      .max(LIMITS.argCount)
+      .optional()
+      .describe('argv after the program: sys.argv[1:] in Python, process.argv.slice(2) in JavaScript, $1… in bash'),
+    encoding: z
+      .enum(OUTPUT_ENCODINGS)
+      .optional()
+      .describe('base64: stdin is base64 of bytes, and stdout and stderr come back as base64 of what the program wrote, so binary data round-trips exactly (default utf8: invalid UTF-8 output becomes U+FFFD)'),
     timeout: z.number().int().min(1).optional().describe('wall-time limit in seconds'),
     collect: z
       .array(collectPattern)
@@ -23,7 +40,8 @@ export const createExecutionBody = z
       .optional()
       .describe('globs of workspace files to return with the result, e.g. ["out/**/*.png", "report.csv"]'),
   })
-  .strict();
+  .strict()
+  .refine((b) => b.encoding !== 'base64' || b.stdin === undefined || BASE64.test(b.stdin), { path: ['stdin'], message: 'with encoding base64, stdin is standard base64 (A–Z, a–z, 0–9, +, /, = padding)' });
 export class CreateExecutionDto extends createZodDto(createExecutionBody) {}
 
 const inline = booleanFlag.optional().describe('return collected files up to the inline limit (64 KiB by default) in content_base64');
@@ -85,6 +103,8 @@ export const executionSummary = z.object(summary);
 export const executionResponse = z.object({
   ...summary,
   code: z.string(),
+  args: z.array(z.string()).nullable(),
+  encoding: z.enum(OUTPUT_ENCODINGS).describe('base64: stdin, stdout and stderr are base64 of bytes'),
   stdin: z.string().nullable(),
   stdout: z.string().nullable(),
   stderr: z.string().nullable(),
@@ -130,6 +150,8 @@ export function executionToResponse(e: Execution, inline?: ReadonlyMap<string, s
   return {
     ...executionToSummary(e),
     code: e.code,
+    args: e.args ? [...e.args] : null,
+    encoding: e.encoding,
     stdin: e.stdin,
     stdout: e.stdout,
     stderr: e.stderr,

@@ -41,7 +41,22 @@ export class ExecutionsService {
         },
         admit: () => this.admit(session, dto),
         insert: (settings) =>
-          this.executions.insertWithinCap({ id, sessionId, code: dto.code, stdin: dto.stdin ?? null, collect: dto.collect ?? null, ...settings, idempotency: idem, traceParent: currentTraceparent() }, max),
+          this.executions.insertWithinCap(
+            {
+              id,
+              sessionId,
+              code: dto.code,
+              stdin: dto.stdin ?? null,
+              envVars: dto.env ?? null,
+              args: dto.args ?? null,
+              encoding: dto.encoding ?? 'utf8',
+              collect: dto.collect ?? null,
+              ...settings,
+              idempotency: idem,
+              traceParent: currentTraceparent(),
+            },
+            max,
+          ),
         overCap: (n) =>
           new ApiError(429, 'too_many_pending', `session '${sessionId}' has ${n} executions waiting to run, its maximum; wait for some to finish`, [{ message: `at most ${max} pending executions per session`, limit: max }], {
             'Retry-After': '1',

@@ -18,7 +18,7 @@ function unit(kind: string) {
   return kind === 'cpu' ? (n: number) => `${n / 1e9} CPUs` : (n: number) => formatBytes(n);
 }
 
-const envVars = z
+export const envVars = z
   .record(
     z.string().max(LIMITS.envVarNameLength).regex(ENV_VAR_NAME, 'env var names are letters, digits and "_", not starting with a digit'),
     z

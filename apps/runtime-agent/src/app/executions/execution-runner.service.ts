@@ -15,6 +15,7 @@ import {
   type Session,
   SKIPPED_LISTED,
   type SkippedFile,
+  storableBase64,
   storableOutput,
   timeOutExecution,
   type Transition,
@@ -327,8 +328,9 @@ export class ExecutionRunnerService {
         id: active.runId,
         language,
         code: execution.code,
-        stdin: execution.stdin,
-        env: session.envVars,
+        stdin: execution.encoding === 'base64' && execution.stdin ? Buffer.from(execution.stdin, 'base64') : execution.stdin,
+        env: { ...session.envVars, ...execution.envVars },
+        ...(execution.args ? { args: execution.args } : {}),
         timeoutMs: execution.timeout * 1000,
         maxOutputBytes: cap,
         leaseUntilMs: this.leaseUntil,
@@ -345,8 +347,9 @@ export class ExecutionRunnerService {
     const sync = await inSpan('workspace.push', {}, () => this.push(hosted, session, execution, active, notRestored));
     const memory = session.resources.memory ?? hosted.template.defaultResources.memory ?? 'its memory';
     const outcome = outcomeOf(report, { timeoutSeconds: execution.timeout, outputBytes: cap, memory }, active.cancelReason ?? 'cancelled');
-    const stdout = storableOutput(report.stdout, cap);
-    const stderr = storableOutput(report.stderr, cap);
+    const stored = (bytes: Buffer) => (execution.encoding === 'base64' ? storableBase64(bytes, cap) : storableOutput(bytes, cap));
+    const stdout = stored(report.stdout);
+    const stderr = stored(report.stderr);
     return {
       status: outcome.status,
       result: {

@@ -1,4 +1,4 @@
-import { EXECUTION_STATUSES, type Artifact, type ExecutionAttempt, type ExecutionReason, type ExecutionStatus, type ResourceUsage, type SkippedArtifacts } from '@sandbox/domain';
+import { EXECUTION_STATUSES, OUTPUT_ENCODINGS, type Artifact, type ExecutionAttempt, type ExecutionReason, type ExecutionStatus, type OutputEncoding, type ResourceUsage, type SkippedArtifacts } from '@sandbox/domain';
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { SessionEntity } from './session.entity';
 
@@ -32,6 +32,15 @@ export class ExecutionEntity {
 
   @Column({ type: 'mediumtext', nullable: true })
   stdin!: string | null;
+
+  @Column({ name: 'env_vars', type: 'json', nullable: true })
+  envVars!: Record<string, string> | null;
+
+  @Column({ type: 'json', nullable: true })
+  args!: string[] | null;
+
+  @Column({ type: 'enum', enum: OUTPUT_ENCODINGS, default: 'utf8' })
+  encoding!: OutputEncoding;
 
   @Column({ name: 'idempotency_key', type: 'varchar', length: 128, nullable: true })
   idempotencyKey!: string | null;

@@ -23,7 +23,8 @@ import { type Page, type PageQuery } from '../page';
 import { LIVE_SESSIONS, UNFINISHED_EXECUTIONS } from '../status-sql';
 import { type Idempotency } from './session.repository';
 
-export type NewExecution = Pick<Execution, 'id' | 'sessionId' | 'code' | 'language' | 'stdin' | 'timeout' | 'collect'> & {
+export type NewExecution = Pick<Execution, 'id' | 'sessionId' | 'code' | 'language' | 'stdin' | 'timeout' | 'collect'> &
+  Partial<Pick<Execution, 'envVars' | 'args' | 'encoding'>> & {
   readonly idempotency?: Idempotency | null;
   readonly traceParent?: string | null;
 };
@@ -87,6 +88,8 @@ export class ExecutionRepository {
       await m.insert(ExecutionEntity, {
         ...fields,
         collect: e.collect ? [...e.collect] : null,
+        envVars: e.envVars ? { ...e.envVars } : null,
+        args: e.args ? [...e.args] : null,
         idempotencyKey: idempotency?.key ?? null,
         requestHash: idempotency?.requestHash ?? null,
         status: 'pending',
