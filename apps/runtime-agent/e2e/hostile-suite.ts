@@ -67,17 +67,27 @@ export function hostileSuite(runtime: HostileRuntime): void {
     /** What the sandbox shows of its processes: every pid but tini and the executor is the program's. */
     const processes = async (sessionId: string) => (await p.execute(sessionId, { code: 'import os\nprint(len([p for p in os.listdir("/proc") if p.isdigit()]))' })).stdout;
 
+    /**
+     * A fork bomb ends at the wall time. On Kubernetes only the node's podPidsLimit (1024, not the
+     * template's pids) holds it, and killing that many processes on a busy node can outlast the
+     * executor's grace: then the sandbox is declared lost and the session gets a new pod, contained too.
+     */
+    const forkBombEnded = (e: { status: string; reason: string }) => {
+      const lost = runtime.name === 'kubernetes' && e.reason === 'sandbox_lost';
+      expect(e).toMatchObject(lost ? { status: 'failed', reason: 'sandbox_lost' } : { status: 'timeout', reason: 'wall_timeout' });
+      return !lost;
+    };
+
     it('H1 fork bomb (python): held at the pids limit, ends at the wall time, nothing left behind', async () => {
       const { e, s } = await hostile('import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass', { timeout: 3 });
-      expect(e).toMatchObject({ status: 'timeout', reason: 'wall_timeout' });
+      forkBombEnded(e);
       // tini, the executor, and the listing program
       expect(await processes(s.id)).toBe('3\n');
     });
 
     it('H1 fork bomb (bash): held at the pids limit while its parent lives, all of it killed at the end', async () => {
       const { e, s } = await hostile(':(){ :|:& };:\nsleep 10', { language: 'bash', timeout: 3 });
-      expect(e).toMatchObject({ status: 'timeout', reason: 'wall_timeout' });
-      expect(e.stderr).toMatch(/fork: (retry: )?Resource temporarily unavailable/);
+      if (forkBombEnded(e)) expect(e.stderr).toMatch(/fork: (retry: )?Resource temporarily unavailable/);
       expect(await processes(s.id)).toBe('3\n');
     });
 
