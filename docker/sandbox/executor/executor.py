@@ -14,7 +14,8 @@ programs under its own uid, and says so: `isolated` is false.
 
 Requests (one JSON object per line on stdin):
   {"op": "run", "id", "language": "python"|"javascript"|"bash", "code", "stdin"? (text) or
-   "stdin_base64"? (bytes), "env"?, "args"? (argv after the program), "timeout_ms", "max_output_bytes", "cwd"?}
+   "stdin_base64"? (bytes), "env"?, "args"? (argv after the program), "timeout_ms", "max_output_bytes", "cwd"?,
+   "stream"? (send the output as it comes, in "output" replies, before the result)}
   {"op": "cancel", "id"}          stop the run with this id
   {"op": "ping", "id"}            answered with {"op": "pong", "id", "version", "isolated"}
   Workspace files, between runs (paths relative to /workspace, '/'-separated):
@@ -25,6 +26,9 @@ Requests (one JSON object per line on stdin):
 Replies (one JSON object per line on stdout):
   {"op": "ready", "version", "pid", "isolated"} once, at start; isolated: programs run under another
      uid than this process and init, so they cannot reach the channel
+  {"op": "output", "id", "stream": "stdout"|"stderr", "data" (base64)} while a run with "stream" goes on:
+     the captured bytes in order (what the result then holds, never more), sent when FLUSH_BYTES have
+     gathered or FLUSH_S after the first of them
   {"op": "result", "id", "exit_code", "signal", "timed_out", "cancelled", "output_limited",
    "stdout", "stderr" (base64, at most max_output_bytes each), "stdout_bytes", "stderr_bytes",
    "wall_ms", "cpu_ms", "max_rss_kb" (peak of the run), "oom_kills" and "pids_limited" (how often the
@@ -84,7 +88,7 @@ import time
 import traceback
 import types
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 MAX_REQUEST_BYTES = 16 << 20
 # data moved by one read or write request: bounds both sides' memory, and each reply line
 MAX_IO_BYTES = 4 << 20
@@ -127,20 +131,44 @@ def send(msg):
         view = view[n:]
 
 
-class Capture:
-    """Keeps the first `cap` bytes of a stream and counts all of them."""
+# a streamed run's output goes out in pieces of at most this, at most this long after it was read
+FLUSH_BYTES = 32768
+FLUSH_S = 0.02
 
-    def __init__(self, cap):
+
+class Capture:
+    """Keeps the first `cap` bytes of a stream and counts all of them; with `name`, what it keeps is
+    also sent as it comes, in "output" replies to the run `run_id`."""
+
+    def __init__(self, cap, run_id=None, name=None):
         self.cap = cap
         self.data = bytearray()
         self.total = 0
+        self.run_id = run_id
+        self.name = name
+        self.sent = 0
+        self.since = None
 
     def feed(self, chunk):
         self.total += len(chunk)
         room = self.cap - len(self.data)
         if room > 0:
             self.data += chunk[:room]
+            if self.name and self.since is None:
+                self.since = time.monotonic()
         return self.total > self.cap
+
+    def flush_in(self):
+        """Seconds until the unsent bytes are due; None when there are none."""
+        return None if self.since is None else max(0.0, self.since + FLUSH_S - time.monotonic())
+
+    def flush(self, force=False):
+        while self.name and self.sent < len(self.data) and (force or len(self.data) - self.sent >= FLUSH_BYTES or self.flush_in() == 0):
+            piece = bytes(self.data[self.sent : self.sent + FLUSH_BYTES])
+            send({"op": "output", "id": self.run_id, "stream": self.name, "data": base64.b64encode(piece).decode()})
+            self.sent += len(piece)
+        if self.sent >= len(self.data):
+            self.since = None
 
 
 def descendants():
@@ -412,7 +440,9 @@ def execute(req, inbox):
     deadline = time.monotonic() + int(req.get("timeout_ms") or 30000) / 1000
     lease = lease_of(req)
     stopped_at = None
-    out, err = Capture(cap), Capture(cap)
+    streamed = bool(req.get("stream"))
+    out = Capture(cap, req.get("id"), "stdout" if streamed else None)
+    err = Capture(cap, req.get("id"), "stderr" if streamed else None)
     # a pipe belongs to whoever made it: the program may reopen its own stdio (/dev/stdout, /dev/stdin)
     with as_sandbox_user():
         in_r, in_w = os.pipe()
@@ -459,9 +489,9 @@ def execute(req, inbox):
         timeout = None if stop_reason or stopped_at is not None else max(0.0, deadline - now)
         if lease is not None and stopped_at is None and status is None and not stop_reason:
             timeout = max(0.0, lease - now) if timeout is None else min(timeout, max(0.0, lease - now))
-        orphan_in = inbox.orphan_in()
-        if orphan_in is not None:
-            timeout = orphan_in if timeout is None else min(timeout, orphan_in)
+        for due in (inbox.orphan_in(), out.flush_in(), err.flush_in()):
+            if due is not None:
+                timeout = due if timeout is None else min(timeout, due)
         events = sel.select(timeout)
         if not events and not stop_reason and stopped_at is None and time.monotonic() >= deadline:
             stop_reason = "timed_out"
@@ -518,6 +548,10 @@ def execute(req, inbox):
                     stop_reason = "output_limited"
                     close_stdin()
                     kill_everything(pid)
+        out.flush()
+        err.flush()
+    out.flush(force=True)
+    err.flush(force=True)
     sel.close()
     REAPED.clear()
     wall_ms = (time.monotonic() - t0) * 1000

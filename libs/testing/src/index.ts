@@ -14,3 +14,4 @@ export * from './lib/hostile-probes';
 export * from './lib/load-balancer';
 export * from './lib/local-cluster';
 export * from './lib/until';
+export * from './lib/event-stream';

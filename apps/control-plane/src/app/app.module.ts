@@ -14,6 +14,7 @@ import { ApiKeysController } from './auth/api-keys.controller';
 import { ApiKeysService } from './auth/api-keys.service';
 import { RateLimitGuard } from './auth/rate-limit.guard';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from './control-plane.config';
+import { ExecutionStreamService } from './executions/execution-stream.service';
 import { ExecutionWaiterService } from './executions/execution-waiter.service';
 import { ExecutionsController } from './executions/executions.controller';
 import { ExecutionsService } from './executions/executions.service';
@@ -71,6 +72,7 @@ export class AppModule {
         SessionsService,
         ExecutionsService,
         ExecutionWaiterService,
+        ExecutionStreamService,
         FilesService,
       ],
     };

@@ -1,4 +1,4 @@
-import { storableBase64, storableOutput } from './output';
+import { outputPieces, storableBase64, storableOutput } from './output';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const bytes = (...values: number[]) => Uint8Array.from(values);
@@ -97,5 +97,26 @@ describe('storableBase64', () => {
     expect(storableBase64(bytes, 10)).toEqual({ text: Buffer.from(bytes).toString('base64'), truncated: false });
     expect(Buffer.from(storableBase64(bytes, 3).text, 'base64')).toEqual(Buffer.from([0, 0xff, 0xfe]));
     expect(storableBase64(bytes, 3).truncated).toBe(true);
+  });
+});
+
+describe('outputPieces', () => {
+  // every way to cut these bytes in two or three: characters of 2, 3 and 4 bytes, an invalid byte, a dangling lead byte
+  const all = Uint8Array.from([...utf8('a\u00e9\u20ac\u{1F600}b'), 0xff, 0x41, 0xf0, 0x9f]);
+
+  it('joins, at any cut, to the text stored for the whole (a character cut in two waits for its end)', () => {
+    for (let i = 0; i <= all.length; i++) {
+      for (let j = i; j <= all.length; j++) {
+        const p = outputPieces('utf8');
+        const text = p.push(all.subarray(0, i)) + p.push(all.subarray(i, j)) + p.push(all.subarray(j)) + p.end();
+        expect(text).toBe(storableOutput(all, all.length).text);
+      }
+    }
+  });
+
+  it('with base64, gives each piece as its own base64, whose bytes joined are the stored bytes', () => {
+    const p = outputPieces('base64');
+    const pieces = [p.push(all.subarray(0, 4)), p.push(all.subarray(4)), p.end()];
+    expect(Buffer.concat(pieces.map((x) => Buffer.from(x, 'base64')))).toEqual(Buffer.from(storableBase64(all, all.length).text, 'base64'));
   });
 });

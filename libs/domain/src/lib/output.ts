@@ -1,3 +1,5 @@
+import { type OutputEncoding } from './execution';
+
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
 /**
@@ -26,4 +28,23 @@ export function storableOutput(bytes: Uint8Array, capBytes: number): { text: str
 /** Program output as base64 of the bytes themselves (encoding base64: binary round-trips exactly), at most `capBytes` of them. */
 export function storableBase64(bytes: Uint8Array, capBytes: number): { text: string; truncated: boolean } {
   return { text: Buffer.from(bytes.subarray(0, capBytes)).toString('base64'), truncated: bytes.length > capBytes };
+}
+
+/**
+ * Output as it is streamed, piece by piece, so a stream and the stored result agree: with utf8 the
+ * pieces joined are exactly the text `storableOutput` stores for the whole (a character cut between
+ * two pieces waits for its end); with base64 each piece is the base64 of its own bytes, and the
+ * bytes of the pieces joined are those `storableBase64` stores.
+ */
+export interface OutputPieces {
+  /** The text of the next piece of bytes ('' while it only holds part of a character). */
+  push(bytes: Uint8Array): string;
+  /** What is left at the end: a trailing partial character as U+FFFD, as the whole's decoding has it. */
+  end(): string;
+}
+
+export function outputPieces(encoding: OutputEncoding): OutputPieces {
+  if (encoding === 'base64') return { push: (bytes) => Buffer.from(bytes).toString('base64'), end: () => '' };
+  const streaming = new TextDecoder('utf-8', { fatal: false });
+  return { push: (bytes) => streaming.decode(bytes, { stream: true }), end: () => streaming.decode() };
 }

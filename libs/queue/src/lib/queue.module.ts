@@ -1,6 +1,7 @@
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Doorbells } from './doorbells';
 import { ExecutionEventsPublisher } from './execution-events';
+import { ExecutionOutputPublisher } from './execution-output';
 import { OutageGuard } from './outage-guard';
 import { QueueProducer, type QueueSettings } from './queue-producer';
 
@@ -9,7 +10,7 @@ export const QUEUE_SETTINGS = Symbol('QUEUE_SETTINGS');
 
 /**
  * What the apps use of Redis: the producer and the doorbells rung through it, the announcements of
- * finished executions, the reapers' outage guard. Connections close at application shutdown, after
+ * finished executions, the output of running ones, the reapers' outage guard. Connections close at application shutdown, after
  * the apps' own ordered stops (an agent's drain still rings doorbells and announces results).
  */
 @Module({})
@@ -17,6 +18,7 @@ export class QueueModule implements OnApplicationShutdown {
   constructor(
     @Inject(QueueProducer) private readonly producer: QueueProducer,
     @Inject(ExecutionEventsPublisher) private readonly events: ExecutionEventsPublisher,
+    @Inject(ExecutionOutputPublisher) private readonly output: ExecutionOutputPublisher,
   ) {}
 
   static forRoot(settings: QueueSettings): DynamicModule {
@@ -26,12 +28,13 @@ export class QueueModule implements OnApplicationShutdown {
       { provide: QueueProducer, useValue: producer },
       { provide: Doorbells, useValue: new Doorbells(producer) },
       { provide: ExecutionEventsPublisher, useValue: new ExecutionEventsPublisher(settings) },
+      { provide: ExecutionOutputPublisher, useValue: new ExecutionOutputPublisher(settings) },
       { provide: OutageGuard, useValue: new OutageGuard(producer, settings.prefix) },
     ];
     return { module: QueueModule, global: true, providers, exports: providers.map((p) => p.provide) };
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([this.producer.close(), this.events.close()]);
+    await Promise.allSettled([this.producer.close(), this.events.close(), this.output.close()]);
   }
 }

@@ -39,6 +39,11 @@ export interface RunRequest {
    * wall-time limit. The agent's fence deadline: a hung or cut-off agent's runs stop on their own.
    */
   readonly leaseUntilMs?: number;
+  /**
+   * Hears the output while the run goes on, in order, never more than `maxOutputBytes` of a stream:
+   * the bytes the report then holds.
+   */
+  readonly onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 }
 
 /** What the executor reported, parsed and bounded; untrusted beyond that. */

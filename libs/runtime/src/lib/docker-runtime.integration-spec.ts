@@ -135,6 +135,26 @@ describe('DockerRuntime on the real engine', () => {
     expect(r.stdoutBytes).toBeGreaterThan(4096);
   });
 
+  it('streams the output as it comes, in order, the pieces joined being the report\'s bytes', async () => {
+    const heard: { stream: string; chunk: Buffer }[] = [];
+    const ticks = 'import sys, time\nfor i in range(10):\n    print(i, flush=True)\n    print("e", i, file=sys.stderr, flush=True)\n    time.sleep(0.1)';
+    const r = await run(sandbox, ticks, { onOutput: (stream, chunk) => heard.push({ stream, chunk }) });
+    const joined = (stream: string) => Buffer.concat(heard.filter((h) => h.stream === stream).map((h) => h.chunk));
+    expect(joined('stdout')).toEqual(r.stdout);
+    expect(joined('stderr')).toEqual(r.stderr);
+    // a piece per print: each line was heard on its own, well before the run's end
+    expect(heard.filter((h) => h.stream === 'stdout').length).toBeGreaterThanOrEqual(5);
+    expect(heard[0]!.chunk.toString()).toMatch(/^0\n|^e 0\n/);
+  });
+
+  it('streams no more than the output cap', async () => {
+    const heard: Buffer[] = [];
+    const r = await run(sandbox, 'while True: print("x" * 1000)', { maxOutputBytes: 4096, onOutput: (_s, chunk) => heard.push(chunk) });
+    expect(r.outputLimited).toBe(true);
+    expect(Buffer.concat(heard)).toEqual(r.stdout);
+    expect(Buffer.concat(heard).length).toBe(4096);
+  });
+
   it('reports a killed container as lost, to the run in flight and to listeners', async () => {
     const victim = await runtime.create(spec());
     const lost = new Promise<string>((resolve) => victim.onLost(resolve));

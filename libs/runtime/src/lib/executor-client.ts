@@ -35,6 +35,13 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** A streamed run's listener and what it heard so far of each stream, which never passes the cap. */
+interface Listening {
+  readonly onOutput: NonNullable<RunRequest['onOutput']>;
+  readonly cap: number;
+  readonly heard: { stdout: number; stderr: number };
+}
+
 /**
  * A sandbox as seen through its executor: requests go down the attached stdin, replies come back
  * as lines on the demultiplexed stdout. One run at a time; anything odd on the wire (an unknown
@@ -44,6 +51,7 @@ interface Pending {
  */
 export class ExecutorClient implements Sandbox {
   private readonly waiting = new Map<string, Pending>();
+  private readonly listening = new Map<string, Listening>();
   private readonly lostListeners: ((reason: string) => void)[] = [];
   private readonly splitter: LineSplitter;
   private readyWaiter: Pending | null = null;
@@ -95,7 +103,13 @@ export class ExecutorClient implements Sandbox {
   async run(req: RunRequest): Promise<RunReport> {
     // the executor enforces the wall time itself; this backstop only catches an executor that hangs
     const deadline = req.timeoutMs + this.graceMs;
-    const answer = await this.call(req.id, encodeRun(req), maxReplyBytes(req.maxOutputBytes), deadline);
+    if (req.onOutput) this.listening.set(req.id, { onOutput: req.onOutput, cap: req.maxOutputBytes, heard: { stdout: 0, stderr: 0 } });
+    let answer: ExecutorReply;
+    try {
+      answer = await this.call(req.id, encodeRun(req), maxReplyBytes(req.maxOutputBytes), deadline);
+    } finally {
+      this.listening.delete(req.id);
+    }
     if (!isResult(answer)) throw new ExecutorFailure('error' in answer ? answer.error : 'executor sent no result');
     return toRunReport(answer, req.maxOutputBytes);
   }
@@ -281,11 +295,21 @@ export class ExecutorClient implements Sandbox {
       return;
     }
     const id = 'id' in reply ? reply.id : null;
+    if (id && reply.op === 'output') return this.onOutput(id, reply.stream, Buffer.from(reply.data, 'base64'));
     if (id && reply.op === 'result' && this.leftovers.delete(id)) return;
     const waiter = id ? this.waiting.get(id) : undefined;
     if (!waiter || !id) return this.lose('sandbox executor answered a request nobody made');
     this.waiting.delete(id);
     waiter.resolve(reply);
+  }
+
+  private onOutput(id: string, stream: 'stdout' | 'stderr', data: Buffer): void {
+    if (this.leftovers.has(id)) return;
+    const l = this.listening.get(id);
+    if (!l) return this.lose('sandbox executor sent output of a run nobody streams');
+    const kept = data.subarray(0, Math.max(0, l.cap - l.heard[stream]));
+    l.heard[stream] += kept.length;
+    if (kept.length) l.onOutput(stream, kept);
   }
 
   private stopKeepAlive(): void {

@@ -132,6 +132,7 @@ describe('executorReply', () => {
     ['file data', { op: 'data', id: 'r-1', files: [{ path: 'a', data: b64('abc'), size: 3, token: 't', eof: true }, { path: 'b', error: 'No such file or directory' }] }],
     ['a write report', { op: 'wrote', id: 'w-1', files: [{ path: 'a', size: 3, token: 't' }, { path: 'b' }, { path: 'c', error: 'No space left on device' }] }],
     ['a removal report', { op: 'removed', id: 'x-1', errors: [] }],
+    ['an output piece of 32 KiB', { op: 'output', id: 'run-1', stream: 'stderr', data: b64('x'.repeat(32768)) }],
   ])('accepts %s', (_what, reply) => {
     expect(executorReply.safeParse(reply).success).toBe(true);
   });
@@ -160,6 +161,9 @@ describe('executorReply', () => {
     ['a scan without its unlisted count', { op: 'scanned', id: 's', entries: [], truncated: false, counted: true }],
     ['file data that is not base64', { op: 'data', id: 'r', files: [{ path: 'a', data: '!!', size: 2, token: 't', eof: true }] }],
     ['a token over 128 characters', { op: 'data', id: 'r', files: [{ path: 'a', data: '', size: 0, token: 't'.repeat(129), eof: true }] }],
+    ['output of an unknown stream', { op: 'output', id: 'r', stream: 'stdin', data: '' }],
+    ['an output piece over 32 KiB', { op: 'output', id: 'r', stream: 'stdout', data: b64('x'.repeat(32770)) }],
+    ['output that is not base64', { op: 'output', id: 'r', stream: 'stdout', data: '!!' }],
     ['a non-object', 'result'],
     ['null', null],
   ])('rejects %s', (_what, reply) => {
@@ -169,14 +173,14 @@ describe('executorReply', () => {
 
 describe('executorRefusal', () => {
   it('accepts only an isolated executor of this protocol version', () => {
-    expect(EXECUTOR_PROTOCOL_VERSION).toBe(2);
-    expect(executorRefusal({ version: 2, isolated: true })).toBeNull();
+    expect(EXECUTOR_PROTOCOL_VERSION).toBe(3);
+    expect(executorRefusal({ version: 3, isolated: true })).toBeNull();
   });
 
   it.each([
-    ['one whose programs share its uid', { version: 2, isolated: false }, /does not run programs under a uid of their own/],
-    ['one that does not say (an image from before the isolation)', { version: 2 }, /does not run programs under a uid of their own/],
-    ['another protocol version', { version: 3, isolated: true }, /protocol version 3, this agent 2/],
+    ['one whose programs share its uid', { version: 3, isolated: false }, /does not run programs under a uid of their own/],
+    ['one that does not say (an image from before the isolation)', { version: 3 }, /does not run programs under a uid of their own/],
+    ['another protocol version', { version: 2, isolated: true }, /protocol version 2, this agent 3/],
     ['a pong without a version (an older executor)', { isolated: true }, /protocol version unknown/],
   ])('refuses %s, saying how to fix it', (_what, hello, message) => {
     expect(executorRefusal(hello)).toMatch(message);
@@ -286,6 +290,11 @@ describe('encodeRun', () => {
     expect(sent).toMatchObject({ stdin_base64: 'AP8K', args: ['a b', ''] });
     expect(sent).not.toHaveProperty('stdin');
     expect(JSON.parse(encodeRun({ ...request, args: [] }))).not.toHaveProperty('args');
+  });
+
+  it('asks for the output as it comes only when someone listens', () => {
+    expect(JSON.parse(encodeRun({ ...request, onOutput: () => undefined })).stream).toBe(true);
+    expect(JSON.parse(encodeRun(request))).not.toHaveProperty('stream');
   });
 
   it('survives the LineSplitter as one line', () => {

@@ -9,7 +9,7 @@ const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
 
 /** The protocol this client speaks (the executor's PROTOCOL_VERSION). */
-export const EXECUTOR_PROTOCOL_VERSION = 2;
+export const EXECUTOR_PROTOCOL_VERSION = 3;
 
 // `isolated`: programs run under another uid than the executor and init, out of the channel's reach
 const ready = z.object({ op: z.literal('ready'), version: z.number().int(), pid: z.number().int(), isolated: z.boolean().optional() });
@@ -33,6 +33,8 @@ const result = z.object({
   pids_limited: count,
   error: z.null(),
 });
+// a streamed run's output as it comes: at most the executor's FLUSH_BYTES (32 KiB) a piece
+const output = z.object({ op: z.literal('output'), id: z.string(), stream: z.enum(['stdout', 'stderr']), data: b64.max(4 * Math.ceil(32768 / 3)) });
 const failure = z.object({ op: z.enum(['result', 'error']), id: z.string().nullable().optional(), error: z.string().max(4096) });
 
 const path = z.string().max(8192);
@@ -58,7 +60,7 @@ const wrote = z.object({
 });
 const removed = z.object({ op: z.literal('removed'), id: z.string(), errors: z.array(z.object({ path, error: z.string().max(4096) })) });
 
-export const executorReply = z.union([ready, pong, result, failure, scanned, data, wrote, removed]);
+export const executorReply = z.union([ready, pong, result, output, failure, scanned, data, wrote, removed]);
 export type ExecutorReply = z.infer<typeof executorReply>;
 
 /** Data moved by one read or write request (the executor's MAX_IO_BYTES). */
@@ -106,6 +108,7 @@ export function encodeRun(req: RunRequest): string {
     max_output_bytes: req.maxOutputBytes,
     cwd: '/workspace',
     ...(req.leaseUntilMs === undefined ? {} : { lease_until_ms: Math.floor(req.leaseUntilMs) }),
+    ...(req.onOutput ? { stream: true } : {}),
   })}\n`;
 }
 

@@ -48,6 +48,7 @@ export class TestPlatform {
   /** Every node id ever started here, stopped or not: their containers go at the end. */
   readonly nodeIds: string[] = [];
   private controlPlane: ChildProcess | null = null;
+  private readonly replicas: ChildProcess[] = [];
   private sql: Pool | null = null;
   /** The secret of an admin key of tenant 'ops': `api` sends it unless told otherwise. */
   adminKey = '';
@@ -267,6 +268,7 @@ export class TestPlatform {
     await this.stopReapers();
     await Promise.all([...this.agents.values()].map((a) => stopProcess(a, 'SIGTERM')));
     if (this.controlPlane) await stopProcess(this.controlPlane, 'SIGTERM');
+    await Promise.all(this.replicas.map((r) => stopProcess(r, 'SIGTERM')));
     this.agents.clear();
     for (const nodeId of this.nodeIds) this.removeSandboxes(this.containers(`sandbox.node=${nodeId}`));
     await this.sql?.end().catch(() => undefined);
@@ -278,6 +280,19 @@ export class TestPlatform {
   startControlPlane(): void {
     if (this.controlPlane) throw new Error('the control plane runs already');
     this.controlPlane = this.spawn('control-plane', join(DIST, 'control-plane/src/main.js'), this.controlPlaneEnv(this.port));
+  }
+
+  /**
+   * Starts one more control plane on a port of its own (a second replica of the same platform);
+   * resolves with its URL once it answers /ready, and a stop for it.
+   */
+  async startReplica(): Promise<{ url: string; stop(signal?: NodeJS.Signals): Promise<ProcessEnd> }> {
+    const port = await freePort();
+    const child = this.spawn(`control-plane-${port}`, join(DIST, 'control-plane/src/main.js'), this.controlPlaneEnv(port));
+    this.replicas.push(child);
+    const url = `http://127.0.0.1:${port}`;
+    await this.until(`replica on ${port} ready`, async () => (await fetch(`${url}/ready`).catch(() => null))?.status === 200, 60_000);
+    return { url, stop: (signal = 'SIGTERM') => stopProcess(child, signal) };
   }
 
   async stopControlPlane(signal: NodeJS.Signals = 'SIGTERM'): Promise<ProcessEnd | null> {

@@ -1,7 +1,7 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { type Execution, isExecutionTerminal } from '@sandbox/domain';
 import { ExecutionRepository } from '@sandbox/persistence';
-import { ExecutionEventsListener } from '@sandbox/queue';
+import { ExecutionEventsListener, WakeUps } from '@sandbox/queue';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane.config';
 
 /**
@@ -12,7 +12,7 @@ import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane.
  */
 @Injectable()
 export class ExecutionWaiterService implements OnModuleInit, BeforeApplicationShutdown, OnModuleDestroy {
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly finished = new WakeUps();
   private listener: ExecutionEventsListener | null = null;
   /** Aborted at shutdown: every wait answers at once with the execution as it is (202), none is cut off. */
   private readonly shutdown = new AbortController();
@@ -24,8 +24,13 @@ export class ExecutionWaiterService implements OnModuleInit, BeforeApplicationSh
 
   onModuleInit(): void {
     this.listener = new ExecutionEventsListener({ redisUrl: this.config.REDIS_URL, prefix: this.config.QUEUE_PREFIX }, (e) =>
-      this.notify(e.execution_id),
+      this.finished.wake(e.execution_id),
     );
+  }
+
+  /** Aborted when this control plane shuts down. */
+  get stopping(): AbortSignal {
+    return this.shutdown.signal;
   }
 
   beforeApplicationShutdown(): void {
@@ -43,7 +48,7 @@ export class ExecutionWaiterService implements OnModuleInit, BeforeApplicationSh
     const gone = aborted(signal);
     for (;;) {
       // listen before reading, so an event between the read and the wait is not lost
-      const woken = this.nextEvent(id);
+      const woken = this.finishedEvent(id);
       try {
         const execution = await this.executions.findById(id);
         if (!execution) throw new Error(`execution ${id} vanished`);
@@ -56,23 +61,9 @@ export class ExecutionWaiterService implements OnModuleInit, BeforeApplicationSh
     }
   }
 
-  private notify(id: string): void {
-    for (const wake of this.waiters.get(id) ?? []) wake();
-  }
-
-  private nextEvent(id: string): { promise: Promise<void>; cancel(): void } {
-    let wake!: () => void;
-    const promise = new Promise<void>((resolve) => (wake = resolve));
-    const set = this.waiters.get(id) ?? new Set();
-    set.add(wake);
-    this.waiters.set(id, set);
-    return {
-      promise,
-      cancel: () => {
-        set.delete(wake);
-        if (!set.size) this.waiters.delete(id);
-      },
-    };
+  /** Resolves when an agent (or the reaper) announces the execution's end; `cancel` stops listening. */
+  finishedEvent(id: string): { promise: Promise<void>; cancel(): void } {
+    return this.finished.next(id);
   }
 }
 

@@ -49,12 +49,28 @@ export const createExecutionQuery = z
   .object({
     wait: booleanFlag.optional().describe('answer when the execution is terminal (or the wait bound passes: then 202)'),
     wait_ms: z.coerce.number().int().min(0).optional().describe('longest wait in milliseconds; implies wait'),
+    stream: booleanFlag.optional().describe('answer with the execution\'s events as Server-Sent Events, as GET /v1/executions/{id}/events does'),
     inline,
   })
-  .strict();
+  .strict()
+  .refine((q) => !q.stream || (q.wait === undefined && q.wait_ms === undefined && q.inline === undefined), {
+    path: ['stream'],
+    message: 'stream answers with events and ends with the result: it takes neither wait, wait_ms nor inline',
+  });
 export class CreateExecutionQueryDto extends createZodDto(createExecutionQuery) {}
 
 export const getExecutionQuery = z.object({ inline }).strict();
+
+export const executionEventsQuery = z
+  .object({
+    last_event_id: z
+      .string()
+      .regex(/^\d{1,20}-\d{1,20}$/, 'the id of an event of this stream, e.g. "1765432100000-0"')
+      .optional()
+      .describe('resume after this event (the Last-Event-ID header does the same, and wins)'),
+  })
+  .strict();
+export class ExecutionEventsQueryDto extends createZodDto(executionEventsQuery) {}
 export class GetExecutionQueryDto extends createZodDto(getExecutionQuery) {}
 
 export const listExecutionsQuery = z.object(pageQuery).strict();

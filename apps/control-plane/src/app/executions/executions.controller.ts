@@ -1,10 +1,12 @@
 import { Body, Controller, Get, Headers, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { isOutputEntryId } from '@sandbox/queue';
 import { isExecutionTerminal, type Principal } from '@sandbox/domain';
 import { type Response } from 'express';
 import {
   CreateExecutionDto,
   CreateExecutionQueryDto,
+  ExecutionEventsQueryDto,
   ExecutionPageDto,
   ExecutionResponseDto,
   executionToResponse,
@@ -15,7 +17,10 @@ import {
 import { CurrentPrincipal } from '../http/access.decorators';
 import { FilesService } from '../files/files.service';
 import { sendDownload } from '../files/send-download';
+import { ApiError } from '../http/api-error';
 import { IDEMPOTENCY_HEADER, idempotencyOf, markReplayed } from '../http/idempotency';
+import { sendEvents } from '../http/server-sent-events';
+import { ExecutionStreamService } from './execution-stream.service';
 import { ExecutionWaiterService } from './execution-waiter.service';
 import { ExecutionsService } from './executions.service';
 
@@ -26,31 +31,60 @@ export class ExecutionsController {
   constructor(
     private readonly executions: ExecutionsService,
     private readonly waiter: ExecutionWaiterService,
+    private readonly stream: ExecutionStreamService,
     private readonly files: FilesService,
   ) {}
 
   @Post('sessions/:id/executions')
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiAcceptedResponse({ type: ExecutionResponseDto, description: '`pending`; with wait: 200 once terminal, 202 if the wait ran out first' })
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiOkResponse({ description: 'with stream=true: text/event-stream, the events of GET /v1/executions/{id}/events' })
   async create(
     @Param('id') sessionId: string,
     @Body() body: CreateExecutionDto,
     @Query() query: CreateExecutionQueryDto,
     @Headers('idempotency-key') key: string | undefined,
     @CurrentPrincipal() who: Principal,
-    @Res({ passthrough: true }) res: Response,
-  ) {
+    @Res() res: Response,
+  ): Promise<void> {
     const created = await this.executions.create(sessionId, body, who, idempotencyOf(key, body));
     markReplayed(res, created.replayed);
     let execution = created.execution;
+    if (query.stream) {
+      res.location(`/v1/executions/${execution.id}`);
+      return sendEvents(res, (gone) => this.stream.events(execution, null, gone));
+    }
     if (query.wait || query.wait_ms !== undefined) {
       // a client that hangs up stops the wait, not the execution
       const gone = new AbortController();
       res.on('close', () => res.writableFinished || gone.abort());
       execution = await this.waiter.waitForTerminal(execution.id, this.executions.waitBudgetMs(execution, query.wait_ms), gone.signal);
     }
-    res.status(isExecutionTerminal(execution.status) ? 200 : 202);
-    return executionToResponse(execution, query.inline ? await this.files.inline(execution) : undefined);
+    const inline = query.inline ? await this.files.inline(execution) : undefined;
+    res.status(isExecutionTerminal(execution.status) ? 200 : 202).json(executionToResponse(execution, inline));
+  }
+
+  @Get('executions/:id/events')
+  @ApiProduces('text/event-stream')
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'resume after this event: the rest comes, nothing twice' })
+  @ApiOkResponse({
+    description:
+      'Server-Sent Events: `execution` (as it is now), `attempt` ({attempt}: output of an earlier attempt is void), `stdout` and `stderr` ({data}: text, or base64 with encoding base64; with ids), then `result` (the execution as GET answers it), and the stream ends',
+  })
+  async events(
+    @Param('id') id: string,
+    @Query() query: ExecutionEventsQueryDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @CurrentPrincipal() who: Principal,
+    @Res() res: Response,
+  ): Promise<void> {
+    const after = lastEventId ?? query.last_event_id ?? null;
+    if (after !== null && !isOutputEntryId(after)) {
+      throw ApiError.validation([{ field: 'Last-Event-ID', message: 'the id of an event of this stream, e.g. "1765432100000-0"' }]);
+    }
+    const execution = await this.executions.get(id, who);
+    await sendEvents(res, (gone) => this.stream.events(execution, after, gone));
   }
 
   @Get('executions/:id')

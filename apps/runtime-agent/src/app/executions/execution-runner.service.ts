@@ -9,6 +9,7 @@ import {
   isLanguage,
   isSessionLive,
   outcomeOf,
+  outputPieces,
   runIdOf,
   type Outcome,
   type ExecutionReason,
@@ -22,7 +23,7 @@ import {
   workspaceLimitsOf,
 } from '@sandbox/domain';
 import { type AttemptFence, ExecutionRepository, type ExecutionResult, SessionRepository } from '@sandbox/persistence';
-import { ExecutionEventsPublisher } from '@sandbox/queue';
+import { ExecutionEventsPublisher, ExecutionOutputPublisher } from '@sandbox/queue';
 import { type RunReport, SandboxLostError } from '@sandbox/runtime';
 import { annotateSpan, inSpan } from '@sandbox/telemetry';
 import { type PushResult, WorkspaceSync } from '@sandbox/workspace-sync';
@@ -40,6 +41,8 @@ const TRANSITIONS: Record<Outcome['status'], Transition<ExecutionStatus>> = {
 };
 // a terminal write keeps being retried through a database outage this long (I3)
 const WRITE_DEADLINE_MS = 10 * 60_000;
+// the streamed output waits this long at most to be in Redis before the result is written
+const OUTPUT_FLUSH_MS = 2000;
 
 interface Loop {
   /** set by a doorbell while the loop runs: look for pending executions once more before stopping */
@@ -84,6 +87,7 @@ export class ExecutionRunnerService {
     private readonly host: SessionHostService,
     private readonly workspaces: WorkspaceSync,
     private readonly events: ExecutionEventsPublisher,
+    private readonly output: ExecutionOutputPublisher,
     private readonly metrics: AgentMetrics,
     private readonly clock: Clock,
     @InjectPinoLogger(ExecutionRunnerService.name) private readonly log: PinoLogger,
@@ -324,7 +328,7 @@ export class ExecutionRunnerService {
       if (this.heldFor) await sandbox.freeze().catch((e) => this.log.error({ session_id: session.id, err: e }, 'cannot freeze the sandbox'));
       // cancelled before it started: a cancel sent from now on reaches the executor after the run
       if (active.cancelReason) return failed('cancelled', active.cancelReason);
-      report = await inSpan('sandbox.run', { 'sandbox.container_id': sandbox.containerId }, () => sandbox.run({
+      report = await inSpan('sandbox.run', { 'sandbox.container_id': sandbox.containerId }, () => this.streamed(execution, (onOutput) => sandbox.run({
         id: active.runId,
         language,
         code: execution.code,
@@ -334,7 +338,8 @@ export class ExecutionRunnerService {
         timeoutMs: execution.timeout * 1000,
         maxOutputBytes: cap,
         leaseUntilMs: this.leaseUntil,
-      }));
+        onOutput,
+      })));
     } catch (e) {
       if (e instanceof SandboxLostError) {
         return failed('sandbox_lost', `sandbox lost: ${e.message}; the session gets a new container for its next execution`);
@@ -374,6 +379,23 @@ export class ExecutionRunnerService {
         skippedArtifacts: sync.skipped,
       },
     };
+  }
+
+  /**
+   * Runs with the output streamed to the execution's followers as it comes (`ExecutionOutputPublisher`),
+   * in the pieces the stored result then joins to; every piece is in Redis (or given up) before the
+   * result is written, so a follower that sees the result has seen the output.
+   */
+  private async streamed(execution: Execution, run: (onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void) => Promise<RunReport>): Promise<RunReport> {
+    const appender = this.output.attempt(execution.id, execution.attempt);
+    const pieces = { stdout: outputPieces(execution.encoding), stderr: outputPieces(execution.encoding) };
+    try {
+      return await run((stream, chunk) => appender.append(stream, pieces[stream].push(chunk)));
+    } finally {
+      appender.append('stdout', pieces.stdout.end());
+      appender.append('stderr', pieces.stderr.end());
+      await appender.end(OUTPUT_FLUSH_MS);
+    }
   }
 
   /**
