@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS executions (
     idempotency_key VARCHAR(128) NULL,   -- added: Idempotency-Key of the POST that created it
     request_hash CHAR(64) NULL,          -- added: sha256 of that request's body
     trace_parent VARCHAR(55) NULL,       -- added: W3C traceparent of the request that created it
+    input_files JSON NULL,               -- added: [{path, content_base64}] written to the workspace before the run
     collect JSON NULL,                   -- added: glob patterns of workspace files to return with the result
     timeout INT NOT NULL DEFAULT 30,     -- added: wall-time limit, seconds
     stdout MEDIUMTEXT,
@@ -228,4 +229,5 @@ INSERT INTO migrations (timestamp, name) VALUES
 (1796213040000, 'NodeBudget1796213040000'),
 (1796213100000, 'SessionPlacement1796213100000'),
 (1796213160000, 'ExecutionCancel1796213160000'),
-(1796213220000, 'ExecutionInputs1796213220000');
+(1796213220000, 'ExecutionInputs1796213220000'),
+(1796213280000, 'ExecutionFiles1796213280000');

@@ -59,10 +59,43 @@ describe('execution inputs', () => {
       [{ args: ['x'.repeat(4097)] }, 'args.0'],
       [{ env: { '1BAD': 'x' } }, 'env.1BAD'],
       [{ encoding: 'hex' }, 'encoding'],
+      [{ files: [{ path: '../escape.txt', content: 'x' }] }, 'files.0.path'],
+      [{ files: [{ path: 'dir/', content: 'x' }] }, 'files.0.path'],
+      [{ files: [{ path: 'a', content: '!', encoding: 'base64' }] }, 'files.0.content'],
+      [{ files: [{ path: 'a', content: '1' }, { path: 'a', content: '2' }] }, 'files'],
+      [{ files: Array.from({ length: 33 }, (_, i) => ({ path: `f${i}`, content: '' })) }, 'files'],
     ];
     for (const [extra, field] of cases) {
       const r = await p.api('POST', `/v1/sessions/${s.id}/executions`, { code: 'print(1)', ...extra });
       expect({ extra, status: r.status, fields: r.body.error.details.map((d: { field: string }) => d.field) }).toEqual({ extra, status: 422, fields: [field] });
     }
+  });
+
+  it('writes files into the workspace before the run, parents made, where they stay as the program\'s own', async () => {
+    const s = await p.session();
+    const bytes = Buffer.from([0, 1, 2, 253, 254, 255]);
+    const files = [
+      { path: 'data/in.csv', content: 'a,b\n1,2\n' },
+      { path: 'bin/blob', content: bytes.toString('base64'), encoding: 'base64' },
+    ];
+    const code = 'import os\nprint(open("data/in.csv").read(), end="")\nprint(list(open("bin/blob", "rb").read()), os.stat("bin/blob").st_uid)';
+    const e = await p.execute(s.id, { code, files });
+    expect(e).toMatchObject({ status: 'completed', stdout: `a,b\n1,2\n[0, 1, 2, 253, 254, 255] 1000\n`, files: [{ path: 'data/in.csv', size: 8 }, { path: 'bin/blob', size: 6 }] });
+    // an existing file is replaced, and the files stay for the next execution and in the stored workspace
+    const again = await p.execute(s.id, { code: 'print(open("data/in.csv").read(), open("bin/blob", "rb").read()[-1])', files: [{ path: 'data/in.csv', content: 'new' }] });
+    expect(again.stdout).toBe('new 255\n');
+    expect(await p.workspaceFiles(s.id)).toEqual(['bin/blob', 'data/in.csv']);
+    // only paths and sizes are listed back, never the contents
+    expect((await p.api('GET', `/v1/executions/${e.id}`)).body.files).toEqual([{ path: 'data/in.csv', size: 8 }, { path: 'bin/blob', size: 6 }]);
+  });
+
+  it('refuses files over 1 MiB in all (413), and ends an execution whose file cannot be written (input_file)', async () => {
+    const s = await p.session();
+    const big = await p.api('POST', `/v1/sessions/${s.id}/executions`, { code: 'print(1)', files: [{ path: 'a', content: 'x'.repeat(600_000) }, { path: 'b', content: 'y'.repeat(600_000) }] });
+    expect(big).toMatchObject({ status: 413, body: { error: { details: [expect.objectContaining({ field: 'files', limit: 1 << 20 })] } } });
+    await p.execute(s.id, { code: 'import os\nos.makedirs("taken")' });
+    const e = await p.execute(s.id, { code: 'print("ran")', files: [{ path: 'taken', content: 'x' }] });
+    expect(e).toMatchObject({ status: 'failed', reason: 'input_file', stdout: '' });
+    expect(e.error).toMatch(/input file 'taken' could not be written/);
   });
 });

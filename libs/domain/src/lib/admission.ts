@@ -23,6 +23,8 @@ export interface ExecutionDefaults {
 export interface ExecutionAsked {
   readonly code: string;
   readonly stdin?: string | null;
+  /** Bytes of the files to write before the run, in all. */
+  readonly inputFilesBytes?: number;
   readonly language?: string;
   readonly timeout?: number;
 }
@@ -46,6 +48,8 @@ export function admitExecution(asked: ExecutionAsked, template: Template, defaul
   if (codeBytes > LIMITS.codeBytes) return refused({ kind: 'too_large', field: 'code', limit: LIMITS.codeBytes, actual: codeBytes });
   const stdinBytes = asked.stdin == null ? 0 : Buffer.byteLength(asked.stdin);
   if (stdinBytes > LIMITS.stdinBytes) return refused({ kind: 'too_large', field: 'stdin', limit: LIMITS.stdinBytes, actual: stdinBytes });
+  const filesBytes = asked.inputFilesBytes ?? 0;
+  if (filesBytes > LIMITS.inputFilesBytes) return refused({ kind: 'too_large', field: 'files', limit: LIMITS.inputFilesBytes, actual: filesBytes });
   const allowed = languagesOf(template);
   const language = asked.language ?? template.language;
   if (!isLanguage(language) || !allowed.includes(language)) return refused({ kind: 'unsupported_language', language, templateId: template.id, allowed });

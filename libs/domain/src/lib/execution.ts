@@ -10,6 +10,13 @@ export type TerminalExecutionStatus = Exclude<ExecutionStatus, (typeof UNFINISHE
 export const OUTPUT_ENCODINGS = ['utf8', 'base64'] as const;
 export type OutputEncoding = (typeof OUTPUT_ENCODINGS)[number];
 
+/** A file an execution writes to the workspace before its run. */
+export interface InputFile {
+  /** Relative to the workspace (`isWorkspacePath`). */
+  readonly path: string;
+  readonly contentBase64: string;
+}
+
 /** The error of an execution a client cancelled (POST /v1/executions/:id/cancel); its reason is `cancelled`. */
 export const CLIENT_CANCEL = 'cancelled by the client';
 
@@ -102,6 +109,8 @@ export interface Execution {
   readonly args: readonly string[] | null;
   /** base64: stdin, stdout and stderr are base64 of bytes, so binary data round-trips exactly. */
   readonly encoding: OutputEncoding;
+  /** Files written to the workspace before the run (and kept there, as the program's own). */
+  readonly inputFiles: readonly InputFile[] | null;
   /** Glob patterns of workspace files to return with the result. */
   readonly collect: readonly string[] | null;
   /** Wall-time limit, seconds. */

@@ -12,6 +12,9 @@ export const LIMITS = Object.freeze({
   /** argv of one execution: well inside the kernel's limits on one argument and on all of them */
   argCount: 64,
   argBytes: 4096,
+  /** files written to the workspace before one execution: their count, and their bytes in all */
+  inputFileCount: 32,
+  inputFilesBytes: 1 << 20,
   sessionTimeoutSeconds: { min: 10, max: 86_400, default: 300 },
   executionTimeoutSeconds: { min: 1, default: 30 },
   cpuNanos: { max: 16e9 },

@@ -17,7 +17,8 @@ export interface RunEnd {
  * `exited` by itself, killed at the `wall_timeout`, at the `memory_limit`, at the `output_limit`,
  * `pids_limit` refused forks, died of a `signal`, `cancelled` (its session ended), `no_capacity` (its
  * session found no node with room within the placement timeout), `sandbox_lost`
- * (the container died), `agent_lost` (its agent vanished too often), `internal` (the platform failed).
+ * (the container died), `agent_lost` (its agent vanished too often), `input_file` (a file of its
+ * `files` could not be written: the path is taken by a directory), `internal` (the platform failed).
  */
 export const EXECUTION_REASONS = [
   'exited',
@@ -30,6 +31,7 @@ export const EXECUTION_REASONS = [
   'no_capacity',
   'sandbox_lost',
   'agent_lost',
+  'input_file',
   'internal',
 ] as const;
 export type ExecutionReason = (typeof EXECUTION_REASONS)[number];

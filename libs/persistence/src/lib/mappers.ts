@@ -45,6 +45,7 @@ export function toExecution(e: ExecutionEntity): Execution {
     envVars: e.envVars,
     args: e.args,
     encoding: e.encoding,
+    inputFiles: e.inputFiles?.map((f) => ({ path: f.path, contentBase64: f.content_base64 })) ?? null,
     collect: e.collect,
     timeout: e.timeout,
     stdout: e.stdout,

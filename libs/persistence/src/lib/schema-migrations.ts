@@ -8,6 +8,7 @@ import { NodeBudget1796213040000 } from './migrations/1796213040000-node-budget.
 import { SessionPlacement1796213100000 } from './migrations/1796213100000-session-placement.migration';
 import { ExecutionCancel1796213160000 } from './migrations/1796213160000-execution-cancel.migration';
 import { ExecutionInputs1796213220000 } from './migrations/1796213220000-execution-inputs.migration';
+import { ExecutionFiles1796213280000 } from './migrations/1796213280000-execution-files.migration';
 
 /**
  * Every schema change since the oldest released schema (migrations/baseline-2026-12-02.sql), oldest
@@ -24,6 +25,7 @@ export const MIGRATIONS = [
   SessionPlacement1796213100000,
   ExecutionCancel1796213160000,
   ExecutionInputs1796213220000,
+  ExecutionFiles1796213280000,
 ];
 
 const KNOWN = MIGRATIONS.map((M) => new M().name);

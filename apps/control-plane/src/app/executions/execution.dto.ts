@@ -1,4 +1,4 @@
-import { EXECUTION_REASONS, EXECUTION_STATUSES, type Execution, isWorkspacePath, LIMITS, OUTPUT_ENCODINGS } from '@sandbox/domain';
+import { EXECUTION_REASONS, EXECUTION_STATUSES, type Execution, type InputFile, isWorkspacePath, LIMITS, OUTPUT_ENCODINGS } from '@sandbox/domain';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { booleanFlag } from '../http/query';
@@ -12,6 +12,19 @@ const collectPattern = z
   .refine((p) => isWorkspacePath(p), 'a relative glob like "out/**/*.png": no leading "/", no ".." or "." segments, no backslashes');
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const inputFile = z
+  .object({
+    path: z
+      .string()
+      .min(1)
+      .max(1024)
+      .refine((p) => isWorkspacePath(p) && !p.endsWith('/'), 'a relative file path like "data/in.csv": no leading or trailing "/", no ".." or "." segments, no backslashes'),
+    content: z.string().describe("the file's content: text, or base64 of its bytes with encoding base64"),
+    encoding: z.enum(OUTPUT_ENCODINGS).optional().describe('utf8 (default) or base64'),
+  })
+  .strict()
+  .refine((f) => f.encoding !== 'base64' || BASE64.test(f.content), { path: ['content'], message: 'with encoding base64, content is standard base64' });
 
 export const createExecutionBody = z
   .object({
@@ -34,6 +47,12 @@ export const createExecutionBody = z
       .optional()
       .describe('base64: stdin is base64 of bytes, and stdout and stderr come back as base64 of what the program wrote, so binary data round-trips exactly (default utf8: invalid UTF-8 output becomes U+FFFD)'),
     timeout: z.number().int().min(1).optional().describe('wall-time limit in seconds'),
+    files: z
+      .array(inputFile)
+      .max(LIMITS.inputFileCount)
+      .refine((fs) => new Set(fs.map((f) => f.path)).size === fs.length, 'each path at most once')
+      .optional()
+      .describe(`files written to the workspace before the run (parents made, existing files replaced), kept there after it; at most ${LIMITS.inputFileCount}, ${LIMITS.inputFilesBytes} bytes in all (413 above)`),
     collect: z
       .array(collectPattern)
       .max(20)
@@ -43,6 +62,11 @@ export const createExecutionBody = z
   .strict()
   .refine((b) => b.encoding !== 'base64' || b.stdin === undefined || BASE64.test(b.stdin), { path: ['stdin'], message: 'with encoding base64, stdin is standard base64 (A–Z, a–z, 0–9, +, /, = padding)' });
 export class CreateExecutionDto extends createZodDto(createExecutionBody) {}
+
+/** The files to write before the run, their content as base64 whatever the encoding asked. */
+export function inputFilesOf(dto: CreateExecutionDto): InputFile[] | null {
+  return dto.files?.map((f) => ({ path: f.path, contentBase64: f.encoding === 'base64' ? f.content : Buffer.from(f.content).toString('base64') })) ?? null;
+}
 
 const inline = booleanFlag.optional().describe('return collected files up to the inline limit (64 KiB by default) in content_base64');
 export const createExecutionQuery = z
@@ -124,6 +148,7 @@ export const executionResponse = z.object({
   stdin: z.string().nullable(),
   stdout: z.string().nullable(),
   stderr: z.string().nullable(),
+  files: z.array(z.object({ path: z.string(), size: z.number() })).nullable().describe('the files written before the run'),
   collect: z.array(z.string()).nullable(),
   artifacts: z.array(artifact).nullable().describe('workspace files this execution created or modified; GET /v1/executions/{id}/artifacts/{path}'),
   collected: z.array(collectedFile).nullable().describe('the files matching `collect` after the run'),
@@ -171,6 +196,7 @@ export function executionToResponse(e: Execution, inline?: ReadonlyMap<string, s
     stdin: e.stdin,
     stdout: e.stdout,
     stderr: e.stderr,
+    files: e.inputFiles ? e.inputFiles.map((f) => ({ path: f.path, size: Buffer.byteLength(f.contentBase64, 'base64') })) : null,
     collect: e.collect ? [...e.collect] : null,
     artifacts: e.artifacts ? e.artifacts.map(publicArtifact) : null,
     collected: e.collected

@@ -9,7 +9,7 @@ import { accept } from '../http/accept';
 import { ApiError } from '../http/api-error';
 import { newId } from '../ids';
 import { SessionsService } from '../sessions/sessions.service';
-import { type CreateExecutionDto } from './execution.dto';
+import { type CreateExecutionDto, inputFilesOf } from './execution.dto';
 
 @Injectable()
 export class ExecutionsService {
@@ -50,6 +50,7 @@ export class ExecutionsService {
               envVars: dto.env ?? null,
               args: dto.args ?? null,
               encoding: dto.encoding ?? 'utf8',
+              inputFiles: inputFilesOf(dto),
               collect: dto.collect ?? null,
               ...settings,
               idempotency: idem,
@@ -117,7 +118,8 @@ export class ExecutionsService {
     if (!isSessionLive(session.status)) throw new ApiError(409, 'session_ended', `session '${session.id}' is ${session.status}: create a new session to run code`);
     const template = await this.templates.findById(session.templateId);
     if (!template) throw new ApiError(409, 'template_gone', `the template '${session.templateId}' of session '${session.id}' no longer exists: create a new session`);
-    const admission = admitExecution(dto, template, { timeoutDefaultSeconds: this.config.EXECUTION_TIMEOUT_DEFAULT_SECONDS, timeoutMaxSeconds: this.config.EXECUTION_TIMEOUT_MAX_SECONDS });
+    const inputFilesBytes = inputFilesOf(dto)?.reduce((n, f) => n + Buffer.byteLength(f.contentBase64, 'base64'), 0);
+    const admission = admitExecution({ ...dto, inputFilesBytes }, template, { timeoutDefaultSeconds: this.config.EXECUTION_TIMEOUT_DEFAULT_SECONDS, timeoutMaxSeconds: this.config.EXECUTION_TIMEOUT_MAX_SECONDS });
     if (!admission.ok) throw ApiError.refused(admission.refusals);
     return admission.value;
   }

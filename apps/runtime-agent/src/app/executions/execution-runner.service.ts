@@ -5,6 +5,7 @@ import {
   completeExecution,
   type Execution,
   type ExecutionStatus,
+  type InputFile,
   failExecution,
   isLanguage,
   isSessionLive,
@@ -24,7 +25,7 @@ import {
 } from '@sandbox/domain';
 import { type AttemptFence, ExecutionRepository, type ExecutionResult, SessionRepository } from '@sandbox/persistence';
 import { ExecutionEventsPublisher, ExecutionOutputPublisher } from '@sandbox/queue';
-import { type RunReport, SandboxLostError } from '@sandbox/runtime';
+import { type RunReport, type Sandbox, SandboxLostError } from '@sandbox/runtime';
 import { annotateSpan, inSpan } from '@sandbox/telemetry';
 import { type PushResult, WorkspaceSync } from '@sandbox/workspace-sync';
 import { Semaphore } from 'async-mutex';
@@ -328,6 +329,8 @@ export class ExecutionRunnerService {
       if (this.heldFor) await sandbox.freeze().catch((e) => this.log.error({ session_id: session.id, err: e }, 'cannot freeze the sandbox'));
       // cancelled before it started: a cancel sent from now on reaches the executor after the run
       if (active.cancelReason) return failed('cancelled', active.cancelReason);
+      const unwritten = await this.writeInputFiles(sandbox, execution.inputFiles ?? []);
+      if (unwritten) return failed('input_file', unwritten);
       report = await inSpan('sandbox.run', { 'sandbox.container_id': sandbox.containerId }, () => this.streamed(execution, (onOutput) => sandbox.run({
         id: active.runId,
         language,
@@ -379,6 +382,17 @@ export class ExecutionRunnerService {
         skippedArtifacts: sync.skipped,
       },
     };
+  }
+
+  /**
+   * Writes the execution's `files` into the workspace as the sandbox user (parents made, existing
+   * files replaced); the push after the run stores them with the rest. Says what failed, or null.
+   */
+  private async writeInputFiles(sandbox: Sandbox, files: readonly InputFile[]): Promise<string | null> {
+    if (!files.length) return null;
+    const written = await sandbox.write(files.map((f) => ({ path: f.path, offset: 0, data: Buffer.from(f.contentBase64, 'base64'), last: true })));
+    const failed = written.find((w) => w.error);
+    return failed ? `the input file '${failed.path}' could not be written: ${failed.error}` : null;
   }
 
   /**

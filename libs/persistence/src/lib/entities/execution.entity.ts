@@ -51,6 +51,9 @@ export class ExecutionEntity {
   @Column({ name: 'trace_parent', type: 'varchar', length: 55, nullable: true })
   traceParent!: string | null;
 
+  @Column({ name: 'input_files', type: 'json', nullable: true })
+  inputFiles!: { path: string; content_base64: string }[] | null;
+
   @Column({ type: 'json', nullable: true })
   collect!: string[] | null;
 

@@ -24,7 +24,7 @@ import { LIVE_SESSIONS, UNFINISHED_EXECUTIONS } from '../status-sql';
 import { type Idempotency } from './session.repository';
 
 export type NewExecution = Pick<Execution, 'id' | 'sessionId' | 'code' | 'language' | 'stdin' | 'timeout' | 'collect'> &
-  Partial<Pick<Execution, 'envVars' | 'args' | 'encoding'>> & {
+  Partial<Pick<Execution, 'envVars' | 'args' | 'encoding' | 'inputFiles'>> & {
   readonly idempotency?: Idempotency | null;
   readonly traceParent?: string | null;
 };
@@ -90,6 +90,7 @@ export class ExecutionRepository {
         collect: e.collect ? [...e.collect] : null,
         envVars: e.envVars ? { ...e.envVars } : null,
         args: e.args ? [...e.args] : null,
+        inputFiles: e.inputFiles?.map((f) => ({ path: f.path, content_base64: f.contentBase64 })) ?? null,
         idempotencyKey: idempotency?.key ?? null,
         requestHash: idempotency?.requestHash ?? null,
         status: 'pending',
