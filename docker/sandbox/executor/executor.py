@@ -72,8 +72,11 @@ lost sandbox.
 import atexit
 import base64
 import builtins
+import ast
 import contextlib
 import ctypes
+import fcntl
+import importlib.util
 import io
 import json
 import os
@@ -92,6 +95,8 @@ PROTOCOL_VERSION = 3
 MAX_REQUEST_BYTES = 16 << 20
 # data moved by one read or write request: bounds both sides' memory, and each reply line
 MAX_IO_BYTES = 4 << 20
+# rich results of one run (display, figures, a cell's value), as JSON
+MAX_RESULTS_BYTES = 16 << 20
 WORKSPACE = "/workspace"
 # entries a scan walks at most (counting past its limit): bounds the time a huge workspace costs
 COUNT_CAP = 1_000_000
@@ -114,6 +119,7 @@ BASE_ENV = {
     "MPLCONFIGDIR": "/tmp/.matplotlib",
 }
 LANGUAGES = ("python", "javascript", "bash")
+CONTEXT_LANGUAGES = ("python", "javascript")
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
 
 RLIMITS = {"nofile": resource.RLIMIT_NOFILE, "fsize": resource.RLIMIT_FSIZE, "core": resource.RLIMIT_CORE}
@@ -171,9 +177,9 @@ class Capture:
             self.since = None
 
 
-def descendants():
-    """Pids of every live process below this one, read from /proc."""
-    me = os.getpid()
+def descendants(root=None, spare=()):
+    """Pids of every live process below `root` (this one), read from /proc; none in or below `spare`."""
+    me = root or os.getpid()
     parent = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -189,7 +195,7 @@ def descendants():
             parent[int(name)] = int(fields[1])
     found, frontier = [], {me}
     while frontier:
-        nxt = {pid for pid, ppid in parent.items() if ppid in frontier}
+        nxt = {pid for pid, ppid in parent.items() if ppid in frontier and pid not in spare}
         found.extend(nxt)
         frontier = nxt
     return found
@@ -247,13 +253,15 @@ def cgroup_counters():
 
 
 def kill_everything(pgid):
-    """SIGKILL the run's group and every descendant until none is left (forks race the sweep)."""
+    """SIGKILL the run's group and every descendant until none is left (forks race the sweep); the
+    interpreters of the contexts and what runs below them live on."""
     try:
         os.killpg(pgid, signal.SIGKILL)
     except OSError:
         pass
+    spare = {c.pid for c in CONTEXTS.values()}
     for _ in range(200):
-        left = descendants()
+        left = descendants(spare=spare)
         if not left:
             break
         for pid in left:
@@ -273,26 +281,36 @@ def child_env(extra):
     return env
 
 
+def python_child(env, args):
+    """Makes this freshly forked interpreter a new program's: its environment, argv, stdio (0, 1, 2) and
+    an empty __main__, whose namespace is returned; `display` is a builtin (rich results, on fd 3)."""
+    _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv = ["-c", *args]
+    sys.path[0] = ""
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
+    # line-buffered: what a program printed before it was killed (timeout, limits) is not lost
+    sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8", line_buffering=True)
+    sys.stderr = sys.__stderr__ = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(2, "w", closefd=False)), encoding="utf-8", errors="backslashreplace", line_buffering=True
+    )
+    main = types.ModuleType("__main__")
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main
+    builtins.display = display
+    sys.meta_path.insert(0, PyplotHook())
+    return main.__dict__
+
+
 def run_python_in_child(code, env, args):
-    """Runs `code` like `python3 -c code args...` would, in this freshly forked interpreter; never returns."""
+    """Runs `code` like `python3 -c code args...` would, in this freshly forked interpreter; never returns.
+    What it displayed, and the figures it left open, go to fd 3 as one JSON list at its end."""
     exit_code = 0
     try:
-        _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
-        os.environ.clear()
-        os.environ.update(env)
-        sys.argv = ["-c", *args]
-        sys.path[0] = ""
-        sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
-        # line-buffered: what a program printed before it was killed (timeout, limits) is not lost
-        sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8", line_buffering=True)
-        sys.stderr = sys.__stderr__ = io.TextIOWrapper(
-            io.BufferedWriter(io.FileIO(2, "w", closefd=False)), encoding="utf-8", errors="backslashreplace", line_buffering=True
-        )
-        main = types.ModuleType("__main__")
-        main.__builtins__ = builtins
-        sys.modules["__main__"] = main
+        namespace = python_child(env, args)
         try:
-            exec(compile(code, "<string>", "exec"), main.__dict__)
+            exec(compile(code, "<string>", "exec"), namespace)
         except SystemExit as e:
             exit_code = exit_status(e.code)
         except BaseException as e:  # noqa: BLE001 - mirror the interpreter: print and exit 1
@@ -303,6 +321,8 @@ def run_python_in_child(code, env, args):
             threading = sys.modules.get("threading")
             if threading is not None:
                 threading._shutdown()
+            # before the exit functions: pyplot's closes every figure
+            send_results(3, {"results": displayed()})
             atexit._run_exitfuncs()
         except SystemExit as e:
             exit_code = exit_status(e.code)
@@ -324,6 +344,116 @@ def exit_status(code):
         return code & 0xFF
     print(code, file=sys.stderr)
     return 1
+
+
+# ---- rich results (in the program's own interpreter: whatever it builds is its own) ----------------
+
+# what `display` and the last expression of a cell gave, in order: [{"data": {mime: text}, "main"}]
+DISPLAYED = []
+# per representation: the method an object offers it by (IPython's names), and how its value is text
+REPRS = (
+    ("_repr_html_", "text/html", str),
+    ("_repr_markdown_", "text/markdown", str),
+    ("_repr_svg_", "image/svg+xml", str),
+    ("_repr_png_", "image/png", lambda v: base64.b64encode(v).decode() if isinstance(v, bytes) else str(v)),
+    ("_repr_jpeg_", "image/jpeg", lambda v: base64.b64encode(v).decode() if isinstance(v, bytes) else str(v)),
+    ("_repr_latex_", "text/latex", str),
+    ("_repr_json_", "application/json", lambda v: json.dumps(v)),
+)
+
+
+def mime_bundle(obj):
+    """The representations of `obj`, as IPython finds them: _repr_mimebundle_, _repr_*_ methods, a
+    matplotlib figure as PNG, and always text/plain."""
+    bundle = {}
+    if is_figure(obj):
+        buf = io.BytesIO()
+        obj.savefig(buf, format="png")
+        bundle["image/png"] = base64.b64encode(buf.getvalue()).decode()
+    if not isinstance(obj, type):
+        method = getattr(obj, "_repr_mimebundle_", None)
+        try:
+            offered = method() if callable(method) else None
+            data = offered[0] if isinstance(offered, tuple) else offered
+            for mime, value in (data or {}).items():
+                bundle[str(mime)] = value if isinstance(value, str) else json.dumps(value)
+        except Exception:  # noqa: BLE001 - a broken representation is left out, never fatal
+            pass
+        for name, mime, as_text in REPRS:
+            method = getattr(obj, name, None)
+            if mime in bundle or not callable(method):
+                continue
+            try:
+                value = method()
+                if value is not None:
+                    bundle[mime] = as_text(value[0] if isinstance(value, tuple) else value)
+            except Exception:  # noqa: BLE001
+                pass
+    try:
+        bundle["text/plain"] = repr(obj)
+    except Exception as e:  # noqa: BLE001
+        bundle["text/plain"] = f"<unrepresentable {type(obj).__name__}: {e}>"
+    return bundle
+
+
+def is_figure(obj):
+    figure = sys.modules.get("matplotlib.figure")
+    return figure is not None and isinstance(obj, figure.Figure)
+
+
+def display(*objs):
+    """Shows each object as a rich result of the run (the notebook's display())."""
+    for obj in objs:
+        DISPLAYED.append({"data": mime_bundle(obj), "main": False})
+
+
+def show_figures(*_args, **_kwargs):
+    """pyplot.show(): every open figure becomes a result, then is closed (as a notebook's inline backend)."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None:
+        return
+    for num in plt.get_fignums():
+        display(plt.figure(num))
+    plt.close("all")
+
+
+def displayed():
+    """The run's rich results so far, the figures it left open included; then none."""
+    show_figures()
+    results = list(DISPLAYED)
+    DISPLAYED.clear()
+    return results
+
+
+class PyplotHook:
+    """Import hook: pyplot's `show` is `show_figures` from the moment it is imported."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "matplotlib.pyplot":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            module.show = show_figures
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+def send_results(fd, msg):
+    """One JSON line on `fd`; a closed or full pipe loses the results, never the run."""
+    try:
+        data = (json.dumps(msg, separators=(",", ":"), default=repr) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except (OSError, ValueError):
+        pass
 
 
 def args_of(req):
@@ -372,11 +502,9 @@ def as_sandbox_user():
         os.setegid(0)
 
 
-def start(req, fds):
-    """Forks the run; the child gets the pipes as 0/1/2 and nothing else."""
-    argv = command_for(req)
-    env = child_env(req.get("env"))
-    cwd = req.get("cwd") or "/workspace"
+def spawn(fds, cwd, what, body):
+    """Forks a process of the sandbox user, the leader of a group of its own: the child gets `fds` as
+    0, 1, 2, … and no other descriptor, then runs `body` (which never returns). Its pid."""
     pid = os.fork()
     if pid != 0:
         try:
@@ -386,15 +514,14 @@ def start(req, fds):
         return pid
     try:
         os.setpgid(0, 0)
-        for target, fd in enumerate(fds):
+        # above every target first: a source numbered like a target must not be overwritten before its turn
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 256) for fd in fds]
+        for target, fd in enumerate(high):
             os.dup2(fd, target)
-        os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        os.closerange(len(fds), resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         for sig in (*FORWARDED_SIGNALS, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        if argv is not None:
-            # a program started afresh gets SIGPIPE as any shell gives it (`yes | head` ends)
-            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         try:
             # before the uid changes: then this process is not dumpable and its /proc files are root's
             with open("/proc/self/oom_score_adj", "w") as f:
@@ -404,14 +531,31 @@ def start(req, fds):
         if ISOLATED:
             become_sandbox_user()
         os.chdir(cwd)
+        body()
+    except BaseException as e:  # noqa: BLE001
+        os.write(2, f"sandbox: cannot start {what}: {e}\n".encode())
+    os._exit(127)
+
+
+def execv(argv, env):
+    # a program started afresh gets SIGPIPE as any shell gives it (`yes | head` ends)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.execve(argv[0], argv, env)
+
+
+def start(req, fds):
+    """Forks the run; the child gets the pipes as 0/1/2 (and Python its results pipe as 3)."""
+    argv = command_for(req)
+    env = child_env(req.get("env"))
+
+    def body():
         if req["language"] == "javascript":
             write_program(req["code"])
         if argv is None:
             run_python_in_child(req["code"], env, args_of(req))
-        os.execve(argv[0], argv, env)
-    except BaseException as e:  # noqa: BLE001
-        os.write(2, f"sandbox: cannot start {req['language']}: {e}\n".encode())
-    os._exit(127)
+        execv(argv, env)
+
+    return spawn(fds if argv is None else fds[:3], req.get("cwd") or WORKSPACE, req["language"], body)
 
 
 def lease_of(msg):
@@ -430,35 +574,161 @@ def signal_run(sig):
                 pass
 
 
-def execute(req, inbox):
-    """Runs one request to the end and returns its result message.
+class Watch:
+    """What a run watches besides its program: its wall-time limit, the lease from the agent (its fence
+    deadline), and the agent's requests meanwhile. Past the lease, and until a later lease comes, every
+    process of the sandbox is stopped, so a run whose agent hangs or is cut off never goes on beside the
+    retry the reaper may start elsewhere; time stopped so does not count as the run's wall time."""
 
-    The run holds a lease from the agent (its fence deadline): past it, and until a later lease comes,
-    every process of the run is stopped, so a run whose agent hangs or is cut off never goes on beside
-    the retry the reaper may start elsewhere. Time stopped so does not count as the run's wall time."""
+    def __init__(self, req, inbox):
+        self.req = req
+        self.inbox = inbox
+        self.t0 = time.monotonic()
+        self.deadline = self.t0 + int(req.get("timeout_ms") or 30000) / 1000
+        self.lease = lease_of(req)
+        self.stopped_at = None
+        # why the run was stopped: timed_out, cancelled, output_limited
+        self.stop_reason = None
+
+    def tick(self, finished):
+        """Stops everything at the lease's end; `finished`: nothing of the run is left to stop."""
+        if self.lease is not None and self.stopped_at is None and not finished and not self.stop_reason and time.monotonic() >= self.lease:
+            self.stopped_at = time.monotonic()
+            signal_run(signal.SIGSTOP)
+
+    def timeout(self, finished, *dues):
+        """How long the next select may wait: until the time limit, the lease, or any of `dues`."""
+        now = time.monotonic()
+        timeout = None if self.stop_reason or self.stopped_at is not None else max(0.0, self.deadline - now)
+        if self.lease is not None and self.stopped_at is None and not finished and not self.stop_reason:
+            timeout = max(0.0, self.lease - now) if timeout is None else min(timeout, max(0.0, self.lease - now))
+        for due in (self.inbox.orphan_in(), *dues):
+            if due is not None:
+                timeout = due if timeout is None else min(timeout, due)
+        return timeout
+
+    def timed_out(self, events):
+        return not events and not self.stop_reason and self.stopped_at is None and time.monotonic() >= self.deadline
+
+    def control(self, sel):
+        """Reads the agent's requests: renews the lease (resuming a stopped run), answers pings, keeps
+        the rest for later. True when the agent cancels this run."""
+        msgs = self.inbox.read()
+        if self.inbox.closed:
+            sel.unregister(0)
+        cancelled = False
+        for msg in msgs:
+            if msg.get("op") == "cancel" and msg.get("id") == self.req.get("id"):
+                cancelled = not self.stop_reason
+            elif msg.get("op") == "lease":
+                renewed = lease_of(msg)
+                if renewed is not None and (self.lease is None or renewed > self.lease):
+                    self.lease = renewed
+                if self.stopped_at is not None and self.lease > time.monotonic():
+                    paused = time.monotonic() - self.stopped_at
+                    self.deadline += paused
+                    self.t0 += paused
+                    self.stopped_at = None
+                    signal_run(signal.SIGCONT)
+            elif msg.get("op") == "ping":
+                pong(msg)
+            else:
+                self.inbox.pending.append(msg)
+        return cancelled
+
+    def wall_ms(self):
+        return round((time.monotonic() - self.t0) * 1000, 3)
+
+
+def captures(req):
     cap = int(req.get("max_output_bytes") or 1 << 20)
-    deadline = time.monotonic() + int(req.get("timeout_ms") or 30000) / 1000
-    lease = lease_of(req)
-    stopped_at = None
     streamed = bool(req.get("stream"))
-    out = Capture(cap, req.get("id"), "stdout" if streamed else None)
-    err = Capture(cap, req.get("id"), "stderr" if streamed else None)
+    return Capture(cap, req.get("id"), "stdout" if streamed else None), Capture(cap, req.get("id"), "stderr" if streamed else None)
+
+
+def result_of(req, watch, out, err, counters_before, **fields):
+    """The result message: the stop reason, output and counters of the run, and `fields`."""
+    counters_after = cgroup_counters()
+    grew = lambda name: counters_after.get(name, 0) - counters_before.get(name, 0)  # noqa: E731
+    out.flush(force=True)
+    err.flush(force=True)
+    return {
+        "op": "result",
+        "id": req.get("id"),
+        "timed_out": watch.stop_reason == "timed_out",
+        "cancelled": watch.stop_reason == "cancelled",
+        "output_limited": watch.stop_reason == "output_limited",
+        "stdout": base64.b64encode(out.data).decode(),
+        "stderr": base64.b64encode(err.data).decode(),
+        "stdout_bytes": out.total,
+        "stderr_bytes": err.total,
+        "wall_ms": watch.wall_ms(),
+        "oom_kills": max(0, grew("oom_kill")),
+        "pids_limited": max(0, grew("pids_max")),
+        "error": None,
+        **fields,
+    }
+
+
+def exit_fields(status):
+    exit_code = os.waitstatus_to_exitcode(status)
+    return {"exit_code": exit_code if exit_code >= 0 else None, "signal": -exit_code if exit_code < 0 else None}
+
+
+class Results:
+    """The rich results a program sends on its results pipe: one JSON line, at most MAX_RESULTS_BYTES."""
+
+    def __init__(self):
+        self.data = bytearray()
+        self.over = False
+
+    def feed(self, chunk):
+        if len(self.data) + len(chunk) > MAX_RESULTS_BYTES:
+            self.over = True
+        else:
+            self.data += chunk
+
+    def parsed(self):
+        """The results, and a note when some were lost (over the cap, or not well formed)."""
+        if self.over:
+            return [], f"the rich results were over {MAX_RESULTS_BYTES} bytes and were dropped"
+        if not self.data:
+            return [], None
+        try:
+            msg = json.loads(self.data)
+            return [r for r in msg.get("results") or [] if isinstance(r, dict)], None
+        except (ValueError, AttributeError):
+            return [], "the rich results were not well formed and were dropped"
+
+
+def execute(req, inbox):
+    """Runs one request to the end and returns its result message. Python programs get a results pipe
+    (fd 3) for `display`; everything left running when the program ends is killed."""
+    if req.get("context"):
+        return execute_cell(req, inbox)
+    watch = Watch(req, inbox)
+    out, err = captures(req)
+    results = Results()
+    python = req["language"] == "python"
     # a pipe belongs to whoever made it: the program may reopen its own stdio (/dev/stdout, /dev/stdin)
     with as_sandbox_user():
         in_r, in_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        res_r, res_w = os.pipe() if python else (-1, -1)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     counters_before = cgroup_counters()
-    t0 = time.monotonic()
-    pid = start(req, (in_r, out_w, err_w))
-    for fd in (in_r, out_w, err_w):
-        os.close(fd)
+    pid = start(req, (in_r, out_w, err_w, res_w) if python else (in_r, out_w, err_w))
+    for fd in (in_r, out_w, err_w, res_w):
+        if fd >= 0:
+            os.close(fd)
     pidfd = os.pidfd_open(pid)
     stdin_data = memoryview(base64.b64decode(req["stdin_base64"]) if req.get("stdin_base64") else (req.get("stdin") or "").encode("utf-8", "surrogateescape"))
     sel = selectors.DefaultSelector()
     sel.register(out_r, selectors.EVENT_READ, out)
     sel.register(err_r, selectors.EVENT_READ, err)
+    if python:
+        sel.register(res_r, selectors.EVENT_READ, results)
     sel.register(pidfd, selectors.EVENT_READ, "exit")
     sel.register(0, selectors.EVENT_READ, "control")
     if stdin_data:
@@ -468,8 +738,7 @@ def execute(req, inbox):
         os.close(in_w)
         in_w = -1
     status = usage = None
-    stop_reason = None
-    open_streams = 2
+    open_streams = 3 if python else 2
 
     def close_stdin():
         nonlocal in_w
@@ -478,25 +747,19 @@ def execute(req, inbox):
             os.close(in_w)
             in_w = -1
 
+    def stop(reason):
+        watch.stop_reason = reason
+        close_stdin()
+        kill_everything(pid)
+
     while open_streams or status is None:
         if inbox.orphaned():
             kill_everything(pid)
             leave_orphaned(inbox)
-        now = time.monotonic()
-        if lease is not None and stopped_at is None and status is None and not stop_reason and now >= lease:
-            stopped_at = now
-            signal_run(signal.SIGSTOP)
-        timeout = None if stop_reason or stopped_at is not None else max(0.0, deadline - now)
-        if lease is not None and stopped_at is None and status is None and not stop_reason:
-            timeout = max(0.0, lease - now) if timeout is None else min(timeout, max(0.0, lease - now))
-        for due in (inbox.orphan_in(), out.flush_in(), err.flush_in()):
-            if due is not None:
-                timeout = due if timeout is None else min(timeout, due)
-        events = sel.select(timeout)
-        if not events and not stop_reason and stopped_at is None and time.monotonic() >= deadline:
-            stop_reason = "timed_out"
-            close_stdin()
-            kill_everything(pid)
+        watch.tick(status is not None)
+        events = sel.select(watch.timeout(status is not None, out.flush_in(), err.flush_in()))
+        if watch.timed_out(events):
+            stop("timed_out")
             continue
         for key, _ in events:
             what = key.data
@@ -516,70 +779,285 @@ def execute(req, inbox):
                 except (BrokenPipeError, BlockingIOError):
                     close_stdin()
             elif what == "control":
-                msgs = inbox.read()
-                if inbox.closed:
-                    sel.unregister(0)
-                for msg in msgs:
-                    if msg.get("op") == "cancel" and msg.get("id") == req.get("id") and not stop_reason:
-                        stop_reason = "cancelled"
-                        close_stdin()
-                        kill_everything(pid)
-                    elif msg.get("op") == "lease":
-                        renewed = lease_of(msg)
-                        if renewed is not None and (lease is None or renewed > lease):
-                            lease = renewed
-                        if stopped_at is not None and lease > time.monotonic():
-                            paused = time.monotonic() - stopped_at
-                            deadline += paused
-                            t0 += paused
-                            stopped_at = None
-                            signal_run(signal.SIGCONT)
-                    elif msg.get("op") == "ping":
-                        pong(msg)
-                    else:
-                        inbox.pending.append(msg)
+                if watch.control(sel):
+                    stop("cancelled")
             else:
                 chunk = os.read(key.fd, READ_CHUNK)
                 if not chunk:
                     sel.unregister(key.fd)
                     os.close(key.fd)
                     open_streams -= 1
-                elif what.feed(chunk) and not stop_reason:
-                    stop_reason = "output_limited"
-                    close_stdin()
-                    kill_everything(pid)
+                elif what.feed(chunk) and not watch.stop_reason:
+                    stop("output_limited")
         out.flush()
         err.flush()
-    out.flush(force=True)
-    err.flush(force=True)
     sel.close()
     REAPED.clear()
-    wall_ms = (time.monotonic() - t0) * 1000
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     # CPU of everything the run started: the orphans this executor reaped count too
     cpu_ms = ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000
-    counters_after = cgroup_counters()
-    grew = lambda name: counters_after.get(name, 0) - counters_before.get(name, 0)  # noqa: E731
-    exit_code = os.waitstatus_to_exitcode(status)
-    return {
-        "op": "result",
-        "id": req.get("id"),
-        "exit_code": exit_code if exit_code >= 0 else None,
-        "signal": -exit_code if exit_code < 0 else None,
-        "timed_out": stop_reason == "timed_out",
-        "cancelled": stop_reason == "cancelled",
-        "output_limited": stop_reason == "output_limited",
-        "stdout": base64.b64encode(out.data).decode(),
-        "stderr": base64.b64encode(err.data).decode(),
-        "stdout_bytes": out.total,
-        "stderr_bytes": err.total,
-        "wall_ms": round(wall_ms, 3),
-        "cpu_ms": round(cpu_ms, 3),
-        "max_rss_kb": usage.ru_maxrss,
-        "oom_kills": max(0, grew("oom_kill")),
-        "pids_limited": max(0, grew("pids_max")),
-        "error": None,
-    }
+    rich, note = results.parsed()
+    return result_of(req, watch, out, err, counters_before, **exit_fields(status), cpu_ms=round(cpu_ms, 3), max_rss_kb=usage.ru_maxrss, results=rich, results_note=note)
+
+
+# ---- interpreter contexts: a notebook's kernel, one per context id ---------------------------------
+
+# a cell that does not recover from its interrupt this long after it is killed with its interpreter
+INTERRUPT_GRACE_S = 2.0
+JS_CONTEXT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "context.js")
+# live interpreters by context id
+CONTEXTS = {}
+
+
+def run_cell(code, namespace):
+    """Runs a cell as a notebook does: its statements, then its last expression, whose value (unless
+    None) is the cell's main result. Its exit code: 0, 1 after an exception (its traceback printed),
+    or what SystemExit asked (the interpreter lives on)."""
+    try:
+        tree = ast.parse(code, "<cell>", "exec")
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, "<cell>", "exec"), namespace)
+        if last is not None:
+            value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace)
+            if value is not None:
+                namespace["_"] = value
+                DISPLAYED.append({"data": mime_bundle(value), "main": True})
+        return 0, None
+    except SystemExit as e:
+        return exit_status(e.code), None
+    except BaseException as e:  # noqa: BLE001 - shown as the notebook shows it; the interpreter lives on
+        tb = e.__traceback__.tb_next if e.__traceback__ else None
+        traceback.print_exception(type(e), e, tb)
+        return 1, {"name": type(e).__name__, "value": str(e)[:4096]}
+
+
+def run_python_context(env):
+    """The interpreter of a Python context, in the forked child: cells come as JSON lines on fd 3,
+    each answered on fd 4 when it is done; SIGINT interrupts the running cell (KeyboardInterrupt)."""
+    namespace = python_child(env, [])
+    requests = os.fdopen(3, "rb")
+    while True:
+        try:
+            line = requests.readline()
+        except KeyboardInterrupt:
+            continue  # an interrupt between cells interrupts nothing
+        if not line:
+            os._exit(0)
+        done = {"op": "done"}
+        try:
+            done["exit_code"], done["error"] = run_cell(json.loads(line)["code"], namespace)
+            done["results"] = displayed()
+        except KeyboardInterrupt:
+            # it came after the cell: the cell is done all the same
+            done.setdefault("exit_code", 1)
+            done.setdefault("error", {"name": "KeyboardInterrupt", "value": ""})
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:  # noqa: BLE001
+                pass
+        send_results(4, done)
+
+
+class Context:
+    """A live interpreter of one context: Python forked from this executor, JavaScript in node running
+    context.js. It runs as the sandbox user in a group of its own, with stdin /dev/null, stdout and
+    stderr on pipes read while its cells run, cells in on fd 3 and their ends out on fd 4."""
+
+    def __init__(self, cid, generation, language, env):
+        self.id = cid
+        self.generation = generation
+        with as_sandbox_user():
+            req_r, self.req_w = os.pipe()
+            self.rep_r, rep_w = os.pipe()
+            self.out_r, out_w = os.pipe()
+            self.err_r, err_w = os.pipe()
+        null = os.open(os.devnull, os.O_RDONLY)
+        env = child_env(env)
+        body = (lambda: run_python_context(env)) if language == "python" else (lambda: execv(["/usr/local/bin/node", "--no-warnings", JS_CONTEXT], env))
+        self.pid = spawn((null, out_w, err_w, req_r, rep_w), WORKSPACE, f"a {language} context", body)
+        for fd in (null, out_w, err_w, req_r, rep_w):
+            os.close(fd)
+        for fd in (self.req_w, self.rep_r, self.out_r, self.err_r):
+            os.set_blocking(fd, False)
+        self.pidfd = os.pidfd_open(self.pid)
+        self.status = None
+
+    def alive(self):
+        if self.status is None and select.select([self.pidfd], [], [], 0)[0]:
+            self.status = self.reaped()
+        return self.status is None
+
+    def reaped(self):
+        """Its wait status once it exited (-1: a sweep reaped it and the status is gone)."""
+        if self.pid in REAPED:
+            return REAPED.pop(self.pid)[0]
+        try:
+            return os.waitpid(self.pid, 0)[1]
+        except ChildProcessError:
+            return -1
+
+    def usage(self):
+        """CPU seconds of the interpreter and its waited-for children, and its peak memory (kB)."""
+        try:
+            with open(f"/proc/{self.pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            with open(f"/proc/{self.pid}/status") as f:
+                peak = next((int(line.split()[1]) for line in f if line.startswith("VmHWM:")), 0)
+            return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK"), peak
+        except (OSError, ValueError, IndexError):
+            return 0.0, 0
+
+    def discard_output(self):
+        """What background work printed since the last cell belongs to no cell."""
+        for fd in (self.out_r, self.err_r, self.rep_r):
+            with contextlib.suppress(BlockingIOError, OSError):
+                while os.read(fd, READ_CHUNK):
+                    pass
+
+    def kill(self):
+        """Kills the interpreter and everything below it: stopped first, so nothing forks meanwhile."""
+        tree = descendants(self.pid)
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in [self.pid, *tree, *descendants(self.pid)]:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, sig)
+        with contextlib.suppress(OSError):
+            os.killpg(self.pid, signal.SIGKILL)
+        if self.status is None:
+            self.status = self.reaped()
+
+    def stop(self):
+        """Kills it, and forgets it."""
+        self.kill()
+        for fd in (self.req_w, self.rep_r, self.out_r, self.err_r, self.pidfd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        CONTEXTS.pop(self.id, None)
+
+
+def context_for(req):
+    """The live interpreter of the request's context, started (again) when it has none, when it died,
+    or when the agent asks for a newer generation (a restart); and why it was started afresh."""
+    asked = req["context"]
+    ctx = CONTEXTS.get(asked.get("id"))
+    why = None
+    if ctx is not None and ctx.generation != asked.get("generation"):
+        ctx.stop()
+        ctx, why = None, "restarted as asked"
+    elif ctx is not None and not ctx.alive():
+        ctx.stop()
+        ctx, why = None, "its interpreter had exited"
+    if ctx is None:
+        ctx = Context(asked.get("id"), asked.get("generation"), req["language"], req.get("env"))
+        CONTEXTS[ctx.id] = ctx
+        why = why or "first cell"
+    else:
+        ctx.discard_output()
+    return ctx, why
+
+
+def execute_cell(req, inbox):
+    """Runs one cell in its context's interpreter. A time limit, cancel or output limit interrupts it
+    (SIGINT: KeyboardInterrupt in Python); one that does not recover within INTERRUPT_GRACE_S is killed
+    with its interpreter, and the result says the context was reset, as when the cell ends its
+    interpreter (exit, memory limit): the next cell starts a fresh one."""
+    ctx, started = context_for(req)
+    watch = Watch(req, inbox)
+    out, err = captures(req)
+    counters_before = cgroup_counters()
+    cpu_before, _ = ctx.usage()
+    cell = memoryview((json.dumps({"code": req["code"]}) + "\n").encode())
+    reply, done = bytearray(), None
+    interrupt_until = None
+    sel = selectors.DefaultSelector()
+    sel.register(ctx.out_r, selectors.EVENT_READ, out)
+    sel.register(ctx.err_r, selectors.EVENT_READ, err)
+    sel.register(ctx.rep_r, selectors.EVENT_READ, "reply")
+    sel.register(ctx.req_w, selectors.EVENT_WRITE, "cell")
+    sel.register(ctx.pidfd, selectors.EVENT_READ, "exit")
+    sel.register(0, selectors.EVENT_READ, "control")
+
+    def stop(reason):
+        nonlocal interrupt_until
+        watch.stop_reason = reason
+        interrupt_until = time.monotonic() + INTERRUPT_GRACE_S
+        with contextlib.suppress(OSError):
+            os.kill(ctx.pid, signal.SIGINT)
+
+    while done is None and ctx.alive():
+        if inbox.orphaned():
+            ctx.stop()
+            leave_orphaned(inbox)
+        watch.tick(False)
+        grace = None if interrupt_until is None or watch.stopped_at is not None else max(0.0, interrupt_until - time.monotonic())
+        events = sel.select(watch.timeout(False, out.flush_in(), err.flush_in(), grace))
+        if watch.timed_out(events):
+            stop("timed_out")
+            continue
+        if interrupt_until is not None and watch.stopped_at is None and time.monotonic() >= interrupt_until:
+            ctx.kill()  # did not recover: gone with everything it ran
+            break
+        for key, _ in events:
+            what = key.data
+            if what == "cell":
+                try:
+                    cell = cell[os.write(ctx.req_w, cell) :]
+                except BlockingIOError:
+                    continue
+                except BrokenPipeError:
+                    cell = b""  # the interpreter is gone: its exit ends the cell
+                if not cell:
+                    sel.unregister(ctx.req_w)
+            elif what == "reply":
+                with contextlib.suppress(BlockingIOError):
+                    reply += os.read(ctx.rep_r, READ_CHUNK)
+                if b"\n" in reply or len(reply) > MAX_RESULTS_BYTES:
+                    done = reply
+            elif what == "control":
+                if watch.control(sel):
+                    stop("cancelled")
+            elif what != "exit":
+                with contextlib.suppress(BlockingIOError):
+                    chunk = os.read(key.fd, READ_CHUNK)
+                    if what.feed(chunk) and not watch.stop_reason:
+                        stop("output_limited")
+        out.flush()
+        err.flush()
+    sel.close()
+    # what the cell printed before it ended is in the pipes already (flushed before its end was sent)
+    for fd, capture in ((ctx.out_r, out), (ctx.err_r, err)):
+        with contextlib.suppress(BlockingIOError, OSError):
+            for chunk in iter(lambda fd=fd: os.read(fd, READ_CHUNK), b""):
+                capture.feed(chunk)
+    cpu_after, peak_kb = ctx.usage()
+    fields = {"cpu_ms": round(max(0.0, cpu_after - cpu_before) * 1000, 3), "max_rss_kb": peak_kb, "results": [], "results_note": None}
+    cell_end = None
+    if done is not None:
+        try:
+            cell_end = json.loads(bytes(done[: done.index(b"\n")]))
+        except ValueError:
+            fields["results_note"] = "the cell's results were over the cap or not well formed and were dropped"
+            cell_end = {}
+    if ctx.alive() and cell_end is not None:
+        code = cell_end.get("exit_code")
+        fields.update(exit_code=code if isinstance(code, int) and 0 <= code <= 255 else 1, signal=None)
+        fields["results"] = [r for r in cell_end.get("results") or [] if isinstance(r, dict)]
+        fields["exception"] = cell_end.get("error") if isinstance(cell_end.get("error"), dict) else None
+        reset = None
+    else:
+        ctx.stop()
+        fields.update(exit_fields(ctx.status) if ctx.status >= 0 else {"exit_code": None, "signal": int(signal.SIGKILL)})
+        reset = "it did not recover from the interrupt" if watch.stop_reason else "its interpreter exited"
+    fields["context"] = {"started": started, "reset": reset}
+    return result_of(req, watch, out, err, counters_before, **fields)
+
+
+def stop_context(req):
+    ctx = CONTEXTS.get(req.get("context_id"))
+    if ctx is not None:
+        ctx.stop()
+    send({"op": "context_stopped", "id": req.get("id"), "existed": ctx is not None})
 
 
 # ---- workspace files ----------------------------------------------------------------------------
@@ -863,6 +1341,9 @@ def handle(msg, inbox):
         if msg.get("language") not in LANGUAGES or not isinstance(msg.get("code"), str):
             send({"op": "result", "id": msg.get("id"), "error": f"unsupported request: language must be one of {LANGUAGES}"})
             return
+        if msg.get("context") and (msg["language"] not in CONTEXT_LANGUAGES or not isinstance(msg["context"], dict)):
+            send({"op": "result", "id": msg.get("id"), "error": f"unsupported request: contexts run {CONTEXT_LANGUAGES}"})
+            return
         try:
             send(execute(msg, inbox))
         except Exception as e:  # noqa: BLE001 - report, stay alive for the next run
@@ -873,6 +1354,8 @@ def handle(msg, inbox):
                 FILE_OPS[op](msg)
         except Exception as e:  # noqa: BLE001 - report, stay alive
             send({"op": "error", "id": msg.get("id"), "error": f"executor: {type(e).__name__}: {e}"})
+    elif op == "context_stop":
+        stop_context(msg)
     elif op in ("cancel", "lease"):
         pass  # nothing runs: nothing to cancel or to lease
     else:

@@ -9,7 +9,7 @@ COPY sandbox-user.sh /tmp/sandbox-user.sh
 RUN sh /tmp/sandbox-user.sh && rm /tmp/sandbox-user.sh
 ENV LANG=C.UTF-8 HOME=/workspace
 LABEL sandbox.template="nodejs-basic"
-COPY executor/executor.py /opt/sandbox/executor.py
+COPY executor/executor.py executor/context.js /opt/sandbox/
 WORKDIR /workspace
 USER 1000:1000
 CMD ["python3", "/opt/sandbox/executor.py"]
