@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS executions (
     trace_parent VARCHAR(55) NULL,       -- added: W3C traceparent of the request that created it
     input_files JSON NULL,               -- added: [{path, content_base64}] written to the workspace before the run
     collect JSON NULL,                   -- added: glob patterns of workspace files to return with the result
+    context_id VARCHAR(64) NULL,         -- added: the interpreter context it runs in as a cell
     timeout INT NOT NULL DEFAULT 30,     -- added: wall-time limit, seconds
     stdout MEDIUMTEXT,
     stderr MEDIUMTEXT,
@@ -84,6 +85,8 @@ CREATE TABLE IF NOT EXISTS executions (
     artifacts JSON,                      -- [{path, size, mime_type, sha256, etag}] created or modified by this execution
     collected JSON NULL,                 -- added: the files matching `collect` after the run, same shape
     skipped_artifacts JSON NULL,         -- added: {count, items: [{path, size, reason}]} not stored (limits, symlinks)
+    results JSON NULL,                   -- added: rich results [{kind, data: {mime: text}, stored: {mime: {key, size}}}]
+    context_state JSON NULL,             -- added: a cell's interpreter {started, reset}
     retry_count INT DEFAULT 0,
     attempt INT NOT NULL DEFAULT 1,      -- added: fences every agent write (status='running' AND attempt=?)
     attempts JSON NULL,                  -- added: history [{attempt, node, started_at, ended_at, outcome}], e.g. agent_lost
@@ -135,6 +138,19 @@ CREATE TABLE IF NOT EXISTS workspace_files (
     updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
     PRIMARY KEY (session_id, path),
     CONSTRAINT fk_workspace_files_session FOREIGN KEY (session_id) REFERENCES sessions(id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- added: persistent interpreters in a session's sandbox; cells are executions with their id.
+CREATE TABLE IF NOT EXISTS interpreter_contexts (
+    id VARCHAR(64) PRIMARY KEY,
+    session_id VARCHAR(64) NOT NULL,
+    language VARCHAR(16) NOT NULL,
+    generation INT NOT NULL DEFAULT 1,   -- a restart asks for the next: the next cell starts a fresh interpreter
+    container_id VARCHAR(128) NULL,      -- the sandbox its interpreter lives in, bound by its first cell
+    created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+    updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+    INDEX idx_session (session_id),
+    CONSTRAINT fk_interpreter_contexts_session FOREIGN KEY (session_id) REFERENCES sessions(id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- added: one row per runtime agent; staleness is judged on this database's clock (NOW(3)).
@@ -230,4 +246,5 @@ INSERT INTO migrations (timestamp, name) VALUES
 (1796213100000, 'SessionPlacement1796213100000'),
 (1796213160000, 'ExecutionCancel1796213160000'),
 (1796213220000, 'ExecutionInputs1796213220000'),
-(1796213280000, 'ExecutionFiles1796213280000');
+(1796213280000, 'ExecutionFiles1796213280000'),
+(1796213340000, 'InterpreterContexts1796213340000');

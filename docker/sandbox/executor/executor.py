@@ -15,7 +15,10 @@ programs under its own uid, and says so: `isolated` is false.
 Requests (one JSON object per line on stdin):
   {"op": "run", "id", "language": "python"|"javascript"|"bash", "code", "stdin"? (text) or
    "stdin_base64"? (bytes), "env"?, "args"? (argv after the program), "timeout_ms", "max_output_bytes", "cwd"?,
-   "stream"? (send the output as it comes, in "output" replies, before the result)}
+   "stream"? (send the output as it comes, in "output" replies, before the result),
+   "context"? {"id", "generation"} (run the code as a cell of that context's interpreter, started when
+   it has none or an older generation: its variables stay for the next cell)}
+  {"op": "context_stop", "id", "context_id"}  stop a context's interpreter (answered "context_stopped")
   {"op": "cancel", "id"}          stop the run with this id
   {"op": "ping", "id"}            answered with {"op": "pong", "id", "version", "isolated"}
   Workspace files, between runs (paths relative to /workspace, '/'-separated):
@@ -32,7 +35,10 @@ Replies (one JSON object per line on stdout):
   {"op": "result", "id", "exit_code", "signal", "timed_out", "cancelled", "output_limited",
    "stdout", "stderr" (base64, at most max_output_bytes each), "stdout_bytes", "stderr_bytes",
    "wall_ms", "cpu_ms", "max_rss_kb" (peak of the run), "oom_kills" and "pids_limited" (how often the
-   container's OOM killer struck and its pids limit refused a fork during the run), "error"}
+   container's OOM killer struck and its pids limit refused a fork during the run), "error",
+   "results": [{"data": {mime: text}, "main"}] (display() calls, figures, a cell's last value; Python
+   programs and cells), "results_note", "context": {"started", "reset"} (cells: why a fresh
+   interpreter ran it, why it is gone after it)}
   {"op": "scanned", "id", "entries": [[path, kind, size, token]], "truncated", "unlisted_files", "counted"}
      past `limit` entries only regular files are counted (unlisted_files), while `counted` says the
      walk saw everything (it stops after COUNT_CAP entries)
@@ -42,8 +48,13 @@ Replies (one JSON object per line on stdout):
   {"op": "wrote", "id", "files": [{"path", "size", "token"} | {"path", "error"}]}
   {"op": "removed", "id", "errors": [{"path", "error"}]}
 
+Contexts: each is a long-lived interpreter of the sandbox user (Python forked from this executor,
+JavaScript in node running context.js) with stdout/stderr on pipes read during its cells, cells in on
+its fd 3 and their ends out on its fd 4. A time limit, cancel or output limit interrupts a cell with
+SIGINT; one that does not recover within INTERRUPT_GRACE_S is killed with its interpreter.
+
 Every run gets its own process group; when it ends (exit, wall-time limit, output limit, cancel) every
-process it left behind is killed: the executor is a child subreaper, so even double-forked daemons stay
+process it left behind is killed (the contexts' interpreters and what runs below them excepted): the executor is a child subreaper, so even double-forked daemons stay
 its descendants and none survives into the next execution. Python runs in a child forked from this
 already-initialised interpreter (it holds a copy of this process's memory, the run's own request
 included, and none of its file descriptors); other languages are spawned.
@@ -515,7 +526,7 @@ def spawn(fds, cwd, what, body):
     try:
         os.setpgid(0, 0)
         # above every target first: a source numbered like a target must not be overwritten before its turn
-        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 256) for fd in fds]
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, len(fds)) for fd in fds]
         for target, fd in enumerate(high):
             os.dup2(fd, target)
         os.closerange(len(fds), resource.getrlimit(resource.RLIMIT_NOFILE)[0])
@@ -652,6 +663,9 @@ def result_of(req, watch, out, err, counters_before, **fields):
     grew = lambda name: counters_after.get(name, 0) - counters_before.get(name, 0)  # noqa: E731
     out.flush(force=True)
     err.flush(force=True)
+    # bounded as the reply carries them (escaped), so the agent's line limit holds
+    if len(json.dumps(fields.get("results") or [])) > MAX_RESULTS_BYTES:
+        fields.update(results=[], results_note=f"the rich results were over {MAX_RESULTS_BYTES} bytes and were dropped")
     return {
         "op": "result",
         "id": req.get("id"),
@@ -807,6 +821,8 @@ INTERRUPT_GRACE_S = 2.0
 JS_CONTEXT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "context.js")
 # live interpreters by context id
 CONTEXTS = {}
+# why the interpreter of a context is gone (its last cell reset it): the next cell says so
+RESETS = {}
 
 
 def run_cell(code, namespace):
@@ -948,10 +964,11 @@ def context_for(req):
     elif ctx is not None and not ctx.alive():
         ctx.stop()
         ctx, why = None, "its interpreter had exited"
+    reset = RESETS.pop(asked.get("id"), None)
     if ctx is None:
         ctx = Context(asked.get("id"), asked.get("generation"), req["language"], req.get("env"))
         CONTEXTS[ctx.id] = ctx
-        why = why or "first cell"
+        why = why or (f"its interpreter was reset ({reset})" if reset else "first cell")
     else:
         ctx.discard_output()
     return ctx, why
@@ -1043,18 +1060,19 @@ def execute_cell(req, inbox):
         code = cell_end.get("exit_code")
         fields.update(exit_code=code if isinstance(code, int) and 0 <= code <= 255 else 1, signal=None)
         fields["results"] = [r for r in cell_end.get("results") or [] if isinstance(r, dict)]
-        fields["exception"] = cell_end.get("error") if isinstance(cell_end.get("error"), dict) else None
         reset = None
     else:
         ctx.stop()
         fields.update(exit_fields(ctx.status) if ctx.status >= 0 else {"exit_code": None, "signal": int(signal.SIGKILL)})
         reset = "it did not recover from the interrupt" if watch.stop_reason else "its interpreter exited"
+        RESETS[ctx.id] = reset
     fields["context"] = {"started": started, "reset": reset}
     return result_of(req, watch, out, err, counters_before, **fields)
 
 
 def stop_context(req):
     ctx = CONTEXTS.get(req.get("context_id"))
+    RESETS.pop(req.get("context_id"), None)
     if ctx is not None:
         ctx.stop()
     send({"op": "context_stopped", "id": req.get("id"), "existed": ctx is not None})

@@ -13,3 +13,4 @@ export * from './lib/access';
 export * from './lib/clock';
 export * from './lib/admission';
 export * from './lib/capacity';
+export * from './lib/interpreter-context';

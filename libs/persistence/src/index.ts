@@ -19,3 +19,4 @@ export * from './lib/repositories/api-key.repository';
 export * from './lib/repositories/audit.repository';
 export * from './lib/repositories/retention.repository';
 export * from './lib/repositories/workspace-file.repository';
+export * from './lib/repositories/interpreter-context.repository';

@@ -14,6 +14,8 @@ import { ApiKeysController } from './auth/api-keys.controller';
 import { ApiKeysService } from './auth/api-keys.service';
 import { RateLimitGuard } from './auth/rate-limit.guard';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from './control-plane.config';
+import { ContextsController } from './contexts/contexts.controller';
+import { ContextsService } from './contexts/contexts.service';
 import { ExecutionStreamService } from './executions/execution-stream.service';
 import { ExecutionWaiterService } from './executions/execution-waiter.service';
 import { ExecutionsController } from './executions/executions.controller';
@@ -52,6 +54,7 @@ export class AppModule {
         TemplatesController,
         SessionsController,
         ExecutionsController,
+        ContextsController,
         FilesController,
         NodesController,
         ApiKeysController,
@@ -71,6 +74,7 @@ export class AppModule {
         ControlPlaneMetrics,
         SessionsService,
         ExecutionsService,
+        ContextsService,
         ExecutionWaiterService,
         ExecutionStreamService,
         FilesService,

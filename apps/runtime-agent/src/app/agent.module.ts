@@ -11,6 +11,7 @@ import { CapacityReportService } from './capacity/capacity-report.service';
 import { NodeAllocatableService } from './capacity/node-allocatable.service';
 import { NodeBudgetService } from './capacity/node-budget.service';
 import { containerRuntimeProvider } from './container-runtime.provider';
+import { RichResultsService } from './executions/rich-results.service';
 import { ExecutionRunnerService } from './executions/execution-runner.service';
 import { AgentStartupService } from './lifecycle/agent-startup.service';
 import { NodeGuardService } from './lifecycle/node-guard.service';
@@ -60,6 +61,7 @@ export class AgentModule {
         CapacityReportService,
         WarmPoolService,
         SessionHostService,
+        RichResultsService,
         ExecutionRunnerService,
         SessionTeardownService,
         OrphanSweepService,

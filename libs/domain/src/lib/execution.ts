@@ -1,3 +1,4 @@
+import { type ContextState, type ExecutionResults } from './interpreter-context';
 import { type ExecutionReason } from './outcome';
 import { transition } from './transition';
 
@@ -113,6 +114,8 @@ export interface Execution {
   readonly inputFiles: readonly InputFile[] | null;
   /** Glob patterns of workspace files to return with the result. */
   readonly collect: readonly string[] | null;
+  /** The interpreter context it runs in as a cell, or null: a program of its own. */
+  readonly contextId: string | null;
   /** Wall-time limit, seconds. */
   readonly timeout: number;
   readonly stdout: string | null;
@@ -129,6 +132,10 @@ export interface Execution {
   readonly artifacts: readonly Artifact[] | null;
   readonly collected: readonly Artifact[] | null;
   readonly skippedArtifacts: SkippedArtifacts | null;
+  /** Rich results: a cell's value, what the program displayed, its figures. */
+  readonly results: ExecutionResults | null;
+  /** A cell's interpreter: whether a fresh one ran it, whether it is gone after it. */
+  readonly contextState: ContextState | null;
   readonly retryCount: number;
   readonly attempt: number;
   /** Every attempt that ended, oldest first: retried ones say `agent_lost`. */

@@ -15,6 +15,8 @@ export const LIMITS = Object.freeze({
   /** files written to the workspace before one execution: their count, and their bytes in all */
   inputFileCount: 32,
   inputFilesBytes: 1 << 20,
+  /** interpreter contexts one session holds at once */
+  contextsPerSession: 16,
   sessionTimeoutSeconds: { min: 10, max: 86_400, default: 300 },
   executionTimeoutSeconds: { min: 1, default: 30 },
   cpuNanos: { max: 16e9 },

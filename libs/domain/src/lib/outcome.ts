@@ -18,7 +18,8 @@ export interface RunEnd {
  * `pids_limit` refused forks, died of a `signal`, `cancelled` (its session ended), `no_capacity` (its
  * session found no node with room within the placement timeout), `sandbox_lost`
  * (the container died), `agent_lost` (its agent vanished too often), `input_file` (a file of its
- * `files` could not be written: the path is taken by a directory), `internal` (the platform failed).
+ * `files` could not be written: the path is taken by a directory), `context_lost` (its interpreter
+ * context was lost with its sandbox, or deleted), `internal` (the platform failed).
  */
 export const EXECUTION_REASONS = [
   'exited',
@@ -32,6 +33,7 @@ export const EXECUTION_REASONS = [
   'sandbox_lost',
   'agent_lost',
   'input_file',
+  'context_lost',
   'internal',
 ] as const;
 export type ExecutionReason = (typeof EXECUTION_REASONS)[number];

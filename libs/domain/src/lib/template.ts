@@ -43,6 +43,10 @@ export interface TemplateLimits {
   readonly max_workspace_bytes?: number;
   readonly max_files?: number;
   readonly inline_max_bytes?: number;
+  /** A rich result representation larger than this goes to the store and comes back by URL. */
+  readonly result_inline_bytes?: number;
+  /** All rich results of one execution. */
+  readonly results_max_bytes?: number;
 }
 
 /** What a session of this template may keep in its workspace. */

@@ -9,6 +9,7 @@ import { SessionPlacement1796213100000 } from './migrations/1796213100000-sessio
 import { ExecutionCancel1796213160000 } from './migrations/1796213160000-execution-cancel.migration';
 import { ExecutionInputs1796213220000 } from './migrations/1796213220000-execution-inputs.migration';
 import { ExecutionFiles1796213280000 } from './migrations/1796213280000-execution-files.migration';
+import { InterpreterContexts1796213340000 } from './migrations/1796213340000-interpreter-contexts.migration';
 
 /**
  * Every schema change since the oldest released schema (migrations/baseline-2026-12-02.sql), oldest
@@ -26,6 +27,7 @@ export const MIGRATIONS = [
   ExecutionCancel1796213160000,
   ExecutionInputs1796213220000,
   ExecutionFiles1796213280000,
+  InterpreterContexts1796213340000,
 ];
 
 const KNOWN = MIGRATIONS.map((M) => new M().name);

@@ -1,6 +1,7 @@
 import { ZodError } from 'zod';
 import {
   cancelExecutionJob,
+  stopContextJob,
   type JobName,
   nodeQueueName,
   parseJob,
@@ -76,7 +77,7 @@ describe('job payloads', () => {
   const schemas = Object.values(QUEUES).flatMap((queue) => Object.values(queue.jobs));
 
   it('cover every job of the catalog', () => {
-    expect(new Set(schemas)).toEqual(new Set([placeSessionJob, runExecutionJob, cancelExecutionJob, terminateSessionJob, reaperTickJob]));
+    expect(new Set(schemas)).toEqual(new Set([placeSessionJob, runExecutionJob, cancelExecutionJob, stopContextJob, terminateSessionJob, reaperTickJob]));
   });
 
   it('carry ids only: no code, stdin or env vars', () => {

@@ -11,6 +11,7 @@ export const placeSessionJob = z.object({ session_id: id }).strict();
 export const runExecutionJob = z.object({ execution_id: id, session_id: id, attempt: z.number().int().min(1) }).strict();
 export const terminateSessionJob = z.object({ session_id: id }).strict();
 export const cancelExecutionJob = z.object({ execution_id: id, session_id: id }).strict();
+export const stopContextJob = z.object({ context_id: id, session_id: id }).strict();
 
 /** A periodic task of the reaper: the schedule carries no data, the task reads what it needs. */
 export const reaperTickJob = z.object({}).strict();
@@ -53,9 +54,9 @@ export const QUEUES = {
       maxStalledCount: 2,
     },
   },
-  /** Work for one node: executions of the sessions it holds, their cancels, and their termination. */
+  /** Work for one node: executions of the sessions it holds, their cancels, deleted contexts, and their termination. */
   node: {
-    jobs: { 'run-execution': runExecutionJob, 'cancel-execution': cancelExecutionJob, 'terminate-session': terminateSessionJob },
+    jobs: { 'run-execution': runExecutionJob, 'cancel-execution': cancelExecutionJob, 'stop-context': stopContextJob, 'terminate-session': terminateSessionJob },
     jobOptions: doorbell,
     worker: { concurrency: 16, lockDuration: 30_000, stalledInterval: 30_000, maxStalledCount: 2 },
   },

@@ -75,6 +75,11 @@ export class Doorbells {
     await this.producer.add('node', 'cancel-execution', { execution_id: executionId, session_id: sessionId }, { jobId: `cancel-${executionId}`, nodeId: node });
   }
 
+  /** Asks the node holding a session to stop a deleted context's interpreter (it frees the memory). */
+  async contextStop(contextId: string, sessionId: string, node: string): Promise<void> {
+    await this.producer.add('node', 'stop-context', { context_id: contextId, session_id: sessionId }, { jobId: `stop-${contextId}`, nodeId: node });
+  }
+
   /** Drops the doorbells waiting on a lost node's queue: nobody takes them now; the reaper rings anew. */
   async dropNodeQueue(node: string): Promise<void> {
     await this.producer.queue(nodeQueueName(node)).drain(true);

@@ -26,7 +26,7 @@ describe('queue catalog on real Redis', () => {
       workers.push(
         QueueWorker.start(
           'node',
-          { 'run-execution': async (data, job) => resolve({ data, job }), 'cancel-execution': async () => undefined, 'terminate-session': async () => undefined },
+          { 'run-execution': async (data, job) => resolve({ data, job }), 'cancel-execution': async () => undefined, 'stop-context': async () => undefined, 'terminate-session': async () => undefined },
           settings,
           { nodeId: 'n1', onTaken: (s) => taken.push(s) },
         ),
@@ -50,6 +50,7 @@ describe('queue catalog on real Redis', () => {
           {
             'run-execution': async () => undefined,
             'cancel-execution': async () => undefined,
+            'stop-context': async () => undefined,
             'terminate-session': async (_data, job) => {
               if (++calls === 1) return job.handBack(50);
               resolve();
@@ -86,7 +87,7 @@ describe('queue catalog on real Redis', () => {
     let worker!: QueueWorker;
     // the worker has taken a job: it is connected
     await new Promise<void>((taken) => {
-      worker = QueueWorker.start('node', { 'run-execution': async () => taken(), 'cancel-execution': async () => undefined, 'terminate-session': async () => undefined }, settings, { nodeId: 'n-back' });
+      worker = QueueWorker.start('node', { 'run-execution': async () => taken(), 'cancel-execution': async () => undefined, 'stop-context': async () => undefined, 'terminate-session': async () => undefined }, settings, { nodeId: 'n-back' });
       void doorbells.execution({ id: 'exec_b', sessionId: 'sess_b', attempt: 1 }, 'n-back');
     });
     expect(await producer.nodeQueueIds()).toEqual(expect.arrayContaining(['n-dead', 'n-back']));

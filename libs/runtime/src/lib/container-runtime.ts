@@ -1,4 +1,4 @@
-import { type Footprint, type Language, type RunEnd, type ScannedEntry } from '@sandbox/domain';
+import { type ContextState, type Footprint, type Language, type ReportedResult, type RunEnd, type ScannedEntry } from '@sandbox/domain';
 
 /** Everything the runtime needs to start one hardened sandbox (DESIGN.md §4). */
 export interface SandboxSpec {
@@ -44,6 +44,8 @@ export interface RunRequest {
    * the bytes the report then holds.
    */
   readonly onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /** Run as a cell of this interpreter context (started, or restarted for a newer generation, as needed). */
+  readonly context?: { readonly id: string; readonly generation: number };
 }
 
 /** What the executor reported, parsed and bounded; untrusted beyond that. */
@@ -54,6 +56,12 @@ export interface RunReport extends RunEnd {
   readonly stderrBytes: number;
   readonly cpuMs: number;
   readonly maxRssKb: number;
+  /** Rich results, every representation inline, untrusted (the program made them). */
+  readonly results: readonly ReportedResult[];
+  /** Why results were dropped, or null. */
+  readonly resultsNote: string | null;
+  /** A cell's interpreter, as the executor found and left it; null for a program. */
+  readonly context: ContextState | null;
 }
 
 export interface ReadRequest {
@@ -105,6 +113,8 @@ export interface Sandbox {
   readonly alive: boolean;
   /** Runs one program; rejects with SandboxLostError when the container dies or stops answering. */
   run(request: RunRequest): Promise<RunReport>;
+  /** Stops the interpreter of a context (deleted), if this sandbox runs one; between runs. */
+  stopContext(contextId: string): Promise<void>;
   /** Asks the executor to stop the run with this id (it then reports `cancelled`). */
   cancel(runId: string): void;
   /**

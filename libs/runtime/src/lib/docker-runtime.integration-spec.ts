@@ -155,6 +155,19 @@ describe('DockerRuntime on the real engine', () => {
     expect(Buffer.concat(heard).length).toBe(4096);
   });
 
+  it('runs cells in a persistent interpreter context, with the last value as a result', async () => {
+    const context = { id: 'ctx-1', generation: 1 };
+    const first = await run(sandbox, 'x = 41', { context });
+    expect(first).toMatchObject({ exitCode: 0, context: { started: 'first cell', reset: null }, results: [] });
+    const second = await run(sandbox, 'print("side")\nx + 1', { context });
+    expect(second.stdout.toString()).toBe('side\n');
+    expect(second).toMatchObject({ exitCode: 0, context: { started: null, reset: null }, results: [{ data: { 'text/plain': '42' }, main: true }] });
+    await sandbox.stopContext('ctx-1');
+    expect((await run(sandbox, 'x', { context })).context).toEqual({ started: 'first cell', reset: null });
+    // a context's interpreter is the sandbox user's like any program: the channel tests below run without one
+    await sandbox.stopContext('ctx-1');
+  });
+
   it('reports a killed container as lost, to the run in flight and to listeners', async () => {
     const victim = await runtime.create(spec());
     const lost = new Promise<string>((resolve) => victim.onLost(resolve));

@@ -152,6 +152,11 @@ export class ExecutorClient implements Sandbox {
     return reply.errors;
   }
 
+  async stopContext(contextId: string): Promise<void> {
+    const reply = await this.fileOp('context_stop', { context_id: contextId }, BASE_MAX_LINE);
+    if (reply.op !== 'context_stopped') throw unexpected(reply);
+  }
+
   cancel(runId: string): void {
     if (this.alive) this.stream.write(`${JSON.stringify({ op: 'cancel', id: runId })}\n`);
   }

@@ -1,4 +1,4 @@
-import { encodeRun, EXECUTOR_PROTOCOL_VERSION, executorRefusal, executorReply, isResult, LineSplitter, maxReplyBytes, toRunReport } from './executor-protocol';
+import { encodeRun, EXECUTOR_PROTOCOL_VERSION, executorRefusal, executorReply, isResult, LineSplitter, MAX_RESULTS_BYTES, maxReplyBytes, toRunReport } from './executor-protocol';
 
 function splitter(maxLine: number) {
   const lines: (string | null)[] = [];
@@ -238,10 +238,10 @@ describe('toRunReport', () => {
 });
 
 describe('maxReplyBytes', () => {
-  it('fits two full base64 streams plus a 64 KiB envelope', () => {
-    expect(maxReplyBytes(0)).toBe(64 * 1024);
-    expect(maxReplyBytes(3)).toBe(8 + 64 * 1024);
-    expect(maxReplyBytes(1 << 20)).toBe(Math.ceil(((1 << 20) * 8) / 3) + 64 * 1024);
+  it('fits two full base64 streams, the rich results and a 64 KiB envelope', () => {
+    expect(maxReplyBytes(0)).toBe(MAX_RESULTS_BYTES + 64 * 1024);
+    expect(maxReplyBytes(3)).toBe(8 + MAX_RESULTS_BYTES + 64 * 1024);
+    expect(maxReplyBytes(1 << 20)).toBe(Math.ceil(((1 << 20) * 8) / 3) + MAX_RESULTS_BYTES + 64 * 1024);
   });
 
   it('is at least the length of a reply carrying two full streams', () => {

@@ -6,6 +6,7 @@ import { type RunReport, type RunRequest } from './container-runtime';
  * Replies come from a process user code can reach, so every one is parsed and bounded here.
  */
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const MIME = /^[a-z]+\/[A-Za-z0-9.+_-]+$/;
 const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
 
 /** The protocol this client speaks (the executor's PROTOCOL_VERSION). */
@@ -32,6 +33,11 @@ const result = z.object({
   oom_kills: count,
   pids_limited: count,
   error: z.null(),
+  // rich results (Python programs, and cells): at most MAX_RESULTS_BYTES as JSON
+  results: z.array(z.object({ data: z.record(z.string().regex(MIME).max(128), z.string()), main: z.boolean() })).max(10_000).optional(),
+  results_note: z.string().max(4096).nullable().optional(),
+  // a cell's interpreter: why a fresh one ran it, why it is gone after it
+  context: z.object({ started: z.string().max(256).nullable(), reset: z.string().max(256).nullable() }).nullable().optional(),
 });
 // a streamed run's output as it comes: at most the executor's FLUSH_BYTES (32 KiB) a piece
 const output = z.object({ op: z.literal('output'), id: z.string(), stream: z.enum(['stdout', 'stderr']), data: b64.max(4 * Math.ceil(32768 / 3)) });
@@ -59,8 +65,9 @@ const wrote = z.object({
   files: z.array(z.union([fileError, z.object({ path, size: count.optional(), token: token.optional() })])),
 });
 const removed = z.object({ op: z.literal('removed'), id: z.string(), errors: z.array(z.object({ path, error: z.string().max(4096) })) });
+const contextStopped = z.object({ op: z.literal('context_stopped'), id: z.string(), existed: z.boolean() });
 
-export const executorReply = z.union([ready, pong, result, output, failure, scanned, data, wrote, removed]);
+export const executorReply = z.union([ready, pong, result, output, failure, scanned, data, wrote, removed, contextStopped]);
 export type ExecutorReply = z.infer<typeof executorReply>;
 
 /** Data moved by one read or write request (the executor's MAX_IO_BYTES). */
@@ -90,9 +97,12 @@ export class ExecutorFailure extends Error {
   }
 }
 
-/** Longest reply line accepted for a given output cap: two base64 streams plus the envelope. */
+/** Rich results of one run, as JSON (the executor's MAX_RESULTS_BYTES). */
+export const MAX_RESULTS_BYTES = 16 << 20;
+
+/** Longest reply line accepted for a given output cap: two base64 streams, the results, the envelope. */
 export function maxReplyBytes(maxOutputBytes: number): number {
-  return Math.ceil((maxOutputBytes * 2 * 4) / 3) + 64 * 1024;
+  return Math.ceil((maxOutputBytes * 2 * 4) / 3) + MAX_RESULTS_BYTES + 64 * 1024;
 }
 
 export function encodeRun(req: RunRequest): string {
@@ -109,6 +119,7 @@ export function encodeRun(req: RunRequest): string {
     cwd: '/workspace',
     ...(req.leaseUntilMs === undefined ? {} : { lease_until_ms: Math.floor(req.leaseUntilMs) }),
     ...(req.onOutput ? { stream: true } : {}),
+    ...(req.context ? { context: { id: req.context.id, generation: req.context.generation } } : {}),
   })}\n`;
 }
 
@@ -130,6 +141,9 @@ export function toRunReport(reply: z.infer<typeof result>, maxOutputBytes: numbe
     maxRssKb: reply.max_rss_kb,
     oomKilled: reply.oom_kills > 0,
     pidsLimited: reply.pids_limited > 0,
+    results: reply.results ?? [],
+    resultsNote: reply.results_note ?? null,
+    context: reply.context ?? null,
   };
 }
 

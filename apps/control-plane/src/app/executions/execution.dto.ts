@@ -47,6 +47,11 @@ export const createExecutionBody = z
       .optional()
       .describe('base64: stdin is base64 of bytes, and stdout and stderr come back as base64 of what the program wrote, so binary data round-trips exactly (default utf8: invalid UTF-8 output becomes U+FFFD)'),
     timeout: z.number().int().min(1).optional().describe('wall-time limit in seconds'),
+    context_id: z
+      .string()
+      .max(64)
+      .optional()
+      .describe('run as a cell of this interpreter context (POST /v1/sessions/{id}/contexts): its variables stay for the next cell, and the last expression\'s value is the main result; not with stdin, args or env'),
     files: z
       .array(inputFile)
       .max(LIMITS.inputFileCount)
@@ -115,7 +120,8 @@ const summary = {
   exit_code: z.number().nullable(),
   execution_time: z.number().nullable().describe('seconds the program ran'),
   error: z.string().nullable(),
-  reason: z.enum(EXECUTION_REASONS).nullable().describe('why it ended, for machines: exited, wall_timeout, memory_limit, output_limit, pids_limit, signal, cancelled, no_capacity, sandbox_lost, agent_lost, internal'),
+  reason: z.enum(EXECUTION_REASONS).nullable().describe(`why it ended, for machines: ${EXECUTION_REASONS.join(', ')}`),
+  context_id: z.string().nullable().describe('the interpreter context it ran in as a cell'),
   usage: z
     .object({
       wall_ms: z.number(),
@@ -153,6 +159,24 @@ export const executionResponse = z.object({
   artifacts: z.array(artifact).nullable().describe('workspace files this execution created or modified; GET /v1/executions/{id}/artifacts/{path}'),
   collected: z.array(collectedFile).nullable().describe('the files matching `collect` after the run'),
   skipped_artifacts: skipped.nullable().describe('workspace files that were not stored, and why'),
+  results: z
+    .array(
+      z.object({
+        kind: z.enum(['value', 'display']).describe("value: a cell's last expression; display: display() and figures"),
+        data: z.record(z.string(), z.string()).describe('representations by MIME type (text/plain, text/html, image/png as base64, image/svg+xml, application/json, …)'),
+        stored: z
+          .record(z.string(), z.object({ url: z.string(), size: z.number() }))
+          .describe("representations over the template's inline limit (result_inline_bytes, 64 KiB by default), to GET at their url"),
+      }),
+    )
+    .describe('rich results: what the program displayed, the figures it showed or left open, a cell\'s value'),
+  results_note: z.string().nullable().describe('why some results were dropped (over results_max_bytes), if any were'),
+  context: z
+    .object({
+      started: z.string().nullable().describe('why a fresh interpreter ran this cell: first cell, restarted as asked, its interpreter had exited'),
+      reset: z.string().nullable().describe('why the interpreter is gone after this cell (its variables with it): the next cell starts a fresh one'),
+    })
+    .nullable(),
 });
 export class ExecutionResponseDto extends createZodDto(executionResponse) {}
 export class ExecutionPageDto extends createZodDto(
@@ -170,6 +194,7 @@ export function executionToSummary(e: Execution): z.infer<typeof executionSummar
     execution_time: e.executionTime,
     error: e.error,
     reason: e.reason,
+    context_id: e.contextId,
     usage: e.usage ? { ...e.usage } : null,
     stdout_truncated: e.stdoutTruncated,
     stderr_truncated: e.stderrTruncated,
@@ -203,5 +228,17 @@ export function executionToResponse(e: Execution, inline?: ReadonlyMap<string, s
       ? e.collected.map((c) => ({ ...publicArtifact(c), ...(inline?.has(c.path) ? { content_base64: inline.get(c.path)! } : {}) }))
       : null,
     skipped_artifacts: e.skippedArtifacts ? { count: e.skippedArtifacts.count, items: [...e.skippedArtifacts.items] } : null,
+    results: (e.results?.items ?? []).map((r, index) => ({
+      kind: r.kind,
+      data: { ...r.data },
+      stored: Object.fromEntries(Object.entries(r.stored).map(([mime, s]) => [mime, { url: resultUrl(e.id, index, mime), size: s.size }])),
+    })),
+    results_note: e.results?.note ?? null,
+    context: e.contextState ? { ...e.contextState } : null,
   };
+}
+
+/** Where a stored representation of a rich result is served. */
+export function resultUrl(executionId: string, index: number, mime: string): string {
+  return `/v1/executions/${executionId}/results/${index}/${mime}`;
 }

@@ -110,6 +110,13 @@ export class ExecutionsController {
     return { items: page.items.map(executionToSummary), next_cursor: page.nextCursor };
   }
 
+  @Get('executions/:id/results/:index/*mime')
+  @ApiProduces('application/octet-stream')
+  @ApiOkResponse({ description: "a rich result's representation too large to keep inline (its `stored` url), as a download of its MIME type" })
+  async result(@Param('id') id: string, @Param('index') index: string, @Param('mime') mime: string[], @CurrentPrincipal() who: Principal, @Res() res: Response) {
+    await sendDownload(res, await this.files.result(await this.executions.get(id, who), Number(index), mime.join('/')));
+  }
+
   @Get('executions/:id/artifacts/*path')
   @ApiTags('files')
   @ApiProduces('application/octet-stream')

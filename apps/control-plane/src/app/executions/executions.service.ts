@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { admitExecution, canAccess, CLIENT_CANCEL, type Execution, type ExecutionSettings, isSessionLive, type Principal, type Session } from '@sandbox/domain';
-import { ExecutionRepository, type Idempotency, type Page, type PageQuery, SessionRepository, TemplateRepository } from '@sandbox/persistence';
+import { admitExecution, canAccess, CLIENT_CANCEL, contextStatus, type Execution, type ExecutionSettings, isSessionLive, type Principal, type Session } from '@sandbox/domain';
+import { ExecutionRepository, type Idempotency, InterpreterContextRepository, type Page, type PageQuery, SessionRepository, TemplateRepository } from '@sandbox/persistence';
 import { Doorbells } from '@sandbox/queue';
 import { annotateSpan, currentTraceparent } from '@sandbox/telemetry';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
@@ -19,6 +19,7 @@ export class ExecutionsService {
     private readonly sessions: SessionRepository,
     private readonly executions: ExecutionRepository,
     private readonly templates: TemplateRepository,
+    private readonly contexts: InterpreterContextRepository,
     private readonly doorbells: Doorbells,
     @InjectPinoLogger(ExecutionsService.name) private readonly log: PinoLogger,
   ) {}
@@ -51,6 +52,7 @@ export class ExecutionsService {
               args: dto.args ?? null,
               encoding: dto.encoding ?? 'utf8',
               inputFiles: inputFilesOf(dto),
+              contextId: dto.context_id ?? null,
               collect: dto.collect ?? null,
               ...settings,
               idempotency: idem,
@@ -102,6 +104,11 @@ export class ExecutionsService {
     return now;
   }
 
+  /** Ids of a context's cells still pending or running. */
+  unfinishedCells(sessionId: string, contextId: string): Promise<string[]> {
+    return this.executions.unfinishedCells(sessionId, contextId);
+  }
+
   async listBySession(sessionId: string, query: PageQuery, who: Principal): Promise<Page<Execution>> {
     await this.sessionsService.get(sessionId, who);
     return this.executions.listBySession(sessionId, query);
@@ -113,13 +120,30 @@ export class ExecutionsService {
     return Math.min(waitMs ?? (execution.timeout + 30) * 1000, cap);
   }
 
+  /**
+   * A cell runs in its context's language, with the context's input and environment: the context must
+   * be the session's and not lost (then 409 `context_lost`: its variables are gone).
+   */
+  private async cellLanguage(session: Session, dto: CreateExecutionDto): Promise<string> {
+    const context = await this.contexts.findById(dto.context_id!);
+    if (!context || context.sessionId !== session.id) throw ApiError.notFound('context', dto.context_id!);
+    if (contextStatus(context, { containerId: session.containerId, live: true }) === 'lost') {
+      throw new ApiError(409, 'context_lost', `the interpreter of context '${context.id}' was lost with the sandbox it ran in: its variables are gone; create a new context`);
+    }
+    const notForCells = (['stdin', 'args', 'env'] as const).filter((k) => dto[k] !== undefined);
+    if (notForCells.length) throw ApiError.validation(notForCells.map((field) => ({ field, message: 'not with context_id: a context keeps the input and environment of its interpreter' })));
+    if (dto.language && dto.language !== context.language) throw ApiError.validation([{ field: 'language', message: `context '${context.id}' runs ${context.language}` }]);
+    return context.language;
+  }
+
   /** New work runs only in a live session, in a language and within limits its template allows. */
   private async admit(session: Session, dto: CreateExecutionDto): Promise<ExecutionSettings> {
     if (!isSessionLive(session.status)) throw new ApiError(409, 'session_ended', `session '${session.id}' is ${session.status}: create a new session to run code`);
     const template = await this.templates.findById(session.templateId);
     if (!template) throw new ApiError(409, 'template_gone', `the template '${session.templateId}' of session '${session.id}' no longer exists: create a new session`);
     const inputFilesBytes = inputFilesOf(dto)?.reduce((n, f) => n + Buffer.byteLength(f.contentBase64, 'base64'), 0);
-    const admission = admitExecution({ ...dto, inputFilesBytes }, template, { timeoutDefaultSeconds: this.config.EXECUTION_TIMEOUT_DEFAULT_SECONDS, timeoutMaxSeconds: this.config.EXECUTION_TIMEOUT_MAX_SECONDS });
+    const language = dto.context_id ? await this.cellLanguage(session, dto) : dto.language;
+    const admission = admitExecution({ ...dto, language, inputFilesBytes }, template, { timeoutDefaultSeconds: this.config.EXECUTION_TIMEOUT_DEFAULT_SECONDS, timeoutMaxSeconds: this.config.EXECUTION_TIMEOUT_MAX_SECONDS });
     if (!admission.ok) throw ApiError.refused(admission.refusals);
     return admission.value;
   }

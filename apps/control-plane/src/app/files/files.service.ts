@@ -125,6 +125,18 @@ export class FilesService {
     return { ...object, etag: file.etag, path, mimeType: object.contentType ?? mimeTypeOf(path) };
   }
 
+  /** A representation of an execution's rich result too large to keep inline, from the store. */
+  async result(execution: Execution, index: number, mime: string): Promise<Download> {
+    const stored = execution.results?.items[index]?.stored[mime];
+    if (!stored) throw new ApiError(404, 'not_found', `execution '${execution.id}' has no stored result ${index} as ${mime}`);
+    const object = await this.store.get(stored.key).catch((e) => {
+      throw storeUnavailable(e);
+    });
+    // the session's stored data went with its retention
+    if (!object) throw new ApiError(410, 'result_gone', `result ${index} of execution '${execution.id}' is no longer stored`);
+    return { ...object, path: `result-${index}`, mimeType: mime };
+  }
+
   /** A URL the client can download the file from without credentials (S3 only). */
   async presign(who: Principal, sessionId: string, rawPath: string): Promise<{ url: string; expires_at: string }> {
     const path = pathOf(rawPath);

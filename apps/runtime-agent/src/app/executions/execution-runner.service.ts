@@ -23,7 +23,7 @@ import {
   type Transition,
   workspaceLimitsOf,
 } from '@sandbox/domain';
-import { type AttemptFence, ExecutionRepository, type ExecutionResult, SessionRepository } from '@sandbox/persistence';
+import { type AttemptFence, ExecutionRepository, type ExecutionResult, InterpreterContextRepository, SessionRepository } from '@sandbox/persistence';
 import { ExecutionEventsPublisher, ExecutionOutputPublisher } from '@sandbox/queue';
 import { type RunReport, type Sandbox, SandboxLostError } from '@sandbox/runtime';
 import { annotateSpan, inSpan } from '@sandbox/telemetry';
@@ -34,6 +34,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from '../agent.config';
 import { AgentMetrics } from '../metrics/agent.metrics';
 import { type Hosted, SessionHostService } from '../sessions/session-host.service';
+import { RichResultsService } from './rich-results.service';
 
 const TRANSITIONS: Record<Outcome['status'], Transition<ExecutionStatus>> = {
   completed: completeExecution,
@@ -89,6 +90,8 @@ export class ExecutionRunnerService {
     private readonly workspaces: WorkspaceSync,
     private readonly events: ExecutionEventsPublisher,
     private readonly output: ExecutionOutputPublisher,
+    private readonly contexts: InterpreterContextRepository,
+    private readonly richResults: RichResultsService,
     private readonly metrics: AgentMetrics,
     private readonly clock: Clock,
     @InjectPinoLogger(ExecutionRunnerService.name) private readonly log: PinoLogger,
@@ -329,6 +332,8 @@ export class ExecutionRunnerService {
       if (this.heldFor) await sandbox.freeze().catch((e) => this.log.error({ session_id: session.id, err: e }, 'cannot freeze the sandbox'));
       // cancelled before it started: a cancel sent from now on reaches the executor after the run
       if (active.cancelReason) return failed('cancelled', active.cancelReason);
+      const context = execution.contextId ? await this.contextFor(execution.contextId, sandbox) : null;
+      if (typeof context === 'string') return failed('context_lost', context);
       const unwritten = await this.writeInputFiles(sandbox, execution.inputFiles ?? []);
       if (unwritten) return failed('input_file', unwritten);
       report = await inSpan('sandbox.run', { 'sandbox.container_id': sandbox.containerId }, () => this.streamed(execution, (onOutput) => sandbox.run({
@@ -342,6 +347,7 @@ export class ExecutionRunnerService {
         maxOutputBytes: cap,
         leaseUntilMs: this.leaseUntil,
         onOutput,
+        ...(context ? { context } : {}),
       })));
     } catch (e) {
       if (e instanceof SandboxLostError) {
@@ -358,6 +364,8 @@ export class ExecutionRunnerService {
     const stored = (bytes: Buffer) => (execution.encoding === 'base64' ? storableBase64(bytes, cap) : storableOutput(bytes, cap));
     const stdout = stored(report.stdout);
     const stderr = stored(report.stderr);
+    const results = await this.richResults.record(execution, hosted.template, report);
+    const reset = report.context?.reset;
     return {
       status: outcome.status,
       result: {
@@ -367,7 +375,7 @@ export class ExecutionRunnerService {
         stderrTruncated: stderr.truncated || report.stderrBytes > report.stderr.length,
         exitCode: outcome.exitCode,
         executionTime: report.wallMs / 1000,
-        error: outcome.error,
+        error: reset ? `${outcome.error ? `${outcome.error}; ` : ''}the context's interpreter was reset (${reset}): the next cell starts a fresh one, without its variables` : outcome.error,
         reason: outcome.reason,
         usage: {
           wall_ms: Math.round(report.wallMs),
@@ -380,8 +388,24 @@ export class ExecutionRunnerService {
         artifacts: sync.artifacts,
         collected: sync.collected,
         skippedArtifacts: sync.skipped,
+        results,
+        contextState: report.context,
       },
     };
+  }
+
+  /**
+   * The interpreter a cell runs in: its context, bound to this sandbox by its first cell. Why it is
+   * lost instead (a string) when it was deleted, or when its interpreter lived in a sandbox this
+   * session no longer has: never started afresh in its place, with its variables missing.
+   */
+  private async contextFor(contextId: string, sandbox: Sandbox): Promise<{ id: string; generation: number } | string> {
+    const context = await this.contexts.bind(contextId, sandbox.containerId);
+    if (!context) return `the context '${contextId}' was deleted`;
+    if (context.containerId !== sandbox.containerId) {
+      return `the interpreter of context '${contextId}' was lost with the sandbox it ran in (its agent or container was lost): its variables are gone; create a new context`;
+    }
+    return { id: context.id, generation: context.generation };
   }
 
   /**

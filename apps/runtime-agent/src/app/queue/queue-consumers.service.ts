@@ -44,6 +44,8 @@ export class QueueConsumersService {
       {
         'run-execution': (data, job) => this.route(waitingOf(data), job),
         'cancel-execution': async ({ execution_id }) => this.runner.cancelExecution(execution_id, CLIENT_CANCEL),
+        // between runs: the executor takes it after the cell running now, if any
+        'stop-context': async ({ context_id, session_id }) => this.host.sandboxIfHeld(session_id)?.stopContext(context_id),
         'terminate-session': async ({ session_id }) => {
           const session = await this.sessions.findById(session_id);
           await this.teardown.tearDown(session_id, session?.status === 'timeout' ? `the session timed out: ${session.error ?? 'idle'}` : 'the session was terminated');

@@ -1,4 +1,4 @@
-import { EXECUTION_STATUSES, OUTPUT_ENCODINGS, type Artifact, type ExecutionAttempt, type ExecutionReason, type ExecutionStatus, type OutputEncoding, type ResourceUsage, type SkippedArtifacts } from '@sandbox/domain';
+import { EXECUTION_STATUSES, OUTPUT_ENCODINGS, type Artifact, type ContextState, type ExecutionResults, type ExecutionAttempt, type ExecutionReason, type ExecutionStatus, type OutputEncoding, type ResourceUsage, type SkippedArtifacts } from '@sandbox/domain';
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { SessionEntity } from './session.entity';
 
@@ -57,6 +57,9 @@ export class ExecutionEntity {
   @Column({ type: 'json', nullable: true })
   collect!: string[] | null;
 
+  @Column({ name: 'context_id', type: 'varchar', length: 64, nullable: true })
+  contextId!: string | null;
+
   @Column({ type: 'int', default: 30 })
   timeout!: number;
 
@@ -95,6 +98,12 @@ export class ExecutionEntity {
 
   @Column({ name: 'skipped_artifacts', type: 'json', nullable: true })
   skippedArtifacts!: SkippedArtifacts | null;
+
+  @Column({ type: 'json', nullable: true })
+  results!: ExecutionResults | null;
+
+  @Column({ name: 'context_state', type: 'json', nullable: true })
+  contextState!: ContextState | null;
 
   @Column({ name: 'retry_count', type: 'int', nullable: true, default: 0 })
   retryCount!: number | null;

@@ -2,6 +2,8 @@ import {
   type Artifact,
   BOUND_SESSION_STATUS,
   cancelExecution,
+  type ContextState,
+  type ExecutionResults,
   crashExecution,
   failExecution,
   type Execution,
@@ -24,7 +26,7 @@ import { LIVE_SESSIONS, UNFINISHED_EXECUTIONS } from '../status-sql';
 import { type Idempotency } from './session.repository';
 
 export type NewExecution = Pick<Execution, 'id' | 'sessionId' | 'code' | 'language' | 'stdin' | 'timeout' | 'collect'> &
-  Partial<Pick<Execution, 'envVars' | 'args' | 'encoding' | 'inputFiles'>> & {
+  Partial<Pick<Execution, 'envVars' | 'args' | 'encoding' | 'inputFiles' | 'contextId'>> & {
   readonly idempotency?: Idempotency | null;
   readonly traceParent?: string | null;
 };
@@ -43,6 +45,8 @@ export interface ExecutionResult {
   readonly artifacts?: readonly Artifact[] | null;
   readonly collected?: readonly Artifact[] | null;
   readonly skippedArtifacts?: SkippedArtifacts | null;
+  readonly results?: ExecutionResults | null;
+  readonly contextState?: ContextState | null;
 }
 
 /** The identity of one attempt: every write of an agent is fenced by it (DESIGN.md §7). */
@@ -99,6 +103,12 @@ export class ExecutionRepository {
       });
       return null;
     });
+  }
+
+  /** Ids of a context's cells still pending or running. */
+  async unfinishedCells(sessionId: string, contextId: string): Promise<string[]> {
+    const rows: { id: string }[] = await this.ds.query(`SELECT id FROM executions WHERE session_id = ? AND context_id = ? AND status IN (${UNFINISHED_EXECUTIONS}) ORDER BY id`, [sessionId, contextId]);
+    return rows.map((r) => r.id);
   }
 
   /** Ended executions created in the last `seconds` (on the database clock), by template and status. */
@@ -191,6 +201,8 @@ export class ExecutionRepository {
         ...(result.artifacts !== undefined ? { artifacts: result.artifacts as Artifact[] | null } : {}),
         ...(result.collected !== undefined ? { collected: result.collected as Artifact[] | null } : {}),
         ...(result.skippedArtifacts !== undefined ? { skippedArtifacts: result.skippedArtifacts } : {}),
+        ...(result.results !== undefined ? { results: result.results } : {}),
+        ...(result.contextState !== undefined ? { contextState: result.contextState } : {}),
         attempts: () => APPEND_ATTEMPT,
         completedAt: () => 'CURRENT_TIMESTAMP(3)',
       })
