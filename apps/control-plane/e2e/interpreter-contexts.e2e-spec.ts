@@ -82,6 +82,11 @@ describe('interpreter contexts', () => {
     expect(cancelled).toMatchObject({ status: 'failed', reason: 'cancelled', stdout: 'go\n' });
     expect(cancelled.stderr).toContain('KeyboardInterrupt');
     expect(value(await cell(s.id, c.id, 'x * 6'))).toBe('42');
+    // the output cap (1 MiB) stops a cell the same way
+    const loud = await cell(s.id, c.id, 'while True:\n    print("y" * 1000)');
+    expect(loud).toMatchObject({ status: 'failed', reason: 'output_limit', stdout_truncated: true, context: { reset: null } });
+    expect(loud.stdout.length).toBeLessThanOrEqual(1 << 20);
+    expect(value(await cell(s.id, c.id, 'x'))).toBe('7');
   });
 
   it('resets a context whose cell does not recover, or that ends its interpreter, and says so; memory limits apply', async () => {
@@ -117,6 +122,20 @@ describe('interpreter contexts', () => {
     // its interpreter is gone from the sandbox: init, the executor and this run are all that is left
     const processes = async () => (await p.execute(s.id, { code: 'import os\nprint(len([x for x in os.listdir("/proc") if x.isdigit()]))' })).stdout;
     await p.until('the interpreter stopped', async () => (await processes()) === '3\n');
+  });
+
+  it('documents contexts, streams and stored results in the OpenAPI spec', async () => {
+    const { paths } = (await p.api('GET', '/docs/openapi.json')).body;
+    expect(Object.keys(paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/sessions/{id}/contexts',
+        '/v1/sessions/{id}/contexts/{cid}',
+        '/v1/sessions/{id}/contexts/{cid}/restart',
+        '/v1/executions/{id}/events',
+        '/v1/executions/{id}/results/{index}/{mime}',
+      ]),
+    );
+    expect(Object.keys(paths['/v1/executions/{id}/events'].get.responses['200'].content)).toEqual(['text/event-stream']);
   });
 
   it('refuses what a context cannot do with a clear error', async () => {

@@ -643,6 +643,8 @@ class Watch:
                     signal_run(signal.SIGCONT)
             elif msg.get("op") == "ping":
                 pong(msg)
+            elif msg.get("op") == "context_stop" and msg.get("context_id") != (self.req.get("context") or {}).get("id"):
+                stop_context(msg)  # another context's interpreter: no need to wait for this run
             else:
                 self.inbox.pending.append(msg)
         return cancelled

@@ -164,8 +164,14 @@ describe('DockerRuntime on the real engine', () => {
     expect(second).toMatchObject({ exitCode: 0, context: { started: null, reset: null }, results: [{ data: { 'text/plain': '42' }, main: true }] });
     await sandbox.stopContext('ctx-1');
     expect((await run(sandbox, 'x', { context })).context).toEqual({ started: 'first cell', reset: null });
-    // a context's interpreter is the sandbox user's like any program: the channel tests below run without one
-    await sandbox.stopContext('ctx-1');
+    // stopped while another run goes on, without waiting for it (a delete must not wait for a long cell)
+    const order: string[] = [];
+    const long = run(sandbox, 'import time\ntime.sleep(2)').then(() => order.push('run'));
+    await new Promise((r) => setTimeout(r, 300));
+    await sandbox.stopContext('ctx-1').then(() => order.push('stopped'));
+    await long;
+    expect(order).toEqual(['stopped', 'run']);
+    // (a context's interpreter is the sandbox user's like any program: the channel tests below run without one)
   });
 
   it('reports a killed container as lost, to the run in flight and to listeners', async () => {

@@ -29,7 +29,7 @@ export async function sendEvents(res: Response, events: (clientGone: AbortSignal
   res.flushHeaders();
   // an EventSource that loses the connection tries again after a second, with Last-Event-ID
   res.write('retry: 1000\n\n');
-  const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
+  const keepalive = setInterval(() => gone.signal.aborted || res.write(': keep-alive\n\n'), KEEPALIVE_MS);
   try {
     for await (const e of events(gone.signal)) {
       if (gone.signal.aborted) break;
