@@ -162,7 +162,7 @@ describe('bad input through the REST API', () => {
     });
 
     it('lists every invalid field at once', async () => {
-      const r = await execute({ code: '', timeout: 0, language: 7, stdin: 1, files: [] });
+      const r = await execute({ code: '', timeout: 0, language: 7, stdin: 1, files: 'a.txt' });
       expect(r.status).toBe(422);
       expect(fields(r)).toEqual(['code', 'files', 'language', 'stdin', 'timeout']);
     });
