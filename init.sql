@@ -72,6 +72,8 @@ CREATE TABLE IF NOT EXISTS executions (
     input_files JSON NULL,               -- added: [{path, content_base64}] written to the workspace before the run
     collect JSON NULL,                   -- added: glob patterns of workspace files to return with the result
     context_id VARCHAR(64) NULL,         -- added: the interpreter context it runs in as a cell
+    test_cases JSON NULL,                -- added: [{stdin, expected_output, args, timeout}]: the program runs once per case
+    compare VARCHAR(8) NULL,             -- added: how outputs are held against expected ones: exact, trim, tokens
     timeout INT NOT NULL DEFAULT 30,     -- added: wall-time limit, seconds
     stdout MEDIUMTEXT,
     stderr MEDIUMTEXT,
@@ -80,13 +82,15 @@ CREATE TABLE IF NOT EXISTS executions (
     exit_code INT,
     execution_time FLOAT,                -- seconds the program ran (wall)
     error TEXT NULL,                     -- added: readable reason of failed/timeout/crashed
-    reason VARCHAR(32) NULL,             -- added: machine-readable cause: exited, wall_timeout, memory_limit, output_limit, pids_limit, signal, cancelled, no_capacity, sandbox_lost, agent_lost, internal
+    reason VARCHAR(32) NULL,             -- added: machine-readable cause: exited, wall_timeout, memory_limit, output_limit, pids_limit, signal, cancelled, no_capacity, sandbox_lost, agent_lost, input_file, context_lost, compile_error, internal
     resource_usage JSON NULL,            -- added: {wall_ms, cpu_ms, peak_memory_bytes, stdout_bytes, stderr_bytes, signal}
     artifacts JSON,                      -- [{path, size, mime_type, sha256, etag}] created or modified by this execution
     collected JSON NULL,                 -- added: the files matching `collect` after the run, same shape
     skipped_artifacts JSON NULL,         -- added: {count, items: [{path, size, reason}]} not stored (limits, symlinks)
     results JSON NULL,                   -- added: rich results [{kind, data: {mime: text}, stored: {mime: {key, size}}}]
     context_state JSON NULL,             -- added: a cell's interpreter {started, reset}
+    test_results JSON NULL,              -- added: {compare, summary: {passed, total, ran, verdicts}, cases: [{verdict, …}]}
+    compile_output MEDIUMTEXT NULL,      -- added: what the compiler said (C, C++), capped
     retry_count INT DEFAULT 0,
     attempt INT NOT NULL DEFAULT 1,      -- added: fences every agent write (status='running' AND attempt=?)
     attempts JSON NULL,                  -- added: history [{attempt, node, started_at, ended_at, outcome}], e.g. agent_lost
@@ -226,6 +230,8 @@ INSERT INTO templates (id, name, image, base_image, language, pre_installed_pack
 ('python-datascience', 'Python Data Science', 'sandbox-python:3.11-datascience', 'python:3.11-slim', 'python', JSON_ARRAY('numpy', 'pandas', 'matplotlib'), '2', '2Gi', '5Gi',
   JSON_OBJECT('max_cpu', '4', 'max_memory', '8Gi', 'max_disk', '10Gi', 'pids', 256, 'timeout_default_seconds', 60, 'timeout_max_seconds', 600, 'network', FALSE)),
 ('nodejs-basic', 'Node.js Basic', 'sandbox-nodejs:20-basic', 'node:20-alpine', 'javascript', JSON_ARRAY(), '1', '512Mi', '1Gi',
+  JSON_OBJECT('max_cpu', '2', 'max_memory', '2Gi', 'max_disk', '4Gi', 'pids', 128, 'timeout_default_seconds', 30, 'timeout_max_seconds', 300, 'network', FALSE)),
+('gcc', 'C and C++ (GCC)', 'sandbox-gcc:12', 'gcc:12-bookworm', 'c', JSON_ARRAY(), '1', '512Mi', '1Gi',
   JSON_OBJECT('max_cpu', '2', 'max_memory', '2Gi', 'max_disk', '4Gi', 'pids', 128, 'timeout_default_seconds', 30, 'timeout_max_seconds', 300, 'network', FALSE))
 ON DUPLICATE KEY UPDATE name=VALUES(name);
 
@@ -247,4 +253,5 @@ INSERT INTO migrations (timestamp, name) VALUES
 (1796213160000, 'ExecutionCancel1796213160000'),
 (1796213220000, 'ExecutionInputs1796213220000'),
 (1796213280000, 'ExecutionFiles1796213280000'),
-(1796213340000, 'InterpreterContexts1796213340000');
+(1796213340000, 'InterpreterContexts1796213340000'),
+(1796213400000, 'TestCases1796213400000');

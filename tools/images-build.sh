@@ -2,7 +2,7 @@
 # Builds the sandbox images without a registry (DESIGN.md §4):
 #   sandbox-rootfs:bookworm   debootstrap'ed minimal Debian + python3, `docker import`ed (cached as a tarball)
 #   sandbox-base:bookworm     + the non-root sandbox user and the workspace
-#   sandbox-python:3.11-basic, sandbox-nodejs:20-basic, sandbox-python:3.11-datascience
+#   sandbox-python:3.11-basic, sandbox-nodejs:20-basic, sandbox-python:3.11-datascience, sandbox-gcc:12
 #                             per-template Dockerfiles FROM the base, each ending with the in-sandbox executor
 # The legacy builder caches by layer, so a rerun with nothing changed takes a few seconds.
 # On machines that can pull public images, docker/sandbox/public/*.Dockerfile build the same images
@@ -46,3 +46,4 @@ build sandbox-base:bookworm base.Dockerfile
 build sandbox-python:3.11-basic python-basic.Dockerfile
 build sandbox-nodejs:20-basic nodejs-basic.Dockerfile
 build sandbox-python:3.11-datascience python-datascience.Dockerfile
+build sandbox-gcc:12 gcc.Dockerfile

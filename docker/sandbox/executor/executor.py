@@ -13,11 +13,14 @@ Started as the sandbox user (an agent of an older version), the executor works a
 programs under its own uid, and says so: `isolated` is false.
 
 Requests (one JSON object per line on stdin):
-  {"op": "run", "id", "language": "python"|"javascript"|"bash", "code", "stdin"? (text) or
+  {"op": "run", "id", "language": "python"|"javascript"|"bash"|"c"|"cpp", "code", "stdin"? (text) or
    "stdin_base64"? (bytes), "env"?, "args"? (argv after the program), "timeout_ms", "max_output_bytes", "cwd"?,
    "stream"? (send the output as it comes, in "output" replies, before the result),
    "context"? {"id", "generation"} (run the code as a cell of that context's interpreter, started when
-   it has none or an older generation: its variables stay for the next cell)}
+   it has none or an older generation: its variables stay for the next cell),
+   "cases"? [{"stdin"|"stdin_base64", "args"?, "timeout_ms"}] (run the program once per case instead,
+   each isolated from the others, at most "cases_budget_ms" for them all)}
+   C and C++ are compiled first (gcc, g++), within timeout_ms, once whatever the number of cases.
   {"op": "context_stop", "id", "context_id"}  stop a context's interpreter (answered "context_stopped")
   {"op": "cancel", "id"}          stop the run with this id
   {"op": "ping", "id"}            answered with {"op": "pong", "id", "version", "isolated"}
@@ -29,6 +32,8 @@ Requests (one JSON object per line on stdin):
 Replies (one JSON object per line on stdout):
   {"op": "ready", "version", "pid", "isolated"} once, at start; isolated: programs run under another
      uid than this process and init, so they cannot reach the channel
+  {"op": "case", "id", "index", <the fields of a result from exit_code to pids_limited>} as each test
+     case ends, in order
   {"op": "output", "id", "stream": "stdout"|"stderr", "data" (base64)} while a run with "stream" goes on:
      the captured bytes in order (what the result then holds, never more), sent when FLUSH_BYTES have
      gathered or FLUSH_S after the first of them
@@ -38,7 +43,9 @@ Replies (one JSON object per line on stdout):
    container's OOM killer struck and its pids limit refused a fork during the run), "error",
    "results": [{"data": {mime: text}, "main"}] (display() calls, figures, a cell's last value; Python
    programs and cells), "results_note", "context": {"started", "reset"} (cells: why a fresh
-   interpreter ran it, why it is gone after it)}
+   interpreter ran it, why it is gone after it), "compile": {"exit_code", "signal", "timed_out",
+   "cancelled", "oom_kills", "wall_ms", "cpu_ms", "output" (base64)} (C, C++; nothing ran when it
+   failed), "cases_run" (with cases: the result's own output and counters are then empty)}
   {"op": "scanned", "id", "entries": [[path, kind, size, token]], "truncated", "unlisted_files", "counted"}
      past `limit` entries only regular files are counted (unlisted_files), while `counted` says the
      walk saw everything (it stops after COUNT_CAP entries)
@@ -102,7 +109,7 @@ import time
 import traceback
 import types
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 MAX_REQUEST_BYTES = 16 << 20
 # data moved by one read or write request: bounds both sides' memory, and each reply line
 MAX_IO_BYTES = 4 << 20
@@ -129,7 +136,18 @@ BASE_ENV = {
     "PYTHONUNBUFFERED": "1",
     "MPLCONFIGDIR": "/tmp/.matplotlib",
 }
-LANGUAGES = ("python", "javascript", "bash")
+LANGUAGES = ("python", "javascript", "bash", "c", "cpp")
+# compiled languages: the source's name and the compiler's command, both in RUN_DIR
+COMPILERS = {
+    "c": ("main.c", ["gcc", "-O2", "-pipe", "-std=gnu17", "-o", "main", "main.c", "-lm"]),
+    "cpp": ("main.cpp", ["g++", "-O2", "-pipe", "-std=gnu++17", "-o", "main", "main.cpp", "-lm"]),
+}
+# what a compiler said, kept for the result
+COMPILE_OUTPUT_BYTES = 64 << 10
+# the places a program can write, put back as they were after each test case
+CASE_ROOTS = (WORKSPACE, "/tmp", "/dev/shm")
+# file data of those places kept to put them back: a test-case run over it is refused
+SNAPSHOT_MAX_BYTES = 64 << 20
 CONTEXT_LANGUAGES = ("python", "javascript")
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
 
@@ -476,6 +494,8 @@ def command_for(req):
     if language == "python":
         return None
     args = args_of(req)
+    if language in COMPILERS:
+        return ["main", *args]
     if language == "javascript":
         # detect-module: a program with import/export runs as an ES module, any other as CommonJS
         return ["/usr/local/bin/node", "--experimental-detect-module", "--no-warnings", JS_MAIN, *args]
@@ -483,11 +503,12 @@ def command_for(req):
     return ["/bin/bash", "-c", req["code"], "bash", *args]
 
 
-def write_program(code):
-    """The program's file, written by the child as the sandbox user: /tmp is the user's, and whatever
-    it left there (a symlink in place of the directory) leads nowhere the user could not write anyway."""
+def write_program(name, code):
+    """The program's file in RUN_DIR, written by the child as the sandbox user: /tmp is the user's, and
+    whatever it left there (a symlink in place of the directory) leads nowhere the user could not write
+    anyway."""
     os.makedirs(RUN_DIR, mode=0o700, exist_ok=True)
-    with open(JS_MAIN, "w", encoding="utf-8") as f:
+    with open(os.path.join(RUN_DIR, name), "w", encoding="utf-8") as f:
         f.write(code)
 
 
@@ -554,19 +575,34 @@ def execv(argv, env):
     os.execve(argv[0], argv, env)
 
 
-def start(req, fds):
-    """Forks the run; the child gets the pipes as 0/1/2 (and Python its results pipe as 3)."""
+def start(req, fds, image=None, compiler=None):
+    """Forks the run; the child gets the pipes as 0/1/2, and as 3 Python its results pipe, a compiled
+    program its binary (`image`, executed from that sealed memfd). With `compiler` (source name,
+    command) the child compiles the code in RUN_DIR instead."""
     argv = command_for(req)
     env = child_env(req.get("env"))
 
     def body():
+        if compiler is not None:
+            source, command = compiler
+            write_program(source, req["code"])
+            os.chdir(RUN_DIR)
+            execv([shutil.which(command[0], path=BASE_ENV["PATH"]) or command[0], *command[1:]], env)
+        if image is not None:
+            fcntl.fcntl(3, fcntl.F_SETFD, fcntl.FD_CLOEXEC)  # the program never holds its own binary
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+            os.execve(3, ["main", *args_of(req)], env)
         if req["language"] == "javascript":
-            write_program(req["code"])
+            write_program(os.path.basename(JS_MAIN), req["code"])
         if argv is None:
             run_python_in_child(req["code"], env, args_of(req))
         execv(argv, env)
 
-    return spawn(fds if argv is None else fds[:3], req.get("cwd") or WORKSPACE, req["language"], body)
+    if compiler is None and argv is None:
+        passed = fds
+    else:
+        passed = fds[:3] + (() if image is None else (image,))
+    return spawn(passed, req.get("cwd") or WORKSPACE, req["language"], body)
 
 
 def lease_of(msg):
@@ -635,6 +671,8 @@ class Watch:
                 renewed = lease_of(msg)
                 if renewed is not None and (self.lease is None or renewed > self.lease):
                     self.lease = renewed
+                    # the next run of the same request (a test case) starts with it
+                    self.req["lease_until_ms"] = renewed * 1000
                 if self.stopped_at is not None and self.lease > time.monotonic():
                     paused = time.monotonic() - self.stopped_at
                     self.deadline += paused
@@ -717,15 +755,13 @@ class Results:
             return [], "the rich results were not well formed and were dropped"
 
 
-def execute(req, inbox):
-    """Runs one request to the end and returns its result message. Python programs get a results pipe
+def execute(req, inbox, image=None, compiler=None):
+    """Runs one program to the end and returns its result message. Python programs get a results pipe
     (fd 3) for `display`; everything left running when the program ends is killed."""
-    if req.get("context"):
-        return execute_cell(req, inbox)
     watch = Watch(req, inbox)
     out, err = captures(req)
     results = Results()
-    python = req["language"] == "python"
+    python = req["language"] == "python" and compiler is None
     # a pipe belongs to whoever made it: the program may reopen its own stdio (/dev/stdout, /dev/stdin)
     with as_sandbox_user():
         in_r, in_w = os.pipe()
@@ -734,7 +770,7 @@ def execute(req, inbox):
         res_r, res_w = os.pipe() if python else (-1, -1)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     counters_before = cgroup_counters()
-    pid = start(req, (in_r, out_w, err_w, res_w) if python else (in_r, out_w, err_w))
+    pid = start(req, (in_r, out_w, err_w, res_w) if python else (in_r, out_w, err_w), image, compiler)
     for fd in (in_r, out_w, err_w, res_w):
         if fd >= 0:
             os.close(fd)
@@ -814,6 +850,239 @@ def execute(req, inbox):
     cpu_ms = ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000
     rich, note = results.parsed()
     return result_of(req, watch, out, err, counters_before, **exit_fields(status), cpu_ms=round(cpu_ms, 3), max_rss_kb=usage.ru_maxrss, results=rich, results_note=note)
+
+
+def run(req, inbox):
+    """A run request to its result: a cell, a program, or a program against test cases; C and C++ are
+    compiled first, once, however many cases there are."""
+    if req.get("context"):
+        return execute_cell(req, inbox)
+    image, build = None, None
+    if req["language"] in COMPILERS:
+        build, image = compile_program(req, inbox)
+        if image is None:
+            return nothing_ran(req, build)
+    try:
+        if req.get("cases") is not None:
+            return run_cases(req, inbox, image, build)
+        return {**execute(req, inbox, image=image), "compile": build}
+    finally:
+        if image is not None:
+            os.close(image)
+
+
+def nothing_ran(req, build, **fields):
+    """The result of a run whose program did not run (its compile failed) or ran only as test cases."""
+    return {
+        "op": "result", "id": req.get("id"), "exit_code": None, "signal": None, "timed_out": False,
+        "cancelled": bool(build and build["cancelled"]), "output_limited": False, "stdout": "", "stderr": "",
+        "stdout_bytes": 0, "stderr_bytes": 0, "wall_ms": 0, "cpu_ms": 0, "max_rss_kb": 0, "oom_kills": 0,
+        "pids_limited": 0, "error": None, "compile": build, **({"cases_run": 0} if req.get("cases") is not None else {}), **fields,
+    }
+
+
+def compile_program(req, inbox):
+    """Compiles the code as the sandbox user within the run's own time limit. The compiler's report
+    ("compile": its end, its output as base64), and the binary as a sealed memfd (None when it failed):
+    no program can change it, so every test case runs the same one."""
+    creq = {k: req[k] for k in ("id", "language", "code", "env", "timeout_ms", "lease_until_ms") if k in req}
+    creq["max_output_bytes"] = COMPILE_OUTPUT_BYTES
+    r = execute(creq, inbox, compiler=COMPILERS[req["language"]])
+    if "lease_until_ms" in creq:
+        req["lease_until_ms"] = creq["lease_until_ms"]
+    output = (base64.b64decode(r["stdout"]) + base64.b64decode(r["stderr"]))[:COMPILE_OUTPUT_BYTES]
+    build = {key: r[key] for key in ("exit_code", "signal", "timed_out", "cancelled", "wall_ms", "cpu_ms", "oom_kills")}
+    build["output"] = base64.b64encode(output).decode()
+    image = None
+    if r["exit_code"] == 0 and not (r["timed_out"] or r["cancelled"] or r["output_limited"]):
+        try:
+            image = load_image(os.path.join(RUN_DIR, "main"))
+        except OSError as e:
+            build.update(exit_code=None, output=base64.b64encode(output + f"sandbox: the compiled program could not be loaded: {problem(e)}\n".encode()).decode())
+    with as_sandbox_user():
+        for name in ("main", COMPILERS[req["language"]][0]):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(RUN_DIR, name))
+    return build, image
+
+
+def load_image(path):
+    """A sealed in-memory copy of the sandbox user's file at `path`: executable (/tmp is noexec), and
+    never writable again by anyone."""
+    with as_sandbox_user():
+        src = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(src).st_mode):
+            raise OSError(0, "not a regular file")
+        image = os.memfd_create("main", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        while os.sendfile(image, src, None, 1 << 20):
+            pass
+        fcntl.fcntl(image, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
+        return image
+    finally:
+        os.close(src)
+
+
+def run_cases(req, inbox, image, build):
+    """Runs the program once per test case, each with its own stdin, arguments and time limit, and sends
+    each case's end ("case") as it comes. Cases share nothing: each run is a process group of its own,
+    killed with everything it started, and after each the files of the workspace, /tmp and /dev/shm are
+    put back as the first case found them (the workspace ends as it began)."""
+    try:
+        with as_sandbox_user():
+            snapshot = Snapshot()
+    except (OSError, ValueError) as e:
+        return {"op": "result", "id": req.get("id"), "error": f"test cases cannot run: {problem(e)}"}
+    t0 = time.monotonic()
+    # the time all cases may take together: the cases past it do not run, and a case that would pass
+    # it is stopped there (time stopped at a lease's end is not counted)
+    budget = int(req.get("cases_budget_ms") or 3600_000) / 1000
+    spent = 0.0
+    ran, cancelled = 0, False
+    for index, case in enumerate(req["cases"]):
+        if spent >= budget:
+            break
+        creq = {k: req[k] for k in ("id", "language", "code", "env", "max_output_bytes", "cwd", "lease_until_ms") if k in req}
+        creq.update({k: case[k] for k in ("stdin", "stdin_base64", "args") if k in case})
+        creq["timeout_ms"] = min(int(case.get("timeout_ms") or 30000), max(1, int((budget - spent) * 1000)))
+        r = execute(creq, inbox, image=image)
+        spent += r["wall_ms"] / 1000
+        if "lease_until_ms" in creq:
+            req["lease_until_ms"] = creq["lease_until_ms"]
+        try:
+            with as_sandbox_user():
+                snapshot.restore()
+        except (OSError, ValueError) as e:
+            return {"op": "result", "id": req.get("id"), "error": f"the files test case {index} left could not be cleared: {problem(e)}"}
+        if r["cancelled"]:
+            cancelled = True
+            break
+        r.pop("results", None)
+        r.pop("results_note", None)
+        send({**r, "op": "case", "index": index})
+        ran += 1
+    return nothing_ran(req, build, cancelled=cancelled, cases_run=ran, wall_ms=round((time.monotonic() - t0) * 1000, 3))
+
+
+def walk(roots):
+    """(path, lstat) of every entry below `roots`, parents before children; no symlink followed, no
+    recursion. A directory the sandbox user made unreadable is made readable to it (its owner) first."""
+    stack = list(reversed(roots))
+    while stack:
+        where = stack.pop()
+        try:
+            names = sorted(os.listdir(where), reverse=True)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            os.chmod(where, 0o700)
+            names = sorted(os.listdir(where), reverse=True)
+        for name in names:
+            path = os.path.join(where, name)
+            st = os.lstat(path)
+            yield path, st
+            if stat.S_ISDIR(st.st_mode):
+                stack.append(path)
+
+
+def read_own(path, st):
+    """The data of a file of the sandbox user's, made readable for the read if it was not."""
+    if not st.st_mode & stat.S_IRUSR:
+        os.chmod(path, stat.S_IMODE(st.st_mode) | stat.S_IRUSR)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+    finally:
+        if not st.st_mode & stat.S_IRUSR:
+            os.chmod(path, stat.S_IMODE(st.st_mode))
+
+
+def remove_tree(path):
+    """Removes `path` and everything below it (directories the user made unreadable included)."""
+    stack = [path]
+    while stack:
+        top = stack[-1]
+        st = os.lstat(top)
+        if not stat.S_ISDIR(st.st_mode):
+            os.unlink(top)
+            stack.pop()
+            continue
+        os.chmod(top, 0o700)
+        names = os.listdir(top)
+        if not names:
+            os.rmdir(top)
+            stack.pop()
+        stack.extend(os.path.join(top, n) for n in names)
+
+
+class Snapshot:
+    """The entries of CASE_ROOTS and the data of their files, taken as the sandbox user: `restore`
+    removes what appeared since, and rewrites what changed or went."""
+
+    def __init__(self):
+        self.entries = {}
+        self.roots = {root: stat.S_IMODE(os.lstat(root).st_mode) for root in CASE_ROOTS if os.path.isdir(root)}
+        kept = 0
+        for path, st in walk(list(self.roots)):
+            data = None
+            if stat.S_ISREG(st.st_mode):
+                kept += st.st_size
+                if kept > SNAPSHOT_MAX_BYTES:
+                    raise ValueError(f"the workspace, /tmp and /dev/shm hold more than {SNAPSHOT_MAX_BYTES >> 20} MiB of files, which each case would get back")
+                data = read_own(path, st)
+            elif stat.S_ISLNK(st.st_mode):
+                data = os.readlink(path)
+            elif not stat.S_ISDIR(st.st_mode):
+                continue  # fifos and sockets: a case finds none of another's (they go), nor these
+            self.entries[path] = [stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), token_of(st), data]
+
+    def restore(self):
+        present = dict(walk(list(self.roots)))
+        for path, st in present.items():
+            kept = self.entries.get(path)
+            if kept is not None and kept[0] == stat.S_IFMT(st.st_mode):
+                continue
+            if os.path.lexists(path):
+                remove_tree(path)
+        # directories are writable while their entries come back, and get their own mode after
+        dirs = []
+        for path, kept in self.entries.items():
+            kind, mode, token, data = kept
+            st = present.get(path)
+            if st is not None and stat.S_IFMT(st.st_mode) == kind and token_of(st) == token and stat.S_IMODE(st.st_mode) == mode:
+                continue
+            if kind == stat.S_IFDIR:
+                if st is None:
+                    os.mkdir(path, 0o700)
+                os.chmod(path, 0o700)
+                dirs.append((path, kept))
+                continue
+            if os.path.lexists(path):
+                os.unlink(path)
+            if kind == stat.S_IFLNK:
+                os.symlink(data, path)
+            else:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    os.fchmod(fd, mode)
+                finally:
+                    os.close(fd)
+            kept[2] = token_of(os.lstat(path))
+        for path, kept in reversed(dirs):
+            os.chmod(path, kept[1])
+            kept[2] = token_of(os.lstat(path))
+        for root, mode in self.roots.items():
+            if stat.S_IMODE(os.lstat(root).st_mode) != mode:
+                os.chmod(root, mode)
 
 
 # ---- interpreter contexts: a notebook's kernel, one per context id ---------------------------------
@@ -1364,8 +1633,11 @@ def handle(msg, inbox):
         if msg.get("context") and (msg["language"] not in CONTEXT_LANGUAGES or not isinstance(msg["context"], dict)):
             send({"op": "result", "id": msg.get("id"), "error": f"unsupported request: contexts run {CONTEXT_LANGUAGES}"})
             return
+        if msg.get("cases") is not None and (msg.get("context") or not isinstance(msg["cases"], list) or not all(isinstance(c, dict) for c in msg["cases"])):
+            send({"op": "result", "id": msg.get("id"), "error": "unsupported request: cases is a list of objects, and not for a cell"})
+            return
         try:
-            send(execute(msg, inbox))
+            send(run(msg, inbox))
         except Exception as e:  # noqa: BLE001 - report, stay alive for the next run
             send({"op": "result", "id": msg.get("id"), "error": f"executor: {type(e).__name__}: {e}"})
     elif op in FILE_OPS:

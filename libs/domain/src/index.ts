@@ -14,3 +14,4 @@ export * from './lib/clock';
 export * from './lib/admission';
 export * from './lib/capacity';
 export * from './lib/interpreter-context';
+export * from './lib/test-cases';

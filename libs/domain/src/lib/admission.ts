@@ -27,6 +27,7 @@ export interface ExecutionAsked {
   readonly inputFilesBytes?: number;
   readonly language?: string;
   readonly timeout?: number;
+  readonly testCases?: readonly { readonly stdin: string; readonly expected_output?: string | null; readonly timeout?: number | null }[] | null;
 }
 
 /** How an admitted execution runs. */
@@ -57,7 +58,15 @@ export function admitExecution(asked: ExecutionAsked, template: Template, defaul
   if (asked.timeout !== undefined && asked.timeout > max) {
     return refused({ kind: 'invalid', field: 'timeout', message: `at most ${max} seconds in template '${template.id}' (allowed: 1 to ${max})` });
   }
-  return { ok: true, value: { language, timeout: asked.timeout ?? Math.min(template.limits.timeout_default_seconds ?? defaults.timeoutDefaultSeconds, max) } };
+  const timeout = asked.timeout ?? Math.min(template.limits.timeout_default_seconds ?? defaults.timeoutDefaultSeconds, max);
+  const cases = asked.testCases;
+  if (cases) {
+    const bytes = cases.reduce((n, c) => n + Buffer.byteLength(c.stdin) + Buffer.byteLength(c.expected_output ?? ''), 0);
+    if (bytes > LIMITS.testCasesBytes) return refused({ kind: 'too_large', field: 'test_cases', limit: LIMITS.testCasesBytes, actual: bytes });
+    const over = cases.findIndex((c) => (c.timeout ?? 0) > max);
+    if (over >= 0) return refused({ kind: 'invalid', field: `test_cases.${over}.timeout`, message: `at most ${max} seconds in template '${template.id}' (allowed: 1 to ${max})` });
+  }
+  return { ok: true, value: { language, timeout } };
 }
 
 /**

@@ -1,5 +1,7 @@
 import { type ContextState, type ExecutionResults } from './interpreter-context';
 import { type ExecutionReason } from './outcome';
+import { type OutputEncoding } from './output';
+import { type CompareMode, type TestCase, type TestResults } from './test-cases';
 import { transition } from './transition';
 
 export const EXECUTION_STATUSES = ['pending', 'running', 'completed', 'failed', 'timeout', 'crashed'] as const;
@@ -7,9 +9,6 @@ export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 /** Waiting for a node, or running on one: the statuses an execution leaves exactly once, for an end. */
 export const UNFINISHED_EXECUTION_STATUSES = Object.freeze(['pending', 'running'] as const);
 export type TerminalExecutionStatus = Exclude<ExecutionStatus, (typeof UNFINISHED_EXECUTION_STATUSES)[number]>;
-
-export const OUTPUT_ENCODINGS = ['utf8', 'base64'] as const;
-export type OutputEncoding = (typeof OUTPUT_ENCODINGS)[number];
 
 /** A file an execution writes to the workspace before its run. */
 export interface InputFile {
@@ -116,6 +115,9 @@ export interface Execution {
   readonly collect: readonly string[] | null;
   /** The interpreter context it runs in as a cell, or null: a program of its own. */
   readonly contextId: string | null;
+  /** Run the program once per case, each judged against its expected output; null: run it once. */
+  readonly testCases: readonly TestCase[] | null;
+  readonly compare: CompareMode | null;
   /** Wall-time limit, seconds. */
   readonly timeout: number;
   readonly stdout: string | null;
@@ -136,6 +138,10 @@ export interface Execution {
   readonly results: ExecutionResults | null;
   /** A cell's interpreter: whether a fresh one ran it, whether it is gone after it. */
   readonly contextState: ContextState | null;
+  /** The verdict on each test case, and their summary. */
+  readonly testResults: TestResults | null;
+  /** What the compiler said (C, C++), capped; null for interpreted languages. */
+  readonly compileOutput: string | null;
   readonly retryCount: number;
   readonly attempt: number;
   /** Every attempt that ended, oldest first: retried ones say `agent_lost`. */

@@ -15,6 +15,10 @@ export const LIMITS = Object.freeze({
   /** files written to the workspace before one execution: their count, and their bytes in all */
   inputFileCount: 32,
   inputFilesBytes: 1 << 20,
+  /** test cases of one execution, the bytes of their stdin and expected output in all, and the time they may take together (those past it do not run) */
+  testCaseCount: 1000,
+  testCasesBytes: 3 << 20,
+  testCasesSeconds: 3600,
   /** interpreter contexts one session holds at once */
   contextsPerSession: 16,
   sessionTimeoutSeconds: { min: 10, max: 86_400, default: 300 },

@@ -19,7 +19,8 @@ export interface RunEnd {
  * session found no node with room within the placement timeout), `sandbox_lost`
  * (the container died), `agent_lost` (its agent vanished too often), `input_file` (a file of its
  * `files` could not be written: the path is taken by a directory), `context_lost` (its interpreter
- * context was lost with its sandbox, or deleted), `internal` (the platform failed).
+ * context was lost with its sandbox, or deleted), `compile_error` (a C or C++ program did not compile: the
+ * compiler's exit code and `compile_output` say why), `internal` (the platform failed).
  */
 export const EXECUTION_REASONS = [
   'exited',
@@ -34,6 +35,7 @@ export const EXECUTION_REASONS = [
   'agent_lost',
   'input_file',
   'context_lost',
+  'compile_error',
   'internal',
 ] as const;
 export type ExecutionReason = (typeof EXECUTION_REASONS)[number];
@@ -69,7 +71,7 @@ export function outcomeOf(
   limits: { timeoutSeconds: number; outputBytes: number; memory: string },
   cancelReason = 'cancelled',
 ): Outcome {
-  const exitCode = report.exitCode ?? (report.signal !== null ? 128 + report.signal : null);
+  const exitCode = shellExitCode(report);
   const signal = report.signal !== null ? signalName(report.signal) : null;
   const verdict = (status: Outcome['status'], reason: ExecutionReason, error: string | null): Outcome => ({ status, reason, exitCode, signal, error });
   if (report.timedOut) return verdict('timeout', 'wall_timeout', `wall-time limit of ${limits.timeoutSeconds}s exceeded: the program was killed`);
@@ -81,4 +83,37 @@ export function outcomeOf(
   if (signal !== null) return verdict('completed', 'signal', `terminated by ${signal}`);
   if (report.pidsLimited) return verdict('completed', 'pids_limit', 'the process limit refused to start more processes or threads');
   return verdict('completed', 'exited', null);
+}
+
+/** The exit code as a shell shows it: a death by signal n is 128 + n. */
+export function shellExitCode(end: Pick<RunEnd, 'exitCode' | 'signal'>): number | null {
+  return end.exitCode ?? (end.signal !== null ? 128 + end.signal : null);
+}
+
+/** How a C or C++ compile ended (parsed and bounded by the runtime). */
+export interface CompileEnd {
+  readonly exitCode: number | null;
+  readonly signal: number | null;
+  readonly timedOut: boolean;
+  readonly oomKilled: boolean;
+}
+
+/**
+ * The verdict on a compile that failed, or null when it succeeded: `completed` with reason
+ * `compile_error` (the program's own fault, as a non-zero exit is), the compiler's exit code, and what
+ * stopped it. Its wall-time limit is the execution's.
+ */
+export function compileOutcome(c: CompileEnd, limits: { timeoutSeconds: number; memory: string }): Outcome | null {
+  if (c.exitCode === 0 && c.signal === null && !c.timedOut && !c.oomKilled) return null;
+  const signal = c.signal !== null ? signalName(c.signal) : null;
+  const why = c.timedOut
+    ? `it took longer than the wall-time limit of ${limits.timeoutSeconds}s`
+    : c.oomKilled
+      ? `the compiler ran out of memory (${limits.memory})`
+      : signal
+        ? `the compiler was terminated by ${signal}`
+        : c.exitCode === null
+          ? 'the compiled program could not be loaded'
+          : `the compiler exited with ${c.exitCode}`;
+  return { status: 'completed', reason: 'compile_error', exitCode: shellExitCode(c), signal, error: `compilation failed: ${why}; compile_output has what the compiler said` };
 }

@@ -1,4 +1,6 @@
-import { type OutputEncoding } from './execution';
+/** base64: stdin, stdout and stderr are base64 of bytes, so binary data round-trips exactly. */
+export const OUTPUT_ENCODINGS = ['utf8', 'base64'] as const;
+export type OutputEncoding = (typeof OUTPUT_ENCODINGS)[number];
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 

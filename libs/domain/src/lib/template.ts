@@ -1,6 +1,6 @@
 import { DEFAULT_WORKSPACE_LIMITS, type WorkspaceLimits } from './workspace';
 
-export const LANGUAGES = ['python', 'javascript', 'bash'] as const;
+export const LANGUAGES = ['python', 'javascript', 'bash', 'c', 'cpp'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
 export interface Template {
@@ -61,9 +61,14 @@ export function workspaceLimitsOf(template: Pick<Template, 'limits'>): Workspace
   };
 }
 
-/** Every image carries bash next to its own interpreter. */
+/** Languages compiled before they run (C and C++: gcc and g++ in the same image). */
+export const COMPILED_LANGUAGES: readonly Language[] = ['c', 'cpp'];
+
+/** Every image carries bash next to its own interpreter; a C image carries C++ too. */
 export function languagesOf(template: Pick<Template, 'language'>): readonly Language[] {
-  return template.language === 'bash' ? ['bash'] : [template.language, 'bash'];
+  if (template.language === 'bash') return ['bash'];
+  if (COMPILED_LANGUAGES.includes(template.language)) return [...COMPILED_LANGUAGES, 'bash'];
+  return [template.language, 'bash'];
 }
 
 export function isLanguage(value: string): value is Language {

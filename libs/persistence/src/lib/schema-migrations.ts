@@ -10,6 +10,7 @@ import { ExecutionCancel1796213160000 } from './migrations/1796213160000-executi
 import { ExecutionInputs1796213220000 } from './migrations/1796213220000-execution-inputs.migration';
 import { ExecutionFiles1796213280000 } from './migrations/1796213280000-execution-files.migration';
 import { InterpreterContexts1796213340000 } from './migrations/1796213340000-interpreter-contexts.migration';
+import { TestCases1796213400000 } from './migrations/1796213400000-test-cases.migration';
 
 /**
  * Every schema change since the oldest released schema (migrations/baseline-2026-12-02.sql), oldest
@@ -28,6 +29,7 @@ export const MIGRATIONS = [
   ExecutionInputs1796213220000,
   ExecutionFiles1796213280000,
   InterpreterContexts1796213340000,
+  TestCases1796213400000,
 ];
 
 const KNOWN = MIGRATIONS.map((M) => new M().name);

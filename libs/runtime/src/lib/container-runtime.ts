@@ -46,16 +46,49 @@ export interface RunRequest {
   readonly onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   /** Run as a cell of this interpreter context (started, or restarted for a newer generation, as needed). */
   readonly context?: { readonly id: string; readonly generation: number };
+  /**
+   * Test cases: the program runs once per case (C and C++ compiled once before them), each with its
+   * own input, arguments and wall-time limit, isolated from the others; `timeoutMs` is the compile's.
+   */
+  readonly cases?: readonly RunCase[];
+  /** The time all cases may take together: the cases past it do not run. */
+  readonly casesBudgetMs?: number;
+  /** Hears each case's end as it comes, in order (with `cases`). */
+  readonly onCase?: (index: number, report: CaseReport) => void;
 }
 
-/** What the executor reported, parsed and bounded; untrusted beyond that. */
-export interface RunReport extends RunEnd {
+export interface RunCase {
+  readonly stdin: string | Uint8Array;
+  readonly args: readonly string[];
+  readonly timeoutMs: number;
+}
+
+/** One run of a program as the executor reported it, parsed and bounded; untrusted beyond that. */
+export interface CaseReport extends RunEnd {
   readonly stdout: Buffer;
   readonly stderr: Buffer;
   readonly stdoutBytes: number;
   readonly stderrBytes: number;
   readonly cpuMs: number;
   readonly maxRssKb: number;
+}
+
+/** How a C or C++ program's compile ended; what the compiler said (capped). */
+export interface CompileReport {
+  readonly exitCode: number | null;
+  readonly signal: number | null;
+  readonly timedOut: boolean;
+  readonly oomKilled: boolean;
+  readonly output: Buffer;
+  readonly wallMs: number;
+}
+
+/** What the executor reported, parsed and bounded; untrusted beyond that. */
+export interface RunReport extends CaseReport {
+  /** A compiled language's compile; null for the others. */
+  readonly compile: CompileReport | null;
+  /** Test cases that ran (each heard by `onCase`); null without cases. */
+  readonly casesRun: number | null;
   /** Rich results, every representation inline, untrusted (the program made them). */
   readonly results: readonly ReportedResult[];
   /** Why results were dropped, or null. */

@@ -3,6 +3,7 @@ import {
   type FileError,
   type ReadRequest,
   type ReadResult,
+  type CaseReport,
   type RunReport,
   type RunRequest,
   type Sandbox,
@@ -22,6 +23,8 @@ import {
   MAX_IO_BYTES,
   maxIoReplyBytes,
   maxReplyBytes,
+  runBudgetMs,
+  toCaseReport,
   toRunReport,
 } from './executor-protocol';
 
@@ -35,9 +38,13 @@ interface Pending {
   reject(error: Error): void;
 }
 
-/** A streamed run's listener and what it heard so far of each stream, which never passes the cap. */
+/** A run's listeners (streamed output, test cases) and what it heard so far of each stream, which never passes the cap. */
 interface Listening {
-  readonly onOutput: NonNullable<RunRequest['onOutput']>;
+  readonly onOutput?: RunRequest['onOutput'];
+  readonly onCase?: RunRequest['onCase'];
+  /** The next case expected: cases come once each, in order, as many as were asked at most. */
+  nextCase: number;
+  readonly cases: number;
   readonly cap: number;
   readonly heard: { stdout: number; stderr: number };
 }
@@ -102,16 +109,22 @@ export class ExecutorClient implements Sandbox {
 
   async run(req: RunRequest): Promise<RunReport> {
     // the executor enforces the wall time itself; this backstop only catches an executor that hangs
-    const deadline = req.timeoutMs + this.graceMs;
-    if (req.onOutput) this.listening.set(req.id, { onOutput: req.onOutput, cap: req.maxOutputBytes, heard: { stdout: 0, stderr: 0 } });
+    const deadline = runBudgetMs(req, this.graceMs);
+    if (req.onOutput || req.onCase) {
+      this.listening.set(req.id, { onOutput: req.onOutput, onCase: req.onCase, nextCase: 0, cases: req.cases?.length ?? 0, cap: req.maxOutputBytes, heard: { stdout: 0, stderr: 0 } });
+    }
     let answer: ExecutorReply;
+    let heardCases = 0;
     try {
       answer = await this.call(req.id, encodeRun(req), maxReplyBytes(req.maxOutputBytes), deadline);
     } finally {
+      heardCases = this.listening.get(req.id)?.nextCase ?? 0;
       this.listening.delete(req.id);
     }
-    if (!isResult(answer)) throw new ExecutorFailure('error' in answer ? answer.error : 'executor sent no result');
-    return toRunReport(answer, req.maxOutputBytes);
+    if (!isResult(answer)) throw new ExecutorFailure(('error' in answer && answer.error) || 'executor sent no result');
+    const report = toRunReport(answer, req.maxOutputBytes);
+    if (req.cases && (report.casesRun ?? 0) !== heardCases) throw new ExecutorFailure(`the executor reported ${report.casesRun ?? 'no'} test cases run, but sent ${heardCases}`);
+    return report;
   }
 
   async scan(limit: number): Promise<WorkspaceScan> {
@@ -301,6 +314,7 @@ export class ExecutorClient implements Sandbox {
     }
     const id = 'id' in reply ? reply.id : null;
     if (id && reply.op === 'output') return this.onOutput(id, reply.stream, Buffer.from(reply.data, 'base64'));
+    if (id && reply.op === 'case') return this.onCase(id, reply.index, toCaseReport(reply, this.listening.get(id)?.cap ?? 0));
     if (id && reply.op === 'result' && this.leftovers.delete(id)) return;
     const waiter = id ? this.waiting.get(id) : undefined;
     if (!waiter || !id) return this.lose('sandbox executor answered a request nobody made');
@@ -311,10 +325,18 @@ export class ExecutorClient implements Sandbox {
   private onOutput(id: string, stream: 'stdout' | 'stderr', data: Buffer): void {
     if (this.leftovers.has(id)) return;
     const l = this.listening.get(id);
-    if (!l) return this.lose('sandbox executor sent output of a run nobody streams');
+    if (!l?.onOutput) return this.lose('sandbox executor sent output of a run nobody streams');
     const kept = data.subarray(0, Math.max(0, l.cap - l.heard[stream]));
     l.heard[stream] += kept.length;
     if (kept.length) l.onOutput(stream, kept);
+  }
+
+  private onCase(id: string, index: number, report: CaseReport): void {
+    if (this.leftovers.has(id)) return;
+    const l = this.listening.get(id);
+    if (!l?.onCase || index !== l.nextCase || index >= l.cases) return this.lose('sandbox executor sent a test case nobody asked for');
+    l.nextCase += 1;
+    l.onCase(index, report);
   }
 
   private stopKeepAlive(): void {

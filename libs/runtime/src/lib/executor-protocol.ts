@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type RunReport, type RunRequest } from './container-runtime';
+import { type CaseReport, type RunReport, type RunRequest } from './container-runtime';
 
 /**
  * The JSON-lines protocol of the in-sandbox executor (docker/sandbox/executor/executor.py).
@@ -10,13 +10,12 @@ const MIME = /^[a-z]+\/[A-Za-z0-9.+_-]+$/;
 const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
 
 /** The protocol this client speaks (the executor's PROTOCOL_VERSION). */
-export const EXECUTOR_PROTOCOL_VERSION = 3;
+export const EXECUTOR_PROTOCOL_VERSION = 4;
 
 // `isolated`: programs run under another uid than the executor and init, out of the channel's reach
 const ready = z.object({ op: z.literal('ready'), version: z.number().int(), pid: z.number().int(), isolated: z.boolean().optional() });
 const pong = z.object({ op: z.literal('pong'), id: z.string().nullable(), version: z.number().int().optional(), isolated: z.boolean().optional() });
-const result = z.object({
-  op: z.literal('result'),
+const programEnd = {
   id: z.string(),
   exit_code: z.number().int().min(0).max(255).nullable(),
   signal: z.number().int().min(1).max(64).nullable(),
@@ -33,6 +32,25 @@ const result = z.object({
   oom_kills: count,
   pids_limited: count,
   error: z.null(),
+};
+// a test case's end, as it comes
+const caseEnd = z.object({ op: z.literal('case'), index: count, ...programEnd });
+const compiled = z.object({
+  exit_code: z.number().int().min(0).max(255).nullable(),
+  signal: z.number().int().min(1).max(64).nullable(),
+  timed_out: z.boolean(),
+  cancelled: z.boolean(),
+  oom_kills: count,
+  wall_ms: z.number().min(0),
+  cpu_ms: z.number().min(0),
+  // the executor's COMPILE_OUTPUT_BYTES (64 KiB) and a line of its own
+  output: b64.max(4 * Math.ceil((65536 + 4096) / 3)),
+});
+const result = z.object({
+  op: z.literal('result'),
+  ...programEnd,
+  compile: compiled.nullable().optional(),
+  cases_run: count.optional(),
   // rich results (Python programs, and cells): at most MAX_RESULTS_BYTES as JSON
   results: z.array(z.object({ data: z.record(z.string().regex(MIME).max(128), z.string()), main: z.boolean() })).max(10_000).optional(),
   results_note: z.string().max(4096).nullable().optional(),
@@ -67,7 +85,7 @@ const wrote = z.object({
 const removed = z.object({ op: z.literal('removed'), id: z.string(), errors: z.array(z.object({ path, error: z.string().max(4096) })) });
 const contextStopped = z.object({ op: z.literal('context_stopped'), id: z.string(), existed: z.boolean() });
 
-export const executorReply = z.union([ready, pong, result, output, failure, scanned, data, wrote, removed, contextStopped]);
+export const executorReply = z.union([ready, pong, result, caseEnd, output, failure, scanned, data, wrote, removed, contextStopped]);
 export type ExecutorReply = z.infer<typeof executorReply>;
 
 /** Data moved by one read or write request (the executor's MAX_IO_BYTES). */
@@ -120,10 +138,42 @@ export function encodeRun(req: RunRequest): string {
     ...(req.leaseUntilMs === undefined ? {} : { lease_until_ms: Math.floor(req.leaseUntilMs) }),
     ...(req.onOutput ? { stream: true } : {}),
     ...(req.context ? { context: { id: req.context.id, generation: req.context.generation } } : {}),
+    ...(req.cases ? { cases: req.cases.map(encodeCase), ...(req.casesBudgetMs ? { cases_budget_ms: req.casesBudgetMs } : {}) } : {}),
   })}\n`;
 }
 
+function encodeCase(c: NonNullable<RunRequest['cases']>[number]): object {
+  return {
+    ...(c.stdin instanceof Uint8Array ? { stdin_base64: Buffer.from(c.stdin).toString('base64') } : { stdin: c.stdin }),
+    ...(c.args.length ? { args: c.args } : {}),
+    timeout_ms: c.timeoutMs,
+  };
+}
+
+/** Longest a run may take before the client gives up on its executor: the compile, every case, slack. */
+export function runBudgetMs(req: Pick<RunRequest, 'timeoutMs' | 'cases' | 'casesBudgetMs'>, graceMs: number): number {
+  const cases = req.cases ?? [];
+  // killing what a case left and putting its files back: milliseconds, unless the sandbox is starved
+  const perCase = 250;
+  const limits = cases.reduce((sum, c) => sum + c.timeoutMs, 0);
+  return req.timeoutMs + graceMs + Math.min(limits, req.casesBudgetMs ?? limits) + cases.length * perCase;
+}
+
 export function toRunReport(reply: z.infer<typeof result>, maxOutputBytes: number): RunReport {
+  const build = reply.compile;
+  return {
+    ...toCaseReport(reply, maxOutputBytes),
+    results: reply.results ?? [],
+    resultsNote: reply.results_note ?? null,
+    context: reply.context ?? null,
+    compile: build
+      ? { exitCode: build.exit_code, signal: build.signal, timedOut: build.timed_out, oomKilled: build.oom_kills > 0, output: Buffer.from(build.output, 'base64'), wallMs: build.wall_ms }
+      : null,
+    casesRun: reply.cases_run ?? null,
+  };
+}
+
+export function toCaseReport(reply: z.infer<typeof caseEnd> | z.infer<typeof result>, maxOutputBytes: number): CaseReport {
   const stdout = Buffer.from(reply.stdout, 'base64').subarray(0, maxOutputBytes);
   const stderr = Buffer.from(reply.stderr, 'base64').subarray(0, maxOutputBytes);
   return {
@@ -141,9 +191,6 @@ export function toRunReport(reply: z.infer<typeof result>, maxOutputBytes: numbe
     maxRssKb: reply.max_rss_kb,
     oomKilled: reply.oom_kills > 0,
     pidsLimited: reply.pids_limited > 0,
-    results: reply.results ?? [],
-    resultsNote: reply.results_note ?? null,
-    context: reply.context ?? null,
   };
 }
 

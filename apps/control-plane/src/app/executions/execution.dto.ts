@@ -1,4 +1,4 @@
-import { EXECUTION_REASONS, EXECUTION_STATUSES, type Execution, type InputFile, isWorkspacePath, LIMITS, OUTPUT_ENCODINGS } from '@sandbox/domain';
+import { COMPARE_MODES, EXECUTION_REASONS, EXECUTION_STATUSES, type Execution, type InputFile, isWorkspacePath, LIMITS, OUTPUT_ENCODINGS, VERDICTS } from '@sandbox/domain';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { booleanFlag } from '../http/query';
@@ -26,20 +26,31 @@ const inputFile = z
   .strict()
   .refine((f) => f.encoding !== 'base64' || BASE64.test(f.content), { path: ['content'], message: 'with encoding base64, content is standard base64' });
 
+const programArgs = z
+  .array(
+    z
+      .string()
+      .refine((v) => !v.includes('\0'), 'arguments cannot contain NUL bytes')
+      .refine((v) => Buffer.byteLength(v) <= LIMITS.argBytes, `arguments are at most ${LIMITS.argBytes} bytes each`),
+  )
+  .max(LIMITS.argCount);
+
+const testCase = z
+  .object({
+    stdin: z.string().default('').describe('standard input of this case (base64 with encoding base64)'),
+    expected_output: z.string().optional().describe('stdout the case must print to be accepted (base64 with encoding base64); without it, exiting 0 is accepted'),
+    args: programArgs.optional().describe("argv after the program for this case; default: the execution's args"),
+    timeout: z.number().int().min(1).optional().describe("this case's wall-time limit in seconds; default: the execution's timeout"),
+  })
+  .strict();
+
 export const createExecutionBody = z
   .object({
     code: z.string().min(1, 'code is empty').describe('program text; at most 65 535 bytes (413 above)'),
     language: z.string().max(16).optional().describe("one of the template's languages; default: the template's"),
     stdin: z.string().optional().describe('standard input (base64 of bytes with encoding base64); at most 1 MiB'),
     env: envVars.optional().describe("this execution's environment, over the session's env_vars; values are write-only"),
-    args: z
-      .array(
-        z
-          .string()
-          .refine((v) => !v.includes('\0'), 'arguments cannot contain NUL bytes')
-          .refine((v) => Buffer.byteLength(v) <= LIMITS.argBytes, `arguments are at most ${LIMITS.argBytes} bytes each`),
-      )
-      .max(LIMITS.argCount)
+    args: programArgs
       .optional()
       .describe('argv after the program: sys.argv[1:] in Python, process.argv.slice(2) in JavaScript, $1… in bash'),
     encoding: z
@@ -63,8 +74,29 @@ export const createExecutionBody = z
       .max(20)
       .optional()
       .describe('globs of workspace files to return with the result, e.g. ["out/**/*.png", "report.csv"]'),
+    test_cases: z
+      .array(testCase)
+      .min(1)
+      .max(LIMITS.testCaseCount)
+      .optional()
+      .describe(
+        `run the program once per case in the same sandbox (C and C++ compiled once), each with its own input, args and time limit and none of another's files or processes, and judge each: ${VERDICTS.join(', ')}; at most ${LIMITS.testCaseCount} cases, ${LIMITS.testCasesBytes} bytes of stdin and expected output in all (413 above), ${LIMITS.testCasesSeconds} s for them all (the cases past it do not run); the workspace is left as it was. Not with stdin or context_id`,
+      ),
+    compare: z
+      .enum(COMPARE_MODES)
+      .optional()
+      .describe(`how each case's stdout is held against expected_output: exact (byte for byte), trim (default: whitespace at line ends and blank lines at the end ignored), tokens (whitespace-separated words)`),
   })
   .strict()
+  .refine((b) => !b.test_cases || (b.stdin === undefined && b.context_id === undefined), {
+    path: ['test_cases'],
+    message: 'each test case has its own stdin, and cases do not run in a context: send neither stdin nor context_id with test_cases',
+  })
+  .refine((b) => b.compare === undefined || b.test_cases !== undefined, { path: ['compare'], message: 'compare is for test_cases' })
+  .refine((b) => b.encoding !== 'base64' || (b.test_cases ?? []).every((c) => BASE64.test(c.stdin) && (c.expected_output === undefined || BASE64.test(c.expected_output))), {
+    path: ['test_cases'],
+    message: 'with encoding base64, every stdin and expected_output is standard base64',
+  })
   .refine((b) => b.encoding !== 'base64' || b.stdin === undefined || BASE64.test(b.stdin), { path: ['stdin'], message: 'with encoding base64, stdin is standard base64 (A–Z, a–z, 0–9, +, /, = padding)' });
 export class CreateExecutionDto extends createZodDto(createExecutionBody) {}
 
@@ -177,6 +209,38 @@ export const executionResponse = z.object({
       reset: z.string().nullable().describe('why the interpreter is gone after this cell (its variables with it): the next cell starts a fresh one'),
     })
     .nullable(),
+  compile_output: z.string().nullable().describe('what the compiler said (C, C++), at most 64 KiB; reason compile_error when it failed'),
+  test_results: z
+    .object({
+      compare: z.enum(COMPARE_MODES),
+      summary: z.object({
+        passed: z.number(),
+        total: z.number(),
+        ran: z.number().describe('fewer than total when the execution was cancelled or did not compile'),
+        verdicts: z.record(z.enum(VERDICTS), z.number()).describe('cases by verdict'),
+      }),
+      cases: z.array(
+        z.object({
+          verdict: z.enum(VERDICTS),
+          exit_code: z.number().nullable(),
+          signal: z.string().nullable(),
+          stdout: z.string().describe('kept up to a share of 4 MiB over all cases, 1 to 64 KiB a stream'),
+          stderr: z.string(),
+          stdout_truncated: z.boolean(),
+          stderr_truncated: z.boolean(),
+          wall_ms: z.number(),
+          cpu_ms: z.number(),
+          peak_memory_bytes: z.number(),
+          timeout: z.number().describe('its wall-time limit, seconds'),
+          diff: z
+            .object({ at: z.enum(['line', 'token']), index: z.number().describe('1-based'), expected: z.string().nullable(), actual: z.string().nullable() })
+            .nullable()
+            .describe('wrong_answer: the first line (or word, with compare tokens) that differs; null where an output ended'),
+        }),
+      ),
+    })
+    .nullable()
+    .describe('with test_cases: the verdict on each case, in order, and their summary'),
 });
 export class ExecutionResponseDto extends createZodDto(executionResponse) {}
 export class ExecutionPageDto extends createZodDto(
@@ -235,6 +299,10 @@ export function executionToResponse(e: Execution, inline?: ReadonlyMap<string, s
     })),
     results_note: e.results?.note ?? null,
     context: e.contextState ? { ...e.contextState } : null,
+    compile_output: e.compileOutput,
+    test_results: e.testResults
+      ? { compare: e.testResults.compare, summary: { ...e.testResults.summary, verdicts: { ...e.testResults.summary.verdicts } }, cases: e.testResults.cases.map((c) => ({ ...c, diff: c.diff ? { ...c.diff } : null })) }
+      : null,
   };
 }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { admitExecution, canAccess, CLIENT_CANCEL, contextStatus, type Execution, type ExecutionSettings, isSessionLive, type Principal, type Session } from '@sandbox/domain';
+import { admitExecution, canAccess, CLIENT_CANCEL, contextStatus, DEFAULT_COMPARE, LIMITS, type Execution, type ExecutionSettings, isSessionLive, type Principal, type Session } from '@sandbox/domain';
 import { ExecutionRepository, type Idempotency, InterpreterContextRepository, type Page, type PageQuery, SessionRepository, TemplateRepository } from '@sandbox/persistence';
 import { Doorbells } from '@sandbox/queue';
 import { annotateSpan, currentTraceparent } from '@sandbox/telemetry';
@@ -54,6 +54,8 @@ export class ExecutionsService {
               inputFiles: inputFilesOf(dto),
               contextId: dto.context_id ?? null,
               collect: dto.collect ?? null,
+              testCases: dto.test_cases?.map((c) => ({ stdin: c.stdin, expected_output: c.expected_output ?? null, args: c.args ?? null, timeout: c.timeout ?? null })) ?? null,
+              compare: dto.test_cases ? (dto.compare ?? DEFAULT_COMPARE) : null,
               ...settings,
               idempotency: idem,
               traceParent: currentTraceparent(),
@@ -114,10 +116,11 @@ export class ExecutionsService {
     return this.executions.listBySession(sessionId, query);
   }
 
-  /** How long `?wait` holds a request: as asked, else the run's own limit plus queueing; never past WAIT_MAX_SECONDS. */
+  /** How long `?wait` holds a request: as asked, else the run's own limits (a compile's, every case's) plus queueing; never past WAIT_MAX_SECONDS. */
   waitBudgetMs(execution: Execution, waitMs?: number): number {
     const cap = this.config.WAIT_MAX_SECONDS * 1000;
-    return Math.min(waitMs ?? (execution.timeout + 30) * 1000, cap);
+    const cases = Math.min(LIMITS.testCasesSeconds, (execution.testCases ?? []).reduce((n, c) => n + (c.timeout ?? execution.timeout), 0));
+    return Math.min(waitMs ?? (execution.timeout + cases + 30) * 1000, cap);
   }
 
   /**
@@ -143,7 +146,7 @@ export class ExecutionsService {
     if (!template) throw new ApiError(409, 'template_gone', `the template '${session.templateId}' of session '${session.id}' no longer exists: create a new session`);
     const inputFilesBytes = inputFilesOf(dto)?.reduce((n, f) => n + Buffer.byteLength(f.contentBase64, 'base64'), 0);
     const language = dto.context_id ? await this.cellLanguage(session, dto) : dto.language;
-    const admission = admitExecution({ ...dto, language, inputFilesBytes }, template, { timeoutDefaultSeconds: this.config.EXECUTION_TIMEOUT_DEFAULT_SECONDS, timeoutMaxSeconds: this.config.EXECUTION_TIMEOUT_MAX_SECONDS });
+    const admission = admitExecution({ ...dto, language, inputFilesBytes, testCases: dto.test_cases }, template, { timeoutDefaultSeconds: this.config.EXECUTION_TIMEOUT_DEFAULT_SECONDS, timeoutMaxSeconds: this.config.EXECUTION_TIMEOUT_MAX_SECONDS });
     if (!admission.ok) throw ApiError.refused(admission.refusals);
     return admission.value;
   }

@@ -1,14 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  type CaseResult,
+  caseOutputBytes,
   Clock,
   CLIENT_CANCEL,
+  compileOutcome,
   completeExecution,
+  DEFAULT_COMPARE,
   type Execution,
   type ExecutionStatus,
   type InputFile,
   failExecution,
   isLanguage,
   isSessionLive,
+  judgeCase,
+  LIMITS,
   outcomeOf,
   outputPieces,
   runIdOf,
@@ -19,13 +25,15 @@ import {
   type SkippedFile,
   storableBase64,
   storableOutput,
+  summarize,
+  type TestResults,
   timeOutExecution,
   type Transition,
   workspaceLimitsOf,
 } from '@sandbox/domain';
 import { type AttemptFence, ExecutionRepository, type ExecutionResult, InterpreterContextRepository, SessionRepository } from '@sandbox/persistence';
 import { ExecutionEventsPublisher, ExecutionOutputPublisher } from '@sandbox/queue';
-import { type RunReport, type Sandbox, SandboxLostError } from '@sandbox/runtime';
+import { type RunCase, type RunReport, type RunRequest, type Sandbox, SandboxLostError } from '@sandbox/runtime';
 import { annotateSpan, inSpan } from '@sandbox/telemetry';
 import { type PushResult, WorkspaceSync } from '@sandbox/workspace-sync';
 import { Semaphore } from 'async-mutex';
@@ -318,6 +326,7 @@ export class ExecutionRunnerService {
     let hosted: Hosted;
     let report: RunReport;
     let notRestored: SkippedFile[];
+    let judged: ReturnType<ExecutionRunnerService['judged']> | null = null;
     let cap = this.config.OUTPUT_LIMIT_BYTES;
     try {
       hosted = await this.host.hostedFor(session);
@@ -336,6 +345,7 @@ export class ExecutionRunnerService {
       if (typeof context === 'string') return failed('context_lost', context);
       const unwritten = await this.writeInputFiles(sandbox, execution.inputFiles ?? []);
       if (unwritten) return failed('input_file', unwritten);
+      judged = execution.testCases ? this.judged(execution, cap) : null;
       report = await inSpan('sandbox.run', { 'sandbox.container_id': sandbox.containerId }, () => this.streamed(execution, (onOutput) => sandbox.run({
         id: active.runId,
         language,
@@ -346,8 +356,9 @@ export class ExecutionRunnerService {
         timeoutMs: execution.timeout * 1000,
         maxOutputBytes: cap,
         leaseUntilMs: this.leaseUntil,
-        onOutput,
         ...(context ? { context } : {}),
+        // a run with test cases has no output of its own to stream: each case's is in its result
+        ...(judged ? { cases: judged.cases, casesBudgetMs: LIMITS.testCasesSeconds * 1000, onCase: judged.onCase } : { onOutput }),
       })));
     } catch (e) {
       if (e instanceof SandboxLostError) {
@@ -360,12 +371,21 @@ export class ExecutionRunnerService {
     // whatever the verdict, what the program wrote so far is kept
     const sync = await inSpan('workspace.push', {}, () => this.push(hosted, session, execution, active, notRestored));
     const memory = session.resources.memory ?? hosted.template.defaultResources.memory ?? 'its memory';
-    const outcome = outcomeOf(report, { timeoutSeconds: execution.timeout, outputBytes: cap, memory }, active.cancelReason ?? 'cancelled');
+    const failedCompile = report.compile && !report.cancelled ? compileOutcome(report.compile, { timeoutSeconds: execution.timeout, memory }) : null;
+    const outcome = failedCompile ?? outcomeOf(report, { timeoutSeconds: execution.timeout, outputBytes: cap, memory }, active.cancelReason ?? 'cancelled');
     const stored = (bytes: Buffer) => (execution.encoding === 'base64' ? storableBase64(bytes, cap) : storableOutput(bytes, cap));
     const stdout = stored(report.stdout);
     const stderr = stored(report.stderr);
     const results = await this.richResults.record(execution, hosted.template, report);
     const reset = report.context?.reset;
+    const tested = judged?.results();
+    // with test cases the run is theirs: its CPU time and peak memory are theirs too
+    const cpuMs = tested ? tested.cases.reduce((n, c) => n + c.cpu_ms, 0) : report.cpuMs;
+    const peakMemory = tested ? Math.max(0, ...tested.cases.map((c) => c.peak_memory_bytes)) : report.maxRssKb * 1024;
+    const unrun =
+      tested && outcome.reason === 'exited' && tested.summary.ran < tested.summary.total
+        ? `the test cases may take ${LIMITS.testCasesSeconds} s in all: ${tested.summary.ran} of ${tested.summary.total} ran before that ran out`
+        : null;
     return {
       status: outcome.status,
       result: {
@@ -375,12 +395,12 @@ export class ExecutionRunnerService {
         stderrTruncated: stderr.truncated || report.stderrBytes > report.stderr.length,
         exitCode: outcome.exitCode,
         executionTime: report.wallMs / 1000,
-        error: reset ? `${outcome.error ? `${outcome.error}; ` : ''}the context's interpreter was reset (${reset}): the next cell starts a fresh one, without its variables` : outcome.error,
+        error: reset ? `${outcome.error ? `${outcome.error}; ` : ''}the context's interpreter was reset (${reset}): the next cell starts a fresh one, without its variables` : (unrun ?? outcome.error),
         reason: outcome.reason,
         usage: {
           wall_ms: Math.round(report.wallMs),
-          cpu_ms: Math.round(report.cpuMs),
-          peak_memory_bytes: report.maxRssKb * 1024,
+          cpu_ms: Math.round(cpuMs),
+          peak_memory_bytes: peakMemory,
           stdout_bytes: report.stdoutBytes,
           stderr_bytes: report.stderrBytes,
           signal: outcome.signal,
@@ -390,7 +410,32 @@ export class ExecutionRunnerService {
         skippedArtifacts: sync.skipped,
         results,
         contextState: report.context,
+        ...(tested ? { testResults: tested } : {}),
+        ...(report.compile ? { compileOutput: storableOutput(report.compile.output, report.compile.output.length).text } : {}),
       },
+    };
+  }
+
+  /**
+   * The execution's test cases as the executor runs them, and the verdict on each as it comes: the
+   * expected outputs never enter the sandbox, so nothing there can read or change them.
+   */
+  private judged(execution: Execution, cap: number): { cases: RunCase[]; onCase: NonNullable<RunRequest['onCase']>; results: () => TestResults } {
+    const testCases = execution.testCases ?? [];
+    const binary = execution.encoding === 'base64';
+    const compare = execution.compare ?? DEFAULT_COMPARE;
+    const keepBytes = caseOutputBytes(testCases.length, cap);
+    const done: CaseResult[] = [];
+    return {
+      cases: testCases.map((c) => ({
+        stdin: binary ? Buffer.from(c.stdin, 'base64') : c.stdin,
+        args: c.args ?? execution.args ?? [],
+        timeoutMs: (c.timeout ?? execution.timeout) * 1000,
+      })),
+      onCase: (index, run) => {
+        done.push(judgeCase(run, testCases[index]!, { binary, compare, keepBytes, timeoutSeconds: testCases[index]!.timeout ?? execution.timeout }));
+      },
+      results: () => ({ compare, summary: summarize(done, testCases.length), cases: done }),
     };
   }
 

@@ -1,4 +1,4 @@
-import { EXECUTION_STATUSES, OUTPUT_ENCODINGS, type Artifact, type ContextState, type ExecutionResults, type ExecutionAttempt, type ExecutionReason, type ExecutionStatus, type OutputEncoding, type ResourceUsage, type SkippedArtifacts } from '@sandbox/domain';
+import { EXECUTION_STATUSES, OUTPUT_ENCODINGS, type Artifact, type ContextState, type ExecutionResults, type ExecutionAttempt, type ExecutionReason, type ExecutionStatus, type OutputEncoding, type ResourceUsage, type SkippedArtifacts, type CompareMode, type TestCase, type TestResults } from '@sandbox/domain';
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { SessionEntity } from './session.entity';
 
@@ -60,6 +60,12 @@ export class ExecutionEntity {
   @Column({ name: 'context_id', type: 'varchar', length: 64, nullable: true })
   contextId!: string | null;
 
+  @Column({ name: 'test_cases', type: 'json', nullable: true })
+  testCases!: TestCase[] | null;
+
+  @Column({ type: 'varchar', length: 8, nullable: true })
+  compare!: CompareMode | null;
+
   @Column({ type: 'int', default: 30 })
   timeout!: number;
 
@@ -104,6 +110,12 @@ export class ExecutionEntity {
 
   @Column({ name: 'context_state', type: 'json', nullable: true })
   contextState!: ContextState | null;
+
+  @Column({ name: 'test_results', type: 'json', nullable: true })
+  testResults!: TestResults | null;
+
+  @Column({ name: 'compile_output', type: 'mediumtext', nullable: true })
+  compileOutput!: string | null;
 
   @Column({ name: 'retry_count', type: 'int', nullable: true, default: 0 })
   retryCount!: number | null;

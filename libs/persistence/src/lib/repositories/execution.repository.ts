@@ -14,6 +14,7 @@ import {
   retryExecution,
   type SkippedArtifacts,
   startExecution,
+  type TestResults,
   type Transition,
   type WaitingExecution,
 } from '@sandbox/domain';
@@ -26,7 +27,7 @@ import { LIVE_SESSIONS, UNFINISHED_EXECUTIONS } from '../status-sql';
 import { type Idempotency } from './session.repository';
 
 export type NewExecution = Pick<Execution, 'id' | 'sessionId' | 'code' | 'language' | 'stdin' | 'timeout' | 'collect'> &
-  Partial<Pick<Execution, 'envVars' | 'args' | 'encoding' | 'inputFiles' | 'contextId'>> & {
+  Partial<Pick<Execution, 'envVars' | 'args' | 'encoding' | 'inputFiles' | 'contextId' | 'testCases' | 'compare'>> & {
   readonly idempotency?: Idempotency | null;
   readonly traceParent?: string | null;
 };
@@ -47,6 +48,8 @@ export interface ExecutionResult {
   readonly skippedArtifacts?: SkippedArtifacts | null;
   readonly results?: ExecutionResults | null;
   readonly contextState?: ContextState | null;
+  readonly testResults?: TestResults | null;
+  readonly compileOutput?: string | null;
 }
 
 /** The identity of one attempt: every write of an agent is fenced by it (DESIGN.md §7). */
@@ -95,6 +98,7 @@ export class ExecutionRepository {
         envVars: e.envVars ? { ...e.envVars } : null,
         args: e.args ? [...e.args] : null,
         inputFiles: e.inputFiles?.map((f) => ({ path: f.path, content_base64: f.contentBase64 })) ?? null,
+        testCases: e.testCases ? e.testCases.map((c) => ({ ...c, args: c.args ? [...c.args] : null })) : null,
         idempotencyKey: idempotency?.key ?? null,
         requestHash: idempotency?.requestHash ?? null,
         status: 'pending',
@@ -203,6 +207,8 @@ export class ExecutionRepository {
         ...(result.skippedArtifacts !== undefined ? { skippedArtifacts: result.skippedArtifacts } : {}),
         ...(result.results !== undefined ? { results: result.results } : {}),
         ...(result.contextState !== undefined ? { contextState: result.contextState } : {}),
+        ...(result.testResults !== undefined ? { testResults: result.testResults as TestResults } : {}),
+        ...(result.compileOutput !== undefined ? { compileOutput: result.compileOutput } : {}),
         attempts: () => APPEND_ATTEMPT,
         completedAt: () => 'CURRENT_TIMESTAMP(3)',
       })
