@@ -53,6 +53,25 @@ describe('admitExecution', () => {
   });
 });
 
+describe('admitExecution with test cases', () => {
+  it('admits cases within the template, each timeout checked against its maximum', () => {
+    expect(admitExecution({ code: 'x', testCases: [{ stdin: '1', timeout: 10 }, { stdin: '2' }] }, template(), defaults)).toEqual({ ok: true, value: { language: 'python', timeout: 30 } });
+    expect(admitExecution({ code: 'x', testCases: [{ stdin: '' }, { stdin: '', timeout: 11 }] }, template({ timeout_max_seconds: 10 }), defaults)).toEqual({
+      ok: false,
+      refusals: [{ kind: 'invalid', field: 'test_cases.1.timeout', message: "at most 10 seconds in template 'python-basic' (allowed: 1 to 10)" }],
+    });
+  });
+
+  it('refuses cases whose stdin and expected output are over their limit in all', () => {
+    const half = 'x'.repeat(LIMITS.testCasesBytes / 2);
+    expect(admitExecution({ code: 'x', testCases: [{ stdin: half, expected_output: half }] }, template(), defaults)).toMatchObject({ ok: true });
+    expect(admitExecution({ code: 'x', testCases: [{ stdin: half, expected_output: `${half}é` }] }, template(), defaults)).toEqual({
+      ok: false,
+      refusals: [{ kind: 'too_large', field: 'test_cases', limit: LIMITS.testCasesBytes, actual: LIMITS.testCasesBytes + 2 }],
+    });
+  });
+});
+
 describe('admitResources', () => {
   it("gives the template's defaults for what the request leaves out", () => {
     expect(admitResources(template(), undefined)).toEqual({ ok: true, value: { cpu: '1', memory: '512Mi', disk: '1Gi' } });

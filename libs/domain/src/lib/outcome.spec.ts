@@ -1,4 +1,4 @@
-import { EXECUTION_REASONS, outcomeOf, type RunEnd, signalName } from './outcome';
+import { compileOutcome, EXECUTION_REASONS, outcomeOf, type RunEnd, shellExitCode, signalName } from './outcome';
 
 const limits = { timeoutSeconds: 30, outputBytes: 1 << 20, memory: '512Mi' };
 const report = (overrides: Partial<RunEnd> = {}): RunEnd => ({
@@ -83,8 +83,38 @@ describe('outcomeOf', () => {
 
   it('knows every reason it gives', () => {
     expect(EXECUTION_REASONS).toEqual(
-      expect.arrayContaining(['exited', 'wall_timeout', 'memory_limit', 'output_limit', 'pids_limit', 'signal', 'cancelled', 'sandbox_lost', 'agent_lost', 'internal']),
+      expect.arrayContaining(['exited', 'wall_timeout', 'memory_limit', 'output_limit', 'pids_limit', 'signal', 'cancelled', 'sandbox_lost', 'agent_lost', 'compile_error', 'internal']),
     );
+  });
+});
+
+describe('compileOutcome', () => {
+  const compiled = { exitCode: 0, signal: null, timedOut: false, oomKilled: false };
+  const limits = { timeoutSeconds: 10, memory: '512Mi' };
+
+  it('lets a program that compiled run on', () => {
+    expect(compileOutcome(compiled, limits)).toBeNull();
+  });
+
+  it.each([
+    ['exited with 1', { exitCode: 1 }, 1, /the compiler exited with 1/],
+    ['timed out', { exitCode: null, signal: 9, timedOut: true }, 137, /longer than the wall-time limit of 10s/],
+    ['ran out of memory', { exitCode: null, signal: 9, oomKilled: true }, 137, /ran out of memory \(512Mi\)/],
+    ['was killed', { exitCode: null, signal: 11 }, 139, /terminated by SIGSEGV/],
+    ['left nothing to load', { exitCode: null }, null, /could not be loaded/],
+  ] as const)('ends one whose compiler %s with compile_error, completed', (_what, end, exitCode, error) => {
+    const outcome = compileOutcome({ ...compiled, ...end }, limits);
+    expect(outcome).toMatchObject({ status: 'completed', reason: 'compile_error', exitCode });
+    expect(outcome?.error).toMatch(error);
+    expect(outcome?.error).toMatch(/compile_output/);
+  });
+});
+
+describe('shellExitCode', () => {
+  it('shows a death by signal n as 128 + n', () => {
+    expect(shellExitCode({ exitCode: 3, signal: null })).toBe(3);
+    expect(shellExitCode({ exitCode: null, signal: 9 })).toBe(137);
+    expect(shellExitCode({ exitCode: null, signal: null })).toBeNull();
   });
 });
 

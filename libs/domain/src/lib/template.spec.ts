@@ -6,6 +6,11 @@ describe('languagesOf', () => {
     expect(languagesOf({ language: 'javascript' })).toEqual(['javascript', 'bash']);
   });
 
+  it('offers C and C++ together: one image carries gcc and g++', () => {
+    expect(languagesOf({ language: 'c' })).toEqual(['c', 'cpp', 'bash']);
+    expect(languagesOf({ language: 'cpp' })).toEqual(['cpp', 'c', 'bash']);
+  });
+
   it('offers bash once for a bash template', () => {
     expect(languagesOf({ language: 'bash' })).toEqual(['bash']);
   });

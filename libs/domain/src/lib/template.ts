@@ -67,7 +67,7 @@ export const COMPILED_LANGUAGES: readonly Language[] = ['c', 'cpp'];
 /** Every image carries bash next to its own interpreter; a C image carries C++ too. */
 export function languagesOf(template: Pick<Template, 'language'>): readonly Language[] {
   if (template.language === 'bash') return ['bash'];
-  if (COMPILED_LANGUAGES.includes(template.language)) return [...COMPILED_LANGUAGES, 'bash'];
+  if (COMPILED_LANGUAGES.includes(template.language)) return [template.language, ...COMPILED_LANGUAGES.filter((l) => l !== template.language), 'bash'];
   return [template.language, 'bash'];
 }
 

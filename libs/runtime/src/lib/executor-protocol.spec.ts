@@ -1,4 +1,4 @@
-import { encodeRun, EXECUTOR_PROTOCOL_VERSION, executorRefusal, executorReply, isResult, LineSplitter, MAX_RESULTS_BYTES, maxReplyBytes, toRunReport } from './executor-protocol';
+import { encodeRun, EXECUTOR_PROTOCOL_VERSION, executorRefusal, executorReply, isResult, LineSplitter, MAX_RESULTS_BYTES, maxReplyBytes, runBudgetMs, toCaseReport, toRunReport } from './executor-protocol';
 
 function splitter(maxLine: number) {
   const lines: (string | null)[] = [];
@@ -173,14 +173,14 @@ describe('executorReply', () => {
 
 describe('executorRefusal', () => {
   it('accepts only an isolated executor of this protocol version', () => {
-    expect(EXECUTOR_PROTOCOL_VERSION).toBe(3);
-    expect(executorRefusal({ version: 3, isolated: true })).toBeNull();
+    expect(EXECUTOR_PROTOCOL_VERSION).toBe(4);
+    expect(executorRefusal({ version: 4, isolated: true })).toBeNull();
   });
 
   it.each([
-    ['one whose programs share its uid', { version: 3, isolated: false }, /does not run programs under a uid of their own/],
-    ['one that does not say (an image from before the isolation)', { version: 3 }, /does not run programs under a uid of their own/],
-    ['another protocol version', { version: 2, isolated: true }, /protocol version 2, this agent 3/],
+    ['one whose programs share its uid', { version: 4, isolated: false }, /does not run programs under a uid of their own/],
+    ['one that does not say (an image from before the isolation)', { version: 4 }, /does not run programs under a uid of their own/],
+    ['another protocol version', { version: 3, isolated: true }, /protocol version 3, this agent 4/],
     ['a pong without a version (an older executor)', { isolated: true }, /protocol version unknown/],
   ])('refuses %s, saying how to fix it', (_what, hello, message) => {
     expect(executorRefusal(hello)).toMatch(message);
@@ -297,10 +297,50 @@ describe('encodeRun', () => {
     expect(JSON.parse(encodeRun(request))).not.toHaveProperty('stream');
   });
 
+  it('carries test cases with their own stdin (bytes as base64), args and limit, and the budget for them all', () => {
+    const sent = JSON.parse(
+      encodeRun({ ...request, cases: [{ stdin: '1 2', args: [], timeoutMs: 1000 }, { stdin: Uint8Array.from([255]), args: ['-v'], timeoutMs: 2000 }], casesBudgetMs: 60_000 }),
+    );
+    expect(sent).toMatchObject({ cases: [{ stdin: '1 2', timeout_ms: 1000 }, { stdin_base64: '/w==', args: ['-v'], timeout_ms: 2000 }], cases_budget_ms: 60_000 });
+    expect(sent.cases[0]).not.toHaveProperty('args');
+    expect(JSON.parse(encodeRun(request))).not.toHaveProperty('cases');
+  });
+
   it('survives the LineSplitter as one line', () => {
     const { lines, split } = splitter(1 << 16);
     split.push(Buffer.from(encodeRun({ ...request, code: 'a\nb\r\nc\u2028d', stdin: '\n\n' })));
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!).code).toBe('a\nb\r\nc\u2028d');
+  });
+});
+
+describe('test cases and compiles on the wire', () => {
+  const { op: _op, ...end } = validResult;
+  const build = { exit_code: 1, signal: null, timed_out: false, cancelled: false, oom_kills: 0, wall_ms: 40, cpu_ms: 39, output: b64('main.c:1:1: error') };
+
+  it('parses a case as it comes and reports it like a run, capped', () => {
+    const reply = executorReply.parse({ ...end, op: 'case', index: 2, stdout: b64('x'.repeat(20)), stdout_bytes: 20 });
+    expect(reply.op).toBe('case');
+    expect(toCaseReport(reply as Parameters<typeof toCaseReport>[0], 5)).toMatchObject({ exitCode: 0, stdout: Buffer.from('xxxxx'), stdoutBytes: 20, oomKilled: false });
+  });
+
+  it('refuses a case with a negative index or a result with a compile output over its cap', () => {
+    expect(() => executorReply.parse({ ...end, op: 'case', index: -1 })).toThrow();
+    expect(executorReply.parse({ ...validResult, compile: { ...build, output: b64('e'.repeat(65_536)) } }).op).toBe('result');
+    expect(() => executorReply.parse({ ...validResult, compile: { ...build, output: b64('e'.repeat(80_000)) } })).toThrow();
+  });
+
+  it("carries the compile's end and output, and the number of cases run", () => {
+    const report = toRunReport({ ...validResult, compile: build, cases_run: 3 }, 1024);
+    expect(report.compile).toEqual({ exitCode: 1, signal: null, timedOut: false, oomKilled: false, output: Buffer.from('main.c:1:1: error'), wallMs: 40 });
+    expect(report.casesRun).toBe(3);
+    expect(toRunReport(validResult, 1024)).toMatchObject({ compile: null, casesRun: null });
+  });
+
+  it('gives up on an executor after the compile, every case and their slack, or the budget for them all', () => {
+    const cases = [1000, 2000, 3000].map((timeoutMs) => ({ stdin: '', args: [], timeoutMs }));
+    expect(runBudgetMs({ timeoutMs: 10_000 }, 5000)).toBe(15_000);
+    expect(runBudgetMs({ timeoutMs: 10_000, cases }, 5000)).toBe(10_000 + 5000 + 6000 + 3 * 250);
+    expect(runBudgetMs({ timeoutMs: 10_000, cases, casesBudgetMs: 2500 }, 5000)).toBe(10_000 + 5000 + 2500 + 3 * 250);
   });
 });
