@@ -21,9 +21,10 @@ describe('entities against init.sql on MariaDB', () => {
     expect(sql.upQueries.map((q) => q.query)).toEqual([]);
   });
 
-  it('holds the three seed templates', async () => {
+  it('holds the four seed templates', async () => {
     const rows: { id: string; image: string }[] = await ds.query('SELECT id, image FROM templates ORDER BY id');
     expect(rows).toEqual([
+      { id: 'gcc', image: 'sandbox-gcc:12' },
       { id: 'nodejs-basic', image: 'sandbox-nodejs:20-basic' },
       { id: 'python-basic', image: 'sandbox-python:3.11-basic' },
       { id: 'python-datascience', image: 'sandbox-python:3.11-datascience' },
