@@ -122,6 +122,7 @@ CREATE TABLE IF NOT EXISTS templates (
     default_resources_disk VARCHAR(16),
     security_context JSON,
     limits JSON NULL,                    -- added: per-template limits and maximums of per-request overrides (libs/domain template.ts)
+    runtimes JSON NULL,                  -- added: {image, languages: [{language, version, runtime}]} as a sandbox of that image said (probed at its build)
     created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
     INDEX idx_name (name)
@@ -254,4 +255,5 @@ INSERT INTO migrations (timestamp, name) VALUES
 (1796213220000, 'ExecutionInputs1796213220000'),
 (1796213280000, 'ExecutionFiles1796213280000'),
 (1796213340000, 'InterpreterContexts1796213340000'),
-(1796213400000, 'TestCases1796213400000');
+(1796213400000, 'TestCases1796213400000'),
+(1796213460000, 'TemplateRuntimes1796213460000');

@@ -27,9 +27,9 @@ describe('execution path through the REST API', () => {
     );
   });
 
-  it('lists the three seed templates and reads one', async () => {
+  it('lists the four seed templates and reads one', async () => {
     const list = await p.api('GET', '/v1/templates');
-    expect(list.body.items.map((t: { id: string }) => t.id)).toEqual(['nodejs-basic', 'python-basic', 'python-datascience']);
+    expect(list.body.items.map((t: { id: string }) => t.id)).toEqual(['gcc', 'nodejs-basic', 'python-basic', 'python-datascience']);
     const one = await p.api('GET', '/v1/templates/nodejs-basic');
     expect(one.body).toMatchObject({ id: 'nodejs-basic', image: 'sandbox-nodejs:20-basic', language: 'javascript', languages: ['javascript', 'bash'] });
   });

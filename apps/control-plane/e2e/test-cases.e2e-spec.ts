@@ -8,8 +8,11 @@ int main(void) {
   return 0;
 }`;
 
-/** One program against many test cases in one execution: compiled once, judged per case, cases isolated. */
-describe('test cases', () => {
+/**
+ * Grading: one program against many test cases in one execution (compiled once, judged per case, cases
+ * isolated), and the runtimes each template offers.
+ */
+describe('test cases and runtimes', () => {
   let p: TestPlatform;
 
   beforeAll(async () => {
@@ -146,6 +149,30 @@ describe('test cases', () => {
     const e = await p.execute(s.id, { code: 'print(int(input()) * 2)', test_cases });
     expect(e).toMatchObject({ status: 'completed', attempt: 1, test_results: { summary: { passed: 1000, total: 1000, ran: 1000 } } });
     expect(e.test_results.cases[999]).toMatchObject({ verdict: 'accepted', stdout: '1998\n' });
+  });
+
+  it("lists every template's languages at the versions their images' own commands say, with aliases an execution may use", async () => {
+    const s = await p.session('gcc');
+    const said = async (code: string, sessionId = s.id) => (await p.execute(sessionId, { code, language: 'sh' })).stdout.trim();
+    const runtimes = async () => (await p.api('GET', '/v1/runtimes')).body.items as { template_id: string; language: string; version: string | null }[];
+    // recorded by the agent from the warm pool's first sandbox of each image
+    await p.until('the gcc image recorded', async () => ((await runtimes()).find((r) => r.template_id === 'gcc')?.version ? true : null));
+    const items = await runtimes();
+    expect(items.filter((r) => r.template_id === 'gcc')).toEqual([
+      { template_id: 'gcc', language: 'c', version: await said('gcc -dumpfullversion'), runtime: 'GCC', aliases: ['gcc'], compiled: true },
+      { template_id: 'gcc', language: 'cpp', version: await said('g++ -dumpfullversion'), runtime: 'GCC', aliases: ['c++', 'g++'], compiled: true },
+      { template_id: 'gcc', language: 'bash', version: expect.stringMatching(/^5\.\d+/), runtime: 'GNU Bash', aliases: ['sh'], compiled: false },
+    ]);
+    const py = await p.session();
+    const python = await said('python3 -c "import platform; print(platform.python_version())"', py.id);
+    expect(items.find((r) => r.template_id === 'python-basic' && r.language === 'python')).toMatchObject({ version: python, runtime: 'CPython' });
+    // no sandbox of the node image started on this platform yet: its languages are listed, their versions not known
+    expect(items.filter((r) => r.template_id === 'nodejs-basic').map((r) => [r.language, r.version])).toEqual([['javascript', null], ['bash', null]]);
+    expect((await p.api('GET', '/v1/templates/gcc')).body.runtimes.map((r: { language: string }) => r.language)).toEqual(['c', 'cpp', 'bash']);
+    // aliases run as their language, and are stored under its name
+    const cpp = await p.execute(s.id, { code: '#include <cstdio>\nint main() { std::puts(__cplusplus >= 201703L ? "17" : "old"); }', language: 'c++' });
+    expect(cpp).toMatchObject({ language: 'cpp', stdout: '17\n' });
+    expect((await p.api('POST', `/v1/sessions/${s.id}/executions`, { code: 'x', language: 'cobol' })).body.error.details[0].message).toMatch(/c, cpp, bash/);
   });
 
   it('refuses bad test cases with the status and field that say what to fix', async () => {

@@ -30,8 +30,10 @@ Requests (one JSON object per line on stdin):
   {"op": "write", "id", "files": [{"path", "offset", "data", "last"}]} (offset 0 truncates)
   {"op": "remove", "id", "paths"}  {"op": "wipe", "id"}  (wipe: empty the workspace)
 Replies (one JSON object per line on stdout):
-  {"op": "ready", "version", "pid", "isolated"} once, at start; isolated: programs run under another
-     uid than this process and init, so they cannot reach the channel
+  {"op": "ready", "version", "pid", "isolated", "runtimes"} once, at start; isolated: programs run
+     under another uid than this process and init, so they cannot reach the channel; runtimes: what
+     the image carries, [{"language", "version", "runtime"}], probed when it was built (`--runtimes`
+     wrote RUNTIMES_FILE); pongs carry both too
   {"op": "case", "id", "index", <the fields of a result from exit_code to pids_limited>} as each test
      case ends, in order
   {"op": "output", "id", "stream": "stdout"|"stderr", "data" (base64)} while a run with "stream" goes on:
@@ -142,6 +144,16 @@ COMPILERS = {
     "c": ("main.c", ["gcc", "-O2", "-pipe", "-std=gnu17", "-o", "main", "main.c", "-lm"]),
     "cpp": ("main.cpp", ["g++", "-O2", "-pipe", "-std=gnu++17", "-o", "main", "main.cpp", "-lm"]),
 }
+# the image's interpreters and compilers and their versions, written at build time by `--runtimes`
+RUNTIMES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtimes.json")
+# per language: the command that says its version, how to find the version in what it says, and its runtime's name
+PROBES = {
+    "python": (["python3", "--version"], r"Python (\S+)", "CPython"),
+    "javascript": (["node", "--version"], r"v(\S+)", "Node.js"),
+    "bash": (["bash", "--version"], r"version ([0-9.]+)", "GNU Bash"),
+    "c": (["gcc", "-dumpfullversion"], r"(\S+)", "GCC"),
+    "cpp": (["g++", "-dumpfullversion"], r"(\S+)", "GCC"),
+}
 # what a compiler said, kept for the result
 COMPILE_OUTPUT_BYTES = 64 << 10
 # the places a program can write, put back as they were after each test case
@@ -156,6 +168,8 @@ RLIMITS = {"nofile": resource.RLIMIT_NOFILE, "fsize": resource.RLIMIT_FSIZE, "co
 _libc = ctypes.CDLL(None, use_errno=True)
 # set once at start: programs run as the sandbox user, another uid than this process and init
 ISOLATED = False
+# set once at start from RUNTIMES_FILE
+RUNTIMES = []
 
 
 def send(msg):
@@ -1619,7 +1633,32 @@ def isolation():
 
 
 def pong(msg):
-    send({"op": "pong", "id": msg.get("id"), "version": PROTOCOL_VERSION, "isolated": ISOLATED})
+    send({"op": "pong", "id": msg.get("id"), "version": PROTOCOL_VERSION, "isolated": ISOLATED, "runtimes": RUNTIMES})
+
+
+def probe_runtimes():
+    """The languages this image runs and their versions, as their own commands say them (build time)."""
+    import re
+    import subprocess
+
+    found = []
+    for language, (command, pattern, runtime) in PROBES.items():
+        path = shutil.which(command[0], path=BASE_ENV["PATH"])
+        if path is None:
+            continue
+        said = subprocess.run([path, *command[1:]], capture_output=True, text=True, check=True)
+        match = re.search(pattern, said.stdout + said.stderr)
+        if match:
+            found.append({"language": language, "version": match.group(1), "runtime": runtime})
+    return found
+
+
+def image_runtimes():
+    try:
+        with open(RUNTIMES_FILE) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return []
 
 
 def handle(msg, inbox):
@@ -1662,7 +1701,11 @@ def apply_rlimits(spec):
 
 
 def main():
-    global ISOLATED
+    global ISOLATED, RUNTIMES
+    if sys.argv[1:] == ["--runtimes"]:
+        print(json.dumps(probe_runtimes()))
+        return
+    RUNTIMES = image_runtimes()
     apply_rlimits(os.environ.get("SANDBOX_RLIMITS", ""))
     ISOLATED = isolation()
     # Not dumpable: its /proc files are root's and ptrace needs CAP_SYS_PTRACE, a second wall when
@@ -1677,7 +1720,7 @@ def main():
     for sig in (signal.SIGINT, *FORWARDED_SIGNALS):
         signal.signal(sig, signal.SIG_IGN)
     inbox = Inbox(float(os.environ.get("SANDBOX_ORPHAN_AFTER_S") or 0))
-    send({"op": "ready", "version": PROTOCOL_VERSION, "pid": os.getpid(), "isolated": ISOLATED})
+    send({"op": "ready", "version": PROTOCOL_VERSION, "pid": os.getpid(), "isolated": ISOLATED, "runtimes": RUNTIMES})
     while True:
         msg = inbox.next()
         if msg is None:

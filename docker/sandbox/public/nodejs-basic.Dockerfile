@@ -10,6 +10,7 @@ RUN sh /tmp/sandbox-user.sh && rm /tmp/sandbox-user.sh
 ENV LANG=C.UTF-8 HOME=/workspace
 LABEL sandbox.template="nodejs-basic"
 COPY executor/executor.py executor/context.js /opt/sandbox/
+RUN python3 /opt/sandbox/executor.py --runtimes > /opt/sandbox/runtimes.json
 WORKDIR /workspace
 USER 1000:1000
 CMD ["python3", "/opt/sandbox/executor.py"]

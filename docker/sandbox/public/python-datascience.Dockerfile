@@ -7,6 +7,7 @@ RUN sh /tmp/sandbox-user.sh && rm /tmp/sandbox-user.sh
 ENV LANG=C.UTF-8 HOME=/workspace PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 MPLCONFIGDIR=/tmp/.matplotlib
 LABEL sandbox.template="python-datascience"
 COPY executor/executor.py /opt/sandbox/executor.py
+RUN python3 /opt/sandbox/executor.py --runtimes > /opt/sandbox/runtimes.json
 WORKDIR /workspace
 USER 1000:1000
 CMD ["python3", "/opt/sandbox/executor.py"]

@@ -29,6 +29,7 @@ import { NodesController } from './nodes/nodes.controller';
 import { ApiExceptionFilter } from './http/api-exception.filter';
 import { SessionsController } from './sessions/sessions.controller';
 import { SessionsService } from './sessions/sessions.service';
+import { RuntimesController } from './templates/runtimes.controller';
 import { TemplatesController } from './templates/templates.controller';
 
 @Module({})
@@ -52,6 +53,7 @@ export class AppModule {
       ],
       controllers: [
         TemplatesController,
+        RuntimesController,
         SessionsController,
         ExecutionsController,
         ContextsController,

@@ -12,6 +12,7 @@ const template = (limits: TemplateLimits = {}): Template => ({
   defaultResources: { cpu: '1', memory: '512Mi', disk: '1Gi' },
   securityContext: null,
   limits,
+  runtimes: null,
   createdAt: new Date(0),
   updatedAt: new Date(0),
 });

@@ -1,7 +1,7 @@
 import { LIMITS } from './limits';
 import { formatBytes, parseBytes, parseCpu } from './resources';
 import { type SessionResources } from './session';
-import { isLanguage, type Language, languagesOf, type Template } from './template';
+import { canonicalLanguage, isLanguage, type Language, languagesOf, type Template } from './template';
 
 /**
  * Why a request is refused before anything is stored. The API turns each kind into its status
@@ -52,7 +52,7 @@ export function admitExecution(asked: ExecutionAsked, template: Template, defaul
   const filesBytes = asked.inputFilesBytes ?? 0;
   if (filesBytes > LIMITS.inputFilesBytes) return refused({ kind: 'too_large', field: 'files', limit: LIMITS.inputFilesBytes, actual: filesBytes });
   const allowed = languagesOf(template);
-  const language = asked.language ?? template.language;
+  const language = asked.language === undefined ? template.language : canonicalLanguage(asked.language);
   if (!isLanguage(language) || !allowed.includes(language)) return refused({ kind: 'unsupported_language', language, templateId: template.id, allowed });
   const max = template.limits.timeout_max_seconds ?? defaults.timeoutMaxSeconds;
   if (asked.timeout !== undefined && asked.timeout > max) {

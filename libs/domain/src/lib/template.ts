@@ -15,6 +15,8 @@ export interface Template {
   readonly securityContext: Readonly<Record<string, unknown>> | null;
   /** templates.limits: per-template overrides of the platform's defaults (snake_case keys). */
   readonly limits: TemplateLimits;
+  /** Its image's languages and versions, once an agent started a sandbox of it; null before. */
+  readonly runtimes: TemplateRuntimes | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -61,6 +63,35 @@ export function workspaceLimitsOf(template: Pick<Template, 'limits'>): Workspace
   };
 }
 
+/** Other names a request may give a language by (as Piston's runtimes have aliases). */
+export const LANGUAGE_ALIASES: Readonly<Record<Language, readonly string[]>> = {
+  python: ['py', 'python3'],
+  javascript: ['js', 'node', 'nodejs'],
+  bash: ['sh'],
+  c: ['gcc'],
+  cpp: ['c++', 'g++'],
+};
+
+/** The language a name or alias stands for; the name itself when it is neither. */
+export function canonicalLanguage(name: string): string {
+  const lower = name.toLowerCase();
+  return (LANGUAGES as readonly string[]).includes(lower) ? lower : (LANGUAGES.find((l) => LANGUAGE_ALIASES[l].includes(lower)) ?? name);
+}
+
+/** A language an image runs, at the version its own command says (probed when the image was built). */
+export interface RuntimeVersion {
+  readonly language: Language;
+  readonly version: string;
+  /** The interpreter or compiler: CPython, Node.js, GNU Bash, GCC. */
+  readonly runtime: string;
+}
+
+/** What a template's image was found to run: recorded by an agent from a sandbox of that image. */
+export interface TemplateRuntimes {
+  readonly image: string;
+  readonly languages: readonly RuntimeVersion[];
+}
+
 /** Languages compiled before they run (C and C++: gcc and g++ in the same image). */
 export const COMPILED_LANGUAGES: readonly Language[] = ['c', 'cpp'];
 
@@ -73,4 +104,22 @@ export function languagesOf(template: Pick<Template, 'language'>): readonly Lang
 
 export function isLanguage(value: string): value is Language {
   return (LANGUAGES as readonly string[]).includes(value);
+}
+
+/** A language a template offers, at its image's version (null until a sandbox of the image said it). */
+export interface OfferedRuntime {
+  readonly language: Language;
+  readonly version: string | null;
+  readonly runtime: string | null;
+  readonly aliases: readonly string[];
+  readonly compiled: boolean;
+}
+
+/** Every language the template offers, with what its current image runs of each. */
+export function runtimesOf(template: Pick<Template, 'language' | 'image' | 'runtimes'>): OfferedRuntime[] {
+  const seen = template.runtimes?.image === template.image ? template.runtimes.languages : [];
+  return languagesOf(template).map((language) => {
+    const found = seen.find((r) => r.language === language);
+    return { language, version: found?.version ?? null, runtime: found?.runtime ?? null, aliases: LANGUAGE_ALIASES[language], compiled: COMPILED_LANGUAGES.includes(language) };
+  });
 }

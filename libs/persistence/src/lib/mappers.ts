@@ -90,6 +90,7 @@ export function toTemplate(e: TemplateEntity): Template {
     defaultResources: { cpu: e.defaultResourcesCpu, memory: e.defaultResourcesMemory, disk: e.defaultResourcesDisk },
     securityContext: e.securityContext,
     limits: e.limits ?? {},
+    runtimes: e.runtimes,
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
   };

@@ -11,6 +11,7 @@ import { ExecutionInputs1796213220000 } from './migrations/1796213220000-executi
 import { ExecutionFiles1796213280000 } from './migrations/1796213280000-execution-files.migration';
 import { InterpreterContexts1796213340000 } from './migrations/1796213340000-interpreter-contexts.migration';
 import { TestCases1796213400000 } from './migrations/1796213400000-test-cases.migration';
+import { TemplateRuntimes1796213460000 } from './migrations/1796213460000-template-runtimes.migration';
 
 /**
  * Every schema change since the oldest released schema (migrations/baseline-2026-12-02.sql), oldest
@@ -30,6 +31,7 @@ export const MIGRATIONS = [
   ExecutionFiles1796213280000,
   InterpreterContexts1796213340000,
   TestCases1796213400000,
+  TemplateRuntimes1796213460000,
 ];
 
 const KNOWN = MIGRATIONS.map((M) => new M().name);

@@ -1,4 +1,4 @@
-import { type ContextState, type Footprint, type Language, type ReportedResult, type RunEnd, type ScannedEntry } from '@sandbox/domain';
+import { type ContextState, type Footprint, type Language, type ReportedResult, type RunEnd, type RuntimeVersion, type ScannedEntry } from '@sandbox/domain';
 
 /** Everything the runtime needs to start one hardened sandbox (DESIGN.md §4). */
 export interface SandboxSpec {
@@ -144,6 +144,8 @@ export interface Sandbox {
   readonly templateId: string;
   /** False once the container or its executor is gone; a dead sandbox never runs anything again. */
   readonly alive: boolean;
+  /** The languages its image runs and their versions (probed when the image was built); empty if it did not say. */
+  readonly runtimes: readonly RuntimeVersion[];
   /** Runs one program; rejects with SandboxLostError when the container dies or stops answering. */
   run(request: RunRequest): Promise<RunReport>;
   /** Stops the interpreter of a context (deleted), if this sandbox runs one; between runs. */

@@ -1,4 +1,5 @@
 import { type Duplex, PassThrough } from 'node:stream';
+import { type RuntimeVersion } from '@sandbox/domain';
 import {
   type FileError,
   type ReadRequest,
@@ -17,6 +18,7 @@ import {
   ExecutorFailure,
   executorRefusal,
   type ExecutorReply,
+  imageRuntimes,
   executorReply,
   isResult,
   LineSplitter,
@@ -73,6 +75,8 @@ export class ExecutorClient implements Sandbox {
   private frozenSince: number | null = null;
   private frozenBefore = 0;
   private pausing: Promise<void> = Promise.resolve();
+  /** The image's languages and versions, from the executor's first word (its ready or a pong). */
+  runtimes: readonly RuntimeVersion[] = [];
 
   constructor(
     readonly containerId: string,
@@ -230,6 +234,7 @@ export class ExecutorClient implements Sandbox {
       this.lose(refused);
       throw new SandboxLostError(refused);
     }
+    if (pong.op === 'pong' && !this.runtimes.length) this.runtimes = imageRuntimes(pong);
   }
 
   /**
@@ -308,6 +313,7 @@ export class ExecutorClient implements Sandbox {
     if (reply.op === 'ready') {
       const refused = executorRefusal(reply);
       if (refused) return this.lose(refused);
+      this.runtimes = imageRuntimes(reply);
       this.readyWaiter?.resolve(reply);
       this.readyWaiter = null;
       return;

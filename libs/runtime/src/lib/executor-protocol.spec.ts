@@ -1,4 +1,4 @@
-import { encodeRun, EXECUTOR_PROTOCOL_VERSION, executorRefusal, executorReply, isResult, LineSplitter, MAX_RESULTS_BYTES, maxReplyBytes, runBudgetMs, toCaseReport, toRunReport } from './executor-protocol';
+import { encodeRun, EXECUTOR_PROTOCOL_VERSION, executorRefusal, executorReply, imageRuntimes, isResult, LineSplitter, MAX_RESULTS_BYTES, maxReplyBytes, runBudgetMs, toCaseReport, toRunReport } from './executor-protocol';
 
 function splitter(maxLine: number) {
   const lines: (string | null)[] = [];
@@ -185,6 +185,15 @@ describe('executorRefusal', () => {
   ])('refuses %s, saying how to fix it', (_what, hello, message) => {
     expect(executorRefusal(hello)).toMatch(message);
     expect(executorRefusal(hello)).toMatch(/rebuild the sandbox images/);
+  });
+});
+
+describe('imageRuntimes', () => {
+  it("keeps the languages this platform runs from the executor's hello, bounded", () => {
+    const hello = executorReply.parse({ op: 'ready', version: 4, pid: 7, isolated: true, runtimes: [{ language: 'python', version: '3.11.2', runtime: 'CPython' }, { language: 'cobol', version: '1', runtime: 'x' }] });
+    expect(imageRuntimes(hello as Parameters<typeof imageRuntimes>[0])).toEqual([{ language: 'python', version: '3.11.2', runtime: 'CPython' }]);
+    expect(imageRuntimes({})).toEqual([]);
+    expect(() => executorReply.parse({ op: 'pong', id: null, runtimes: [{ language: 'python', version: 'v'.repeat(65), runtime: 'CPython' }] })).toThrow();
   });
 });
 

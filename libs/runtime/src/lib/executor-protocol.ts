@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isLanguage, type RuntimeVersion } from '@sandbox/domain';
 import { type CaseReport, type RunReport, type RunRequest } from './container-runtime';
 
 /**
@@ -12,9 +13,14 @@ const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
 /** The protocol this client speaks (the executor's PROTOCOL_VERSION). */
 export const EXECUTOR_PROTOCOL_VERSION = 4;
 
+// what the image carries, probed when it was built (read by the executor before any program ran)
+const runtimes = z
+  .array(z.object({ language: z.string().max(16), version: z.string().max(64), runtime: z.string().max(64) }))
+  .max(16)
+  .optional();
 // `isolated`: programs run under another uid than the executor and init, out of the channel's reach
-const ready = z.object({ op: z.literal('ready'), version: z.number().int(), pid: z.number().int(), isolated: z.boolean().optional() });
-const pong = z.object({ op: z.literal('pong'), id: z.string().nullable(), version: z.number().int().optional(), isolated: z.boolean().optional() });
+const ready = z.object({ op: z.literal('ready'), version: z.number().int(), pid: z.number().int(), isolated: z.boolean().optional(), runtimes });
+const pong = z.object({ op: z.literal('pong'), id: z.string().nullable(), version: z.number().int().optional(), isolated: z.boolean().optional(), runtimes });
 const programEnd = {
   id: z.string(),
   exit_code: z.number().int().min(0).max(255).nullable(),
@@ -98,6 +104,11 @@ export const maxIoReplyBytes = (bytes: number, entries = 0): number => Math.ceil
  * another protocol, or programs that would run as the executor's own uid and could write forged
  * replies into the channel (an image built before the isolation, or a container not started as root).
  */
+/** The image's languages as its executor said them, those of a language this platform runs. */
+export function imageRuntimes(hello: { runtimes?: { language: string; version: string; runtime: string }[] | undefined }): RuntimeVersion[] {
+  return (hello.runtimes ?? []).flatMap((r) => (isLanguage(r.language) ? [{ language: r.language, version: r.version, runtime: r.runtime }] : []));
+}
+
 export function executorRefusal(hello: { version?: number | undefined; isolated?: boolean | undefined }): string | null {
   if (hello.version !== EXECUTOR_PROTOCOL_VERSION) {
     return `the sandbox executor speaks protocol version ${hello.version ?? 'unknown'}, this agent ${EXECUTOR_PROTOCOL_VERSION}: rebuild the sandbox images (tools/images-build.sh) for this agent version`;

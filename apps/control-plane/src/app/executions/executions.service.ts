@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { admitExecution, canAccess, CLIENT_CANCEL, contextStatus, DEFAULT_COMPARE, LIMITS, type Execution, type ExecutionSettings, isSessionLive, type Principal, type Session } from '@sandbox/domain';
+import { admitExecution, canAccess, canonicalLanguage, CLIENT_CANCEL, contextStatus, DEFAULT_COMPARE, LIMITS, type Execution, type ExecutionSettings, isSessionLive, type Principal, type Session } from '@sandbox/domain';
 import { ExecutionRepository, type Idempotency, InterpreterContextRepository, type Page, type PageQuery, SessionRepository, TemplateRepository } from '@sandbox/persistence';
 import { Doorbells } from '@sandbox/queue';
 import { annotateSpan, currentTraceparent } from '@sandbox/telemetry';
@@ -135,7 +135,7 @@ export class ExecutionsService {
     }
     const notForCells = (['stdin', 'args', 'env'] as const).filter((k) => dto[k] !== undefined);
     if (notForCells.length) throw ApiError.validation(notForCells.map((field) => ({ field, message: 'not with context_id: a context keeps the input and environment of its interpreter' })));
-    if (dto.language && dto.language !== context.language) throw ApiError.validation([{ field: 'language', message: `context '${context.id}' runs ${context.language}` }]);
+    if (dto.language && canonicalLanguage(dto.language) !== context.language) throw ApiError.validation([{ field: 'language', message: `context '${context.id}' runs ${context.language}` }]);
     return context.language;
   }
 

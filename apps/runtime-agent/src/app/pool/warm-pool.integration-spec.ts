@@ -22,6 +22,7 @@ const template: Template = {
   defaultResources: { cpu: '1', memory: '512Mi', disk: '1Gi' },
   securityContext: null,
   limits: {},
+  runtimes: null,
   createdAt: new Date(),
   updatedAt: new Date(),
 };
@@ -38,7 +39,12 @@ describe('warm pool on Docker', () => {
     AGENT_MEMORY_BYTES: String(1700 * MiB),
   });
   const runtime = new DockerRuntime({ socketPath: config.DOCKER_SOCKET, executorGraceMs: 3000 });
-  const templates = new TemplateCatalogService({ findById: async (id: string) => (id === template.id ? template : null) } as TemplateRepository);
+  const recorded: unknown[] = [];
+  const repository = {
+    findById: async (id: string) => (id === template.id ? template : null),
+    recordRuntimes: async (id: string, runtimes: object) => recorded.push({ id, ...runtimes }) > 0,
+  };
+  const templates = new TemplateCatalogService(repository as unknown as TemplateRepository, new PinoLogger({ pinoHttp: { level: 'silent' } }));
   let budget: NodeBudgetService;
   let pool: WarmPoolService;
   const containers = async () => (await runtime.list(nodeId)).map((c) => c.containerId);
@@ -68,6 +74,17 @@ describe('warm pool on Docker', () => {
   it('takes back a warm container it handed out, its budget held by the pool again', async () => {
     await pool.fillAll();
     expect(pool.size('python-basic')).toBe(1);
+    // the first container of the image said what it runs, probed when the image was built
+    expect(recorded).toEqual([
+      {
+        id: 'python-basic',
+        image: 'sandbox-python:3.11-basic',
+        languages: [
+          { language: 'python', version: expect.stringMatching(/^3\.11\.\d+$/), runtime: 'CPython' },
+          { language: 'bash', version: expect.stringMatching(/^5\.\d+\.\d+$/), runtime: 'GNU Bash' },
+        ],
+      },
+    ]);
     const warm = pool.take(template)!;
     expect(budget.snapshot().freeSessions).toBe(0);
     // the refill found no room for a second container: the session holds the only one

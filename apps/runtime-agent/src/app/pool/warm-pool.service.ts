@@ -154,6 +154,7 @@ export class WarmPoolService {
         if (!hold) return;
         const t0 = Date.now();
         const sandbox = await this.runtime.create(spec);
+        this.templates.noteRuntimes(templateId, spec.image, sandbox.runtimes);
         if (this.stopped) {
           hold.release();
           sandbox.detach();

@@ -291,11 +291,13 @@ export class SessionHostService {
     }
   }
 
-  private coldStart(sessionId: string, spec: SandboxSpec): Promise<Sandbox> {
-    return startWithRetry(
+  private async coldStart(sessionId: string, spec: SandboxSpec): Promise<Sandbox> {
+    const sandbox = await startWithRetry(
       () => this.runtime.create(spec),
       (err, attempt) => this.log.warn({ session_id: sessionId, err, attempt }, 'cannot start the container yet, retrying'),
     );
+    this.templates.noteRuntimes(spec.templateId, spec.image, sandbox.runtimes);
+    return sandbox;
   }
 
   private async fail(session: Session, code: SessionErrorCode, error: string): Promise<Placement> {

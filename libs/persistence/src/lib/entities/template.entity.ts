@@ -1,4 +1,4 @@
-import { type Language, type TemplateLimits } from '@sandbox/domain';
+import { type Language, type TemplateLimits, type TemplateRuntimes } from '@sandbox/domain';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 @Entity({ name: 'templates' })
@@ -38,6 +38,9 @@ export class TemplateEntity {
 
   @Column({ type: 'json', nullable: true })
   limits!: TemplateLimits | null;
+
+  @Column({ type: 'json', nullable: true })
+  runtimes!: TemplateRuntimes | null;
 
   @Column({ name: 'created_at', type: 'timestamp', default: () => 'CURRENT_TIMESTAMP' })
   createdAt!: Date;

@@ -1,4 +1,4 @@
-import { type Template } from '@sandbox/domain';
+import { type Template, type TemplateRuntimes } from '@sandbox/domain';
 import { type DataSource, type Repository } from 'typeorm';
 import { TemplateEntity } from '../entities/template.entity';
 import { toTemplate } from '../mappers';
@@ -17,5 +17,21 @@ export class TemplateRepository {
   async findById(id: string): Promise<Template | null> {
     const e = await this.repo.findOneBy({ id });
     return e ? toTemplate(e) : null;
+  }
+
+  /**
+   * Records what a sandbox of `runtimes.image` said its image runs, while the template still uses that
+   * image (an operator may have moved it on). True when the row changed.
+   */
+  async recordRuntimes(id: string, runtimes: TemplateRuntimes): Promise<boolean> {
+    // MariaDB keeps JSON as the text written, and this is the only writer: equal text, equal value
+    const json = JSON.stringify(runtimes);
+    const r: { affectedRows: number } = await this.repo.query('UPDATE templates SET runtimes = ?, updated_at = updated_at WHERE id = ? AND image = ? AND NOT (runtimes <=> ?)', [
+      json,
+      id,
+      runtimes.image,
+      json,
+    ]);
+    return r.affectedRows === 1;
   }
 }
