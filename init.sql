@@ -74,6 +74,8 @@ CREATE TABLE IF NOT EXISTS executions (
     context_id VARCHAR(64) NULL,         -- added: the interpreter context it runs in as a cell
     test_cases JSON NULL,                -- added: [{stdin, expected_output, args, timeout}]: the program runs once per case
     compare VARCHAR(8) NULL,             -- added: how outputs are held against expected ones: exact, trim, tokens
+    callback_url VARCHAR(2048) NULL,     -- added: POSTed the result, signed, when the execution ends
+    webhook_state ENUM('pending', 'queued', 'delivered', 'failed') NULL,  -- added: that delivery (NULL: no callback_url)
     timeout INT NOT NULL DEFAULT 30,     -- added: wall-time limit, seconds
     stdout MEDIUMTEXT,
     stderr MEDIUMTEXT,
@@ -107,6 +109,7 @@ CREATE TABLE IF NOT EXISTS executions (
     INDEX idx_last_heartbeat (last_heartbeat_at),
     INDEX idx_session_status (session_id, status),
     INDEX idx_idempotency_created (idempotency_key, created_at),   -- added: retention forgets keys after 24 h
+    INDEX idx_webhook_state (webhook_state),                       -- added: the reaper's webhook outbox
     UNIQUE INDEX uq_executions_idempotency (session_id, idempotency_key)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
@@ -156,6 +159,20 @@ CREATE TABLE IF NOT EXISTS interpreter_contexts (
     updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
     INDEX idx_session (session_id),
     CONSTRAINT fk_interpreter_contexts_session FOREIGN KEY (session_id) REFERENCES sessions(id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- added: every attempt to deliver an execution's webhook (GET /v1/executions/:id/deliveries).
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    execution_id VARCHAR(64) NOT NULL,
+    attempt INT NOT NULL,
+    url VARCHAR(2048) NOT NULL,
+    status_code INT NULL,                -- the receiver's answer; NULL when none came
+    error VARCHAR(1024) NULL,
+    duration_ms INT NOT NULL,
+    created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+    INDEX idx_execution (execution_id, id),
+    CONSTRAINT fk_webhook_deliveries_execution FOREIGN KEY (execution_id) REFERENCES executions(id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- added: one row per runtime agent; staleness is judged on this database's clock (NOW(3)).
@@ -256,4 +273,5 @@ INSERT INTO migrations (timestamp, name) VALUES
 (1796213280000, 'ExecutionFiles1796213280000'),
 (1796213340000, 'InterpreterContexts1796213340000'),
 (1796213400000, 'TestCases1796213400000'),
-(1796213460000, 'TemplateRuntimes1796213460000');
+(1796213460000, 'TemplateRuntimes1796213460000'),
+(1796213520000, 'Webhooks1796213520000');

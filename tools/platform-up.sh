@@ -17,6 +17,10 @@ set -a
 source "$STACK_DIR/env"
 set +a
 export HOST=127.0.0.1 PORT="$API_PORT" LOG_LEVEL="${LOG_LEVEL:-info}" NODE_ENV=production
+# this machine's own secret for signing result webhooks, made once
+[ -s "$STACK_DIR/webhook-secret" ] || head -c 32 /dev/urandom | base64 >"$STACK_DIR/webhook-secret"
+WEBHOOK_SECRET=$(cat "$STACK_DIR/webhook-secret")
+export WEBHOOK_SECRET
 
 # start_app NAME MAIN: (re)start one app detached from this shell, with its pid file and log.
 start_app() {

@@ -15,3 +15,4 @@ export * from './lib/admission';
 export * from './lib/capacity';
 export * from './lib/interpreter-context';
 export * from './lib/test-cases';
+export * from './lib/webhook';

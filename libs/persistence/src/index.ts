@@ -20,3 +20,4 @@ export * from './lib/repositories/audit.repository';
 export * from './lib/repositories/retention.repository';
 export * from './lib/repositories/workspace-file.repository';
 export * from './lib/repositories/interpreter-context.repository';
+export * from './lib/repositories/webhook-delivery.repository';

@@ -30,6 +30,8 @@ import { ApiExceptionFilter } from './http/api-exception.filter';
 import { SessionsController } from './sessions/sessions.controller';
 import { SessionsService } from './sessions/sessions.service';
 import { RuntimesController } from './templates/runtimes.controller';
+import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
+import { WebhooksController } from './webhooks/webhooks.controller';
 import { TemplatesController } from './templates/templates.controller';
 
 @Module({})
@@ -54,6 +56,7 @@ export class AppModule {
       controllers: [
         TemplatesController,
         RuntimesController,
+        WebhooksController,
         SessionsController,
         ExecutionsController,
         ContextsController,
@@ -78,6 +81,7 @@ export class AppModule {
         ExecutionsService,
         ContextsService,
         ExecutionWaiterService,
+        WebhookDeliveryService,
         ExecutionStreamService,
         FilesService,
       ],

@@ -10,6 +10,7 @@ import { SessionExpiryService } from './expiry/session-expiry.service';
 import { ReaperMetrics } from './reaper.metrics';
 import { RecoveryService } from './recovery/recovery.service';
 import { DataRetentionService } from './retention/data-retention.service';
+import { WebhookOutboxService } from './webhooks/webhook-outbox.service';
 import { WorkspaceRetentionService } from './retention/workspace-retention.service';
 import { ReaperSchedulerService } from './schedule/reaper-scheduler.service';
 
@@ -36,6 +37,7 @@ export class ReaperModule {
         },
         RecoveryService,
         SessionExpiryService,
+        WebhookOutboxService,
         WorkspaceRetentionService,
         DataRetentionService,
         ReaperSchedulerService,

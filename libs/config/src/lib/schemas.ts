@@ -107,6 +107,19 @@ export const controlPlaneConfigSchema = z
     SESSION_MAX_PENDING: int(1, 10_000).default(100),
     /** How long a looked-up key is trusted before it is read again (a revocation elsewhere takes this long). */
     API_KEY_CACHE_MS: int(0, 300_000).default(5000),
+    /**
+     * Signs result webhooks: each tenant's secret is derived from it (GET /v1/webhooks/secret). Unset:
+     * executions cannot have a callback_url.
+     */
+    WEBHOOK_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+    /** Networks a webhook may go to although they are private, loopback or link-local (CIDRs, comma-separated). */
+    WEBHOOK_ALLOWED_NETWORKS: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^[0-9a-fA-F.:]+\/\d{1,3}$/, 'a CIDR like 10.1.0.0/16'))),
+    /** The longest a receiver may take to answer one delivery. */
+    WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(10_000),
   })
   .superRefine((c, ctx) => {
     checkStorage(c, ctx);

@@ -2,6 +2,7 @@ import { type ContextState, type ExecutionResults } from './interpreter-context'
 import { type ExecutionReason } from './outcome';
 import { type OutputEncoding } from './output';
 import { type CompareMode, type TestCase, type TestResults } from './test-cases';
+import { type WebhookState } from './webhook';
 import { transition } from './transition';
 
 export const EXECUTION_STATUSES = ['pending', 'running', 'completed', 'failed', 'timeout', 'crashed'] as const;
@@ -118,6 +119,9 @@ export interface Execution {
   /** Run the program once per case, each judged against its expected output; null: run it once. */
   readonly testCases: readonly TestCase[] | null;
   readonly compare: CompareMode | null;
+  /** Where its result is POSTed, signed, when it ends; null: nowhere. */
+  readonly callbackUrl: string | null;
+  readonly webhookState: WebhookState | null;
   /** Wall-time limit, seconds. */
   readonly timeout: number;
   readonly stdout: string | null;

@@ -50,6 +50,8 @@ export function toExecution(e: ExecutionEntity): Execution {
     contextId: e.contextId,
     testCases: e.testCases,
     compare: e.compare,
+    callbackUrl: e.callbackUrl,
+    webhookState: e.webhookState,
     timeout: e.timeout,
     stdout: e.stdout,
     stderr: e.stderr,

@@ -8,13 +8,14 @@ import { ApiKeyRepository } from './repositories/api-key.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { ExecutionRepository } from './repositories/execution.repository';
 import { InterpreterContextRepository } from './repositories/interpreter-context.repository';
+import { WebhookDeliveryRepository } from './repositories/webhook-delivery.repository';
 import { RetentionRepository } from './repositories/retention.repository';
 import { RuntimeNodeRepository } from './repositories/runtime-node.repository';
 import { SessionRepository } from './repositories/session.repository';
 import { TemplateRepository } from './repositories/template.repository';
 import { WorkspaceFileRepository } from './repositories/workspace-file.repository';
 
-const REPOSITORIES = [SessionRepository, ExecutionRepository, TemplateRepository, RuntimeNodeRepository, ApiKeyRepository, AuditRepository, RetentionRepository, WorkspaceFileRepository, InterpreterContextRepository, DatabaseClock] as const;
+const REPOSITORIES = [SessionRepository, ExecutionRepository, TemplateRepository, RuntimeNodeRepository, ApiKeyRepository, AuditRepository, RetentionRepository, WorkspaceFileRepository, InterpreterContextRepository, WebhookDeliveryRepository, DatabaseClock] as const;
 
 /** The DataSource (on a schema checked to be this build's), the repositories and the database clock, for the apps; they also work without Nest. */
 @Module({})

@@ -12,6 +12,7 @@ import { ExecutionFiles1796213280000 } from './migrations/1796213280000-executio
 import { InterpreterContexts1796213340000 } from './migrations/1796213340000-interpreter-contexts.migration';
 import { TestCases1796213400000 } from './migrations/1796213400000-test-cases.migration';
 import { TemplateRuntimes1796213460000 } from './migrations/1796213460000-template-runtimes.migration';
+import { Webhooks1796213520000 } from './migrations/1796213520000-webhooks.migration';
 
 /**
  * Every schema change since the oldest released schema (migrations/baseline-2026-12-02.sql), oldest
@@ -32,6 +33,7 @@ export const MIGRATIONS = [
   InterpreterContexts1796213340000,
   TestCases1796213400000,
   TemplateRuntimes1796213460000,
+  Webhooks1796213520000,
 ];
 
 const KNOWN = MIGRATIONS.map((M) => new M().name);

@@ -13,6 +13,8 @@ export const terminateSessionJob = z.object({ session_id: id }).strict();
 export const cancelExecutionJob = z.object({ execution_id: id, session_id: id }).strict();
 export const stopContextJob = z.object({ context_id: id, session_id: id }).strict();
 
+export const deliverWebhookJob = z.object({ execution_id: id }).strict();
+
 /** A periodic task of the reaper: the schedule carries no data, the task reads what it needs. */
 export const reaperTickJob = z.object({}).strict();
 
@@ -65,7 +67,7 @@ export const QUEUES = {
    * runs each tick. Every task is idempotent and batched, so a tick that fails is simply the next one.
    */
   reaper: {
-    jobs: { recovery: reaperTickJob, 'session-expiry': reaperTickJob, 'workspace-retention': reaperTickJob, 'data-retention': reaperTickJob },
+    jobs: { recovery: reaperTickJob, 'session-expiry': reaperTickJob, 'workspace-retention': reaperTickJob, 'data-retention': reaperTickJob, 'webhook-outbox': reaperTickJob },
     jobOptions: {
       attempts: 1,
       backoff: { type: 'fixed', delay: 0 },
@@ -82,6 +84,22 @@ export const QUEUES = {
       maxStalledCount: 0,
     },
   },
+  /**
+   * Result webhooks of ended executions, delivered by the control planes. Unlike a doorbell, a job here
+   * is the work itself and BullMQ its one retry owner: 14 attempts, 1 s doubling (the last about 2.3 h
+   * after the first); a delivery that already succeeded is never sent again (webhook_state in MariaDB).
+   */
+  webhooks: {
+    jobs: { 'deliver-webhook': deliverWebhookJob },
+    jobOptions: {
+      attempts: 14,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+    },
+    // a delivery waits on a receiver for WEBHOOK_TIMEOUT_MS at most
+    worker: { concurrency: 32, lockDuration: 60_000, stalledInterval: 30_000, maxStalledCount: 2 },
+  },
 } as const satisfies Record<string, QueueSpec<Record<string, z.ZodType>>>;
 
 export type QueueKind = keyof typeof QUEUES;
@@ -90,6 +108,7 @@ export type JobData<K extends QueueKind, N extends JobName<K>> = z.infer<(typeof
 
 export const SHARED_QUEUE = 'sandbox-shared';
 export const REAPER_QUEUE = 'sandbox-reaper';
+export const WEBHOOKS_QUEUE = 'sandbox-webhooks';
 /** Custom events (execution finished) that `?wait=true` listens to through QueueEvents. */
 export const EVENTS_QUEUE = 'sandbox-events';
 
@@ -100,6 +119,7 @@ export function nodeQueueName(nodeId: string): string {
 export function queueName(kind: QueueKind, nodeId?: string): string {
   if (kind === 'shared') return SHARED_QUEUE;
   if (kind === 'reaper') return REAPER_QUEUE;
+  if (kind === 'webhooks') return WEBHOOKS_QUEUE;
   if (!nodeId) throw new Error('a node queue needs the node id');
   return nodeQueueName(nodeId);
 }

@@ -47,6 +47,11 @@ export class Doorbells {
     return this.producer.ring(d.kind, 'run-execution', d.data, { jobId: d.jobId, nodeId: d.nodeId });
   }
 
+  /** Queues the delivery of an ended execution's webhook (once: a second ask while it is kept adds nothing). */
+  async webhook(executionId: string): Promise<void> {
+    await this.producer.add('webhooks', 'deliver-webhook', { execution_id: executionId }, { jobId: `webhook-${executionId}` });
+  }
+
   /** Asks any node with room to place a new session. */
   async placement(sessionId: string): Promise<void> {
     await this.producer.add('shared', 'place-session', { session_id: sessionId }, { jobId: `place-${sessionId}` });

@@ -10,8 +10,19 @@ export interface JobContext {
   readonly id: string;
   /** Seconds the job waited in its queue before this worker took it. */
   readonly waitedSeconds: number;
+  /** This try of the job, from 1; `lastAttempt`: BullMQ retries it no more if it fails. */
+  readonly attempt: number;
+  readonly lastAttempt: boolean;
   /** Puts the job back for `delayMs`, for any worker to take then (a full node); ends the handler. */
   handBack(delayMs: number): Promise<never>;
+}
+
+/** Thrown by a handler whose job can never succeed: it fails now, without the retries left. */
+export class HopelessJobError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HopelessJobError';
+  }
 }
 
 export type JobHandlers<K extends QueueKind> = {
@@ -56,15 +67,21 @@ export class QueueWorker {
         }
         const waitedSeconds = Math.max(0, ((job.processedOn ?? Date.now()) - job.timestamp) / 1000);
         options.onTaken?.(waitedSeconds);
-        return handler(data, {
-          id: job.id ?? '',
-          waitedSeconds,
-          handBack: async (delayMs) => {
-            await job.moveToDelayed(Date.now() + delayMs, token);
-            // tells BullMQ the job moved on by itself: neither completed nor failed
-            throw new DelayedError();
-          },
-        });
+        try {
+          return await handler(data, {
+            id: job.id ?? '',
+            waitedSeconds,
+            attempt: job.attemptsMade + 1,
+            lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+            handBack: async (delayMs) => {
+              await job.moveToDelayed(Date.now() + delayMs, token);
+              // tells BullMQ the job moved on by itself: neither completed nor failed
+              throw new DelayedError();
+            },
+          });
+        } catch (e) {
+          throw e instanceof HopelessJobError ? new UnrecoverableError(e.message) : e;
+        }
       },
       {
         connection: redisOptions(settings.redisUrl, 'worker'),

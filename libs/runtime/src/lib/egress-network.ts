@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { promisify } from 'node:util';
+import { BLOCKED_IPV4_RANGES } from '@sandbox/domain';
 import type Docker from 'dockerode';
 import { LABELS } from './container-runtime';
 
@@ -12,18 +13,8 @@ export const EGRESS_NETWORK = 'sandbox-egress';
 /** Its bridge interface, named so the filter can match it. */
 export const EGRESS_BRIDGE = 'sbx-egress';
 
-/** Never reachable from a sandbox: private, shared, loopback, link-local (cloud metadata) and special ranges. */
-export const BLOCKED_RANGES = [
-  '0.0.0.0/8',
-  '10.0.0.0/8',
-  '100.64.0.0/10',
-  '127.0.0.0/8',
-  '169.254.0.0/16',
-  '172.16.0.0/12',
-  '192.168.0.0/16',
-  '224.0.0.0/4',
-  '240.0.0.0/4',
-];
+/** Never reachable from a sandbox: private, shared, loopback, link-local (cloud metadata) and special ranges (webhooks obey them too). */
+export const BLOCKED_RANGES = BLOCKED_IPV4_RANGES;
 
 /** The IPv4 networks this host is attached to (its neighbours are not the internet either). */
 export function hostNetworks(): string[] {

@@ -35,6 +35,8 @@ export interface ApiResponse<T = any> {
 }
 
 const LOG_DIR = join(REPO_ROOT, '.stack', 'test-logs');
+/** WEBHOOK_SECRET of every control plane a test starts. */
+export const TEST_WEBHOOK_SECRET = 'test-webhook-secret-0123456789abcdef';
 const DIST = join(REPO_ROOT, 'dist', 'apps');
 
 /**
@@ -341,7 +343,7 @@ export class TestPlatform {
 
   /** The environment of a control plane of this platform listening on `port`. */
   controlPlaneEnv(port: number): Record<string, string> {
-    return this.processEnv({ PORT: String(port), HOST: '127.0.0.1', WAIT_POLL_MS: '500', ...this.options.controlPlaneEnv });
+    return this.processEnv({ PORT: String(port), HOST: '127.0.0.1', WAIT_POLL_MS: '500', WEBHOOK_SECRET: TEST_WEBHOOK_SECRET, ...this.options.controlPlaneEnv });
   }
 
   private spawn(name: string, main: string, env: Record<string, string>): ChildProcess {

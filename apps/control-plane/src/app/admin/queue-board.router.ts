@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { type INestApplication } from '@nestjs/common';
 import { RuntimeNodeRepository } from '@sandbox/persistence';
-import { nodeQueueName, QueueProducer, REAPER_QUEUE, SHARED_QUEUE } from '@sandbox/queue';
+import { nodeQueueName, QueueProducer, REAPER_QUEUE, SHARED_QUEUE, WEBHOOKS_QUEUE } from '@sandbox/queue';
 import { type NextFunction, type Request, type Response } from 'express';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { ApiError } from '../http/api-error';
@@ -30,7 +30,7 @@ export function mountQueueBoard(app: INestApplication): void {
       await keys.authenticate(req.headers.authorization, true);
       if (Date.now() - refreshedAt > REFRESH_MS) {
         const live = (await nodes.withAges()).filter((n) => n.status !== 'offline').map((n) => nodeQueueName(n.id));
-        board.replaceQueues([SHARED_QUEUE, REAPER_QUEUE, ...live].map((name) => new BullMQAdapter(producer.queue(name), { readOnlyMode: true })));
+        board.replaceQueues([SHARED_QUEUE, REAPER_QUEUE, WEBHOOKS_QUEUE, ...live].map((name) => new BullMQAdapter(producer.queue(name), { readOnlyMode: true })));
         refreshedAt = Date.now();
       }
       next();

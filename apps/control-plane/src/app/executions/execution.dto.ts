@@ -1,4 +1,4 @@
-import { COMPARE_MODES, EXECUTION_REASONS, EXECUTION_STATUSES, type Execution, type InputFile, isWorkspacePath, LIMITS, OUTPUT_ENCODINGS, VERDICTS } from '@sandbox/domain';
+import { callbackUrlProblem, COMPARE_MODES, EXECUTION_REASONS, EXECUTION_STATUSES, type Execution, type InputFile, isWorkspacePath, LIMITS, OUTPUT_ENCODINGS, VERDICTS, WEBHOOK_STATES } from '@sandbox/domain';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { booleanFlag } from '../http/query';
@@ -81,6 +81,16 @@ export const createExecutionBody = z
       .optional()
       .describe(
         `run the program once per case in the same sandbox (C and C++ compiled once), each with its own input, args and time limit and none of another's files or processes, and judge each: ${VERDICTS.join(', ')}; at most ${LIMITS.testCaseCount} cases, ${LIMITS.testCasesBytes} bytes of stdin and expected output in all (413 above), ${LIMITS.testCasesSeconds} s for them all (the cases past it do not run); the workspace is left as it was. Not with stdin or context_id`,
+      ),
+    callback_url: z
+      .string()
+      .superRefine((v, ctx) => {
+        const problem = callbackUrlProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional()
+      .describe(
+        'POSTed the execution (as GET answers it, in {type: "execution.finished", timestamp, data}) when it ends, signed as Standard Webhooks do (webhook-id, webhook-timestamp, webhook-signature; the secret: GET /v1/webhooks/secret); retried with backoff for about 2 hours until it answers 2xx; never to a private, loopback or link-local address unless the operator allows it. GET /v1/executions/{id}/deliveries lists every attempt',
       ),
     compare: z
       .enum(COMPARE_MODES)
@@ -209,6 +219,8 @@ export const executionResponse = z.object({
       reset: z.string().nullable().describe('why the interpreter is gone after this cell (its variables with it): the next cell starts a fresh one'),
     })
     .nullable(),
+  callback_url: z.string().nullable(),
+  webhook_state: z.enum(WEBHOOK_STATES).nullable().describe('pending (until it ends and its delivery is queued), queued, delivered (a 2xx answer), failed (given up)'),
   compile_output: z.string().nullable().describe('what the compiler said (C, C++), at most 64 KiB; reason compile_error when it failed'),
   test_results: z
     .object({
@@ -299,6 +311,8 @@ export function executionToResponse(e: Execution, inline?: ReadonlyMap<string, s
     })),
     results_note: e.results?.note ?? null,
     context: e.contextState ? { ...e.contextState } : null,
+    callback_url: e.callbackUrl,
+    webhook_state: e.webhookState,
     compile_output: e.compileOutput,
     test_results: e.testResults
       ? { compare: e.testResults.compare, summary: { ...e.testResults.summary, verdicts: { ...e.testResults.summary.verdicts } }, cases: e.testResults.cases.map((c) => ({ ...c, diff: c.diff ? { ...c.diff } : null })) }

@@ -56,6 +56,7 @@ export class ExecutionsService {
               collect: dto.collect ?? null,
               testCases: dto.test_cases?.map((c) => ({ stdin: c.stdin, expected_output: c.expected_output ?? null, args: c.args ?? null, timeout: c.timeout ?? null })) ?? null,
               compare: dto.test_cases ? (dto.compare ?? DEFAULT_COMPARE) : null,
+              callbackUrl: dto.callback_url ?? null,
               ...settings,
               idempotency: idem,
               traceParent: currentTraceparent(),
@@ -142,6 +143,9 @@ export class ExecutionsService {
   /** New work runs only in a live session, in a language and within limits its template allows. */
   private async admit(session: Session, dto: CreateExecutionDto): Promise<ExecutionSettings> {
     if (!isSessionLive(session.status)) throw new ApiError(409, 'session_ended', `session '${session.id}' is ${session.status}: create a new session to run code`);
+    if (dto.callback_url !== undefined && !this.config.WEBHOOK_SECRET) {
+      throw ApiError.validation([{ field: 'callback_url', message: 'webhooks are off on this platform: its operator sets WEBHOOK_SECRET to turn them on' }]);
+    }
     const template = await this.templates.findById(session.templateId);
     if (!template) throw new ApiError(409, 'template_gone', `the template '${session.templateId}' of session '${session.id}' no longer exists: create a new session`);
     const inputFilesBytes = inputFilesOf(dto)?.reduce((n, f) => n + Buffer.byteLength(f.contentBase64, 'base64'), 0);

@@ -6,6 +6,7 @@ import { SessionExpiryService } from '../expiry/session-expiry.service';
 import { RecoveryService } from '../recovery/recovery.service';
 import { DataRetentionService } from '../retention/data-retention.service';
 import { WorkspaceRetentionService } from '../retention/workspace-retention.service';
+import { WebhookOutboxService } from '../webhooks/webhook-outbox.service';
 
 /**
  * The reaper's clock: each periodic task is a BullMQ job scheduler (upserted by every replica, one
@@ -24,6 +25,7 @@ export class ReaperSchedulerService implements OnApplicationBootstrap, BeforeApp
     private readonly expiry: SessionExpiryService,
     private readonly retention: WorkspaceRetentionService,
     private readonly dataRetention: DataRetentionService,
+    private readonly webhooks: WebhookOutboxService,
     private readonly guard: OutageGuard,
     @InjectPinoLogger(ReaperSchedulerService.name) private readonly log: PinoLogger,
   ) {}
@@ -45,6 +47,7 @@ export class ReaperSchedulerService implements OnApplicationBootstrap, BeforeApp
         'session-expiry': () => this.expiry.run(),
         'workspace-retention': () => this.retention.run(),
         'data-retention': () => this.dataRetention.run(),
+        'webhook-outbox': () => this.webhooks.run(),
       },
       { redisUrl: this.config.REDIS_URL, prefix: this.config.QUEUE_PREFIX },
       {
@@ -58,6 +61,7 @@ export class ReaperSchedulerService implements OnApplicationBootstrap, BeforeApp
   private async schedule(): Promise<void> {
     await this.producer.schedule('reaper', 'recovery', this.config.REAPER_INTERVAL_MS);
     await this.producer.schedule('reaper', 'session-expiry', this.config.REAPER_INTERVAL_MS);
+    await this.producer.schedule('reaper', 'webhook-outbox', this.config.REAPER_INTERVAL_MS);
     await this.producer.schedule('reaper', 'workspace-retention', this.config.RETENTION_INTERVAL_MS);
     await this.producer.schedule('reaper', 'data-retention', this.config.RETENTION_INTERVAL_MS);
   }

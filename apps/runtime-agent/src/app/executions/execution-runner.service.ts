@@ -32,7 +32,7 @@ import {
   workspaceLimitsOf,
 } from '@sandbox/domain';
 import { type AttemptFence, ExecutionRepository, type ExecutionResult, InterpreterContextRepository, SessionRepository } from '@sandbox/persistence';
-import { ExecutionEventsPublisher, ExecutionOutputPublisher } from '@sandbox/queue';
+import { Doorbells, ExecutionEventsPublisher, ExecutionOutputPublisher } from '@sandbox/queue';
 import { type RunCase, type RunReport, type RunRequest, type Sandbox, SandboxLostError } from '@sandbox/runtime';
 import { annotateSpan, inSpan } from '@sandbox/telemetry';
 import { type PushResult, WorkspaceSync } from '@sandbox/workspace-sync';
@@ -98,6 +98,7 @@ export class ExecutionRunnerService {
     private readonly workspaces: WorkspaceSync,
     private readonly events: ExecutionEventsPublisher,
     private readonly output: ExecutionOutputPublisher,
+    private readonly doorbells: Doorbells,
     private readonly contexts: InterpreterContextRepository,
     private readonly richResults: RichResultsService,
     private readonly metrics: AgentMetrics,
@@ -296,6 +297,13 @@ export class ExecutionRunnerService {
     // best effort, both: the activity only delays idle expiry, and a waiter that misses the event re-reads the database
     await this.sessions.touch(execution.sessionId).catch((e) => this.log.warn({ ...fields, err: e }, 'session activity not recorded'));
     await this.events.finished({ execution_id: execution.id, status: TRANSITIONS[outcome.status].to }).catch((e) => this.log.warn({ ...fields, err: e }, 'execution end not announced'));
+    // the reaper's outbox queues it too, a tick later, if this fails or this process dies first
+    if (execution.callbackUrl) {
+      await this.doorbells
+        .webhook(execution.id)
+        .then(() => this.executions.moveWebhook(execution.id, ['pending'], 'queued'))
+        .catch((e) => this.log.warn({ ...fields, err: e }, 'webhook not queued yet'));
+    }
   }
 
   /**

@@ -1,4 +1,4 @@
-import { EXECUTION_STATUSES, OUTPUT_ENCODINGS, type Artifact, type ContextState, type ExecutionResults, type ExecutionAttempt, type ExecutionReason, type ExecutionStatus, type OutputEncoding, type ResourceUsage, type SkippedArtifacts, type CompareMode, type TestCase, type TestResults } from '@sandbox/domain';
+import { EXECUTION_STATUSES, OUTPUT_ENCODINGS, type Artifact, type ContextState, type ExecutionResults, type ExecutionAttempt, type ExecutionReason, type ExecutionStatus, type OutputEncoding, type ResourceUsage, type SkippedArtifacts, type CompareMode, type TestCase, type TestResults, WEBHOOK_STATES, type WebhookState } from '@sandbox/domain';
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { SessionEntity } from './session.entity';
 
@@ -9,6 +9,7 @@ import { SessionEntity } from './session.entity';
 @Index('idx_last_heartbeat', ['lastHeartbeatAt'])
 @Index('idx_session_status', ['sessionId', 'status'])
 @Index('idx_idempotency_created', ['idempotencyKey', 'createdAt'])
+@Index('idx_webhook_state', ['webhookState'])
 @Index('uq_executions_idempotency', ['sessionId', 'idempotencyKey'], { unique: true })
 export class ExecutionEntity {
   @PrimaryColumn({ type: 'varchar', length: 64 })
@@ -65,6 +66,12 @@ export class ExecutionEntity {
 
   @Column({ type: 'varchar', length: 8, nullable: true })
   compare!: CompareMode | null;
+
+  @Column({ name: 'callback_url', type: 'varchar', length: 2048, nullable: true })
+  callbackUrl!: string | null;
+
+  @Column({ name: 'webhook_state', type: 'enum', enum: WEBHOOK_STATES, nullable: true })
+  webhookState!: WebhookState | null;
 
   @Column({ type: 'int', default: 30 })
   timeout!: number;

@@ -17,6 +17,7 @@ import {
   type TestResults,
   type Transition,
   type WaitingExecution,
+  type WebhookState,
 } from '@sandbox/domain';
 import { type DataSource, In, type Repository } from 'typeorm';
 import { ExecutionEntity } from '../entities/execution.entity';
@@ -27,7 +28,7 @@ import { LIVE_SESSIONS, UNFINISHED_EXECUTIONS } from '../status-sql';
 import { type Idempotency } from './session.repository';
 
 export type NewExecution = Pick<Execution, 'id' | 'sessionId' | 'code' | 'language' | 'stdin' | 'timeout' | 'collect'> &
-  Partial<Pick<Execution, 'envVars' | 'args' | 'encoding' | 'inputFiles' | 'contextId' | 'testCases' | 'compare'>> & {
+  Partial<Pick<Execution, 'envVars' | 'args' | 'encoding' | 'inputFiles' | 'contextId' | 'testCases' | 'compare' | 'callbackUrl'>> & {
   readonly idempotency?: Idempotency | null;
   readonly traceParent?: string | null;
 };
@@ -99,6 +100,7 @@ export class ExecutionRepository {
         args: e.args ? [...e.args] : null,
         inputFiles: e.inputFiles?.map((f) => ({ path: f.path, content_base64: f.contentBase64 })) ?? null,
         testCases: e.testCases ? e.testCases.map((c) => ({ ...c, args: c.args ? [...c.args] : null })) : null,
+        webhookState: e.callbackUrl ? 'pending' : null,
         idempotencyKey: idempotency?.key ?? null,
         requestHash: idempotency?.requestHash ?? null,
         status: 'pending',
@@ -107,6 +109,18 @@ export class ExecutionRepository {
       });
       return null;
     });
+  }
+
+  /** Ended executions whose webhook is not queued yet, oldest first: the reaper's outbox. */
+  async pendingWebhooks(limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.ds.query(`SELECT id FROM executions WHERE webhook_state = 'pending' AND status NOT IN (${UNFINISHED_EXECUTIONS}) ORDER BY id LIMIT ?`, [limit]);
+    return rows.map((r) => r.id);
+  }
+
+  /** Moves an execution's webhook from one of `from` to `to`; false when it was in none of them. */
+  async moveWebhook(id: string, from: readonly WebhookState[], to: WebhookState): Promise<boolean> {
+    const r: { affectedRows: number } = await this.ds.query(`UPDATE executions SET webhook_state = ? WHERE id = ? AND webhook_state IN (?)`, [to, id, from]);
+    return r.affectedRows === 1;
   }
 
   /** Ids of a context's cells still pending or running. */
