@@ -1,6 +1,7 @@
 import { ZodError } from 'zod';
 import {
   cancelExecutionJob,
+  deliverWebhookJob,
   stopContextJob,
   type JobName,
   nodeQueueName,
@@ -15,6 +16,7 @@ import {
   SHARED_QUEUE,
   terminateSessionJob,
   UnknownJobError,
+  WEBHOOKS_QUEUE,
 } from './catalog';
 
 const anyJob = <K extends QueueKind>(name: string) => name as JobName<K>;
@@ -77,7 +79,7 @@ describe('job payloads', () => {
   const schemas = Object.values(QUEUES).flatMap((queue) => Object.values(queue.jobs));
 
   it('cover every job of the catalog', () => {
-    expect(new Set(schemas)).toEqual(new Set([placeSessionJob, runExecutionJob, cancelExecutionJob, stopContextJob, terminateSessionJob, reaperTickJob]));
+    expect(new Set(schemas)).toEqual(new Set([placeSessionJob, runExecutionJob, cancelExecutionJob, stopContextJob, terminateSessionJob, reaperTickJob, deliverWebhookJob]));
   });
 
   it('carry ids only: no code, stdin or env vars', () => {
@@ -90,8 +92,9 @@ describe('job payloads', () => {
 });
 
 describe('queue names', () => {
-  it("names the reaper's queue", () => {
+  it("names the reaper's queue and the webhooks' queue", () => {
     expect(queueName('reaper')).toBe(REAPER_QUEUE);
+    expect(queueName('webhooks')).toBe(WEBHOOKS_QUEUE);
   });
 
   it('names the shared queue', () => {
