@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS executions (
     compare VARCHAR(8) NULL,             -- added: how outputs are held against expected ones: exact, trim, tokens
     callback_url VARCHAR(2048) NULL,     -- added: POSTed the result, signed, when the execution ends
     webhook_state ENUM('pending', 'queued', 'delivered', 'failed') NULL,  -- added: that delivery (NULL: no callback_url)
+    webhook_format VARCHAR(16) NULL,     -- added: what it carries: platform (NULL), judge0, judge0-base64
     timeout INT NOT NULL DEFAULT 30,     -- added: wall-time limit, seconds
     stdout MEDIUMTEXT,
     stderr MEDIUMTEXT,

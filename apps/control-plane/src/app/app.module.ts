@@ -30,6 +30,8 @@ import { ApiExceptionFilter } from './http/api-exception.filter';
 import { SessionsController } from './sessions/sessions.controller';
 import { SessionsService } from './sessions/sessions.service';
 import { RuntimesController } from './templates/runtimes.controller';
+import { Judge0Controller } from './judge0/judge0.controller';
+import { Judge0Service } from './judge0/judge0.service';
 import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
 import { WebhooksController } from './webhooks/webhooks.controller';
 import { TemplatesController } from './templates/templates.controller';
@@ -57,6 +59,7 @@ export class AppModule {
         TemplatesController,
         RuntimesController,
         WebhooksController,
+        Judge0Controller,
         SessionsController,
         ExecutionsController,
         ContextsController,
@@ -82,6 +85,7 @@ export class AppModule {
         ContextsService,
         ExecutionWaiterService,
         WebhookDeliveryService,
+        Judge0Service,
         ExecutionStreamService,
         FilesService,
       ],

@@ -2,7 +2,7 @@ import { type ContextState, type ExecutionResults } from './interpreter-context'
 import { type ExecutionReason } from './outcome';
 import { type OutputEncoding } from './output';
 import { type CompareMode, type TestCase, type TestResults } from './test-cases';
-import { type WebhookState } from './webhook';
+import { type WebhookFormat, type WebhookState } from './webhook';
 import { transition } from './transition';
 
 export const EXECUTION_STATUSES = ['pending', 'running', 'completed', 'failed', 'timeout', 'crashed'] as const;
@@ -122,6 +122,8 @@ export interface Execution {
   /** Where its result is POSTed, signed, when it ends; null: nowhere. */
   readonly callbackUrl: string | null;
   readonly webhookState: WebhookState | null;
+  /** What the webhook carries; null: the platform's own (`platform`). */
+  readonly webhookFormat: WebhookFormat | null;
   /** Wall-time limit, seconds. */
   readonly timeout: number;
   readonly stdout: string | null;

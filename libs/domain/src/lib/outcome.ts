@@ -60,6 +60,12 @@ export function signalName(signal: number): string {
   return SIGNAL_NAMES[signal] ?? `signal ${signal}`;
 }
 
+/** The number of a signal `signalName` named. */
+export function signalNumber(name: string): number | null {
+  const found = Object.entries(SIGNAL_NAMES).find(([, n]) => n === name)?.[0] ?? /^signal (\d+)$/.exec(name)?.[1];
+  return found === undefined ? null : Number(found);
+}
+
 /**
  * The verdict on a run (DESIGN.md §2), first match wins: the wall-time limit (`timeout`), then the
  * platform limits that stopped it (`failed`: memory, output) or a cancellation, then the program's own

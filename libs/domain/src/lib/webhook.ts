@@ -8,6 +8,13 @@ import { createHmac } from 'node:crypto';
 export const WEBHOOK_STATES = ['pending', 'queued', 'delivered', 'failed'] as const;
 export type WebhookState = (typeof WEBHOOK_STATES)[number];
 
+/**
+ * What a webhook carries: `platform` POSTs {type, timestamp, data: the execution}; `judge0` and
+ * `judge0-base64` PUT the submission as Judge0 sends its callbacks (text, or text fields in base64).
+ */
+export const WEBHOOK_FORMATS = ['platform', 'judge0', 'judge0-base64'] as const;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
 /** One attempt to deliver an execution's webhook, as its log keeps it. */
 export interface WebhookDelivery {
   readonly id: number;

@@ -52,6 +52,7 @@ export function toExecution(e: ExecutionEntity): Execution {
     compare: e.compare,
     callbackUrl: e.callbackUrl,
     webhookState: e.webhookState,
+    webhookFormat: e.webhookFormat,
     timeout: e.timeout,
     stdout: e.stdout,
     stderr: e.stderr,

@@ -3,7 +3,10 @@ import { Reflector } from '@nestjs/core';
 import { ADMIN_ROUTE, type AuthenticatedRequest, PUBLIC_ROUTE } from '../http/access.decorators';
 import { ApiKeysService } from './api-keys.service';
 
-/** Every route needs a valid key unless marked @Public; @AdminOnly routes need the admin scope. */
+/**
+ * Every route needs a valid key unless marked @Public; @AdminOnly routes need the admin scope. The key
+ * comes as "Authorization: Bearer <key>", or as Judge0 clients send theirs, "X-Auth-Token: <key>".
+ */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
@@ -15,7 +18,9 @@ export class ApiKeyGuard implements CanActivate {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
-    req.principal = await this.keys.authenticate(req.headers.authorization, this.reflector.getAllAndOverride<boolean>(ADMIN_ROUTE, targets));
+    const judge0Token = req.headers['x-auth-token'];
+    const authorization = req.headers.authorization ?? (typeof judge0Token === 'string' ? `Bearer ${judge0Token}` : undefined);
+    req.principal = await this.keys.authenticate(authorization, this.reflector.getAllAndOverride<boolean>(ADMIN_ROUTE, targets));
     return true;
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { admitExecution, canAccess, canonicalLanguage, CLIENT_CANCEL, contextStatus, DEFAULT_COMPARE, LIMITS, type Execution, type ExecutionSettings, isSessionLive, type Principal, type Session } from '@sandbox/domain';
+import { admitExecution, canAccess, canonicalLanguage, CLIENT_CANCEL, contextStatus, DEFAULT_COMPARE, LIMITS, type Execution, type ExecutionSettings, isSessionLive, type Principal, type Session, type WebhookFormat } from '@sandbox/domain';
 import { ExecutionRepository, type Idempotency, InterpreterContextRepository, type Page, type PageQuery, SessionRepository, TemplateRepository } from '@sandbox/persistence';
 import { Doorbells } from '@sandbox/queue';
 import { annotateSpan, currentTraceparent } from '@sandbox/telemetry';
@@ -29,7 +29,13 @@ export class ExecutionsService {
    * shared queue while the session is unplaced). A retry with the same Idempotency-Key gets the same
    * execution; past SESSION_MAX_PENDING queued ones the answer is 429.
    */
-  async create(sessionId: string, dto: CreateExecutionDto, who: Principal, idem: Idempotency | null): Promise<{ execution: Execution; replayed: boolean }> {
+  async create(
+    sessionId: string,
+    dto: CreateExecutionDto,
+    who: Principal,
+    idem: Idempotency | null,
+    how: { webhookFormat?: WebhookFormat } = {},
+  ): Promise<{ execution: Execution; replayed: boolean }> {
     const session = await this.sessionsService.get(sessionId, who);
     const id = newId('exec');
     const max = this.config.SESSION_MAX_PENDING;
@@ -57,6 +63,7 @@ export class ExecutionsService {
               testCases: dto.test_cases?.map((c) => ({ stdin: c.stdin, expected_output: c.expected_output ?? null, args: c.args ?? null, timeout: c.timeout ?? null })) ?? null,
               compare: dto.test_cases ? (dto.compare ?? DEFAULT_COMPARE) : null,
               callbackUrl: dto.callback_url ?? null,
+              webhookFormat: how.webhookFormat ?? null,
               ...settings,
               idempotency: idem,
               traceParent: currentTraceparent(),

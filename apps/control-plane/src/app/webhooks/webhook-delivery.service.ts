@@ -5,7 +5,8 @@ import { HopelessJobError, type JobContext, QueueWorker } from '@sandbox/queue';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane.config';
 import { executionToResponse } from '../executions/execution.dto';
-import { post, signedHeaders } from './webhook-sender';
+import { shownOrError, submissionView } from '../judge0/judge0-submission';
+import { send, signedHeaders } from './webhook-sender';
 import { allowedNetworks, webhookTarget, WebhookTargetRefused } from './webhook-target';
 
 /**
@@ -55,8 +56,14 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
     try {
       if (!this.config.WEBHOOK_SECRET || !session) throw new WebhookTargetRefused(this.config.WEBHOOK_SECRET ? 'the session is gone' : 'webhooks are off: WEBHOOK_SECRET is not set');
       const target = await webhookTarget(e.callbackUrl, this.allowed);
-      const body = JSON.stringify({ type: 'execution.finished', timestamp: new Date().toISOString(), data: executionToResponse(e) });
-      status = await post(target, body, signedHeaders(tenantWebhookSecret(this.config.WEBHOOK_SECRET, session.tenant), e.id, body, new Date()), this.config.WEBHOOK_TIMEOUT_MS);
+      // a Judge0 submission's callback is what Judge0 sends: a PUT of the submission
+      const judge0 = e.webhookFormat === 'judge0' || e.webhookFormat === 'judge0-base64';
+      const payload = judge0
+        ? shownOrError(submissionView(e, 0), undefined, e.webhookFormat === 'judge0-base64')
+        : { type: 'execution.finished', timestamp: new Date().toISOString(), data: executionToResponse(e) };
+      const body = JSON.stringify(payload);
+      const headers = signedHeaders(tenantWebhookSecret(this.config.WEBHOOK_SECRET, session.tenant), e.id, body, new Date());
+      status = await send(target, judge0 ? 'PUT' : 'POST', body, headers, this.config.WEBHOOK_TIMEOUT_MS);
       if (!deliveredWith(status)) error = `the receiver answered ${status}`;
     } catch (err) {
       hopeless = err instanceof WebhookTargetRefused;

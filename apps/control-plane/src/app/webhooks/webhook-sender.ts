@@ -16,16 +16,16 @@ export function signedHeaders(secret: string, messageId: string, body: string, a
 }
 
 /**
- * POSTs `body` to the target's pinned address (the URL's host still named in Host and SNI), following
+ * Sends `body` to the target's pinned address (the URL's host still named in Host and SNI), following
  * no redirect; the receiver's status, or a rejection when none came within `timeoutMs`.
  */
-export function post(target: WebhookTarget, body: string, headers: Record<string, string>, timeoutMs: number): Promise<number> {
+export function send(target: WebhookTarget, method: 'POST' | 'PUT', body: string, headers: Record<string, string>, timeoutMs: number): Promise<number> {
   const request = target.url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(
       target.url,
       {
-        method: 'POST',
+        method,
         headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'sandbox-platform-webhooks/1', ...headers },
         // every connection goes to the address that was checked
         lookup: (_host, options, done) =>

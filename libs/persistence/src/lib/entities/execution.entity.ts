@@ -1,4 +1,4 @@
-import { EXECUTION_STATUSES, OUTPUT_ENCODINGS, type Artifact, type ContextState, type ExecutionResults, type ExecutionAttempt, type ExecutionReason, type ExecutionStatus, type OutputEncoding, type ResourceUsage, type SkippedArtifacts, type CompareMode, type TestCase, type TestResults, WEBHOOK_STATES, type WebhookState } from '@sandbox/domain';
+import { EXECUTION_STATUSES, OUTPUT_ENCODINGS, type Artifact, type ContextState, type ExecutionResults, type ExecutionAttempt, type ExecutionReason, type ExecutionStatus, type OutputEncoding, type ResourceUsage, type SkippedArtifacts, type CompareMode, type TestCase, type TestResults, WEBHOOK_STATES, type WebhookFormat, type WebhookState } from '@sandbox/domain';
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { SessionEntity } from './session.entity';
 
@@ -72,6 +72,9 @@ export class ExecutionEntity {
 
   @Column({ name: 'webhook_state', type: 'enum', enum: WEBHOOK_STATES, nullable: true })
   webhookState!: WebhookState | null;
+
+  @Column({ name: 'webhook_format', type: 'varchar', length: 16, nullable: true })
+  webhookFormat!: WebhookFormat | null;
 
   @Column({ type: 'int', default: 30 })
   timeout!: number;

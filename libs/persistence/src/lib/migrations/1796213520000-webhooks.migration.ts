@@ -8,6 +8,7 @@ export class Webhooks1796213520000 implements MigrationInterface {
     await db.query(`ALTER TABLE executions
       ADD COLUMN IF NOT EXISTS callback_url VARCHAR(2048) NULL AFTER compare,
       ADD COLUMN IF NOT EXISTS webhook_state ENUM('pending', 'queued', 'delivered', 'failed') NULL AFTER callback_url,
+      ADD COLUMN IF NOT EXISTS webhook_format VARCHAR(16) NULL AFTER webhook_state,
       ADD INDEX IF NOT EXISTS idx_webhook_state (webhook_state)`);
     await db.query(`CREATE TABLE IF NOT EXISTS webhook_deliveries (
       id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -25,6 +26,6 @@ export class Webhooks1796213520000 implements MigrationInterface {
 
   async down(db: QueryRunner): Promise<void> {
     await db.query('DROP TABLE IF EXISTS webhook_deliveries');
-    await db.query('ALTER TABLE executions DROP INDEX IF EXISTS idx_webhook_state, DROP COLUMN IF EXISTS webhook_state, DROP COLUMN IF EXISTS callback_url');
+    await db.query('ALTER TABLE executions DROP INDEX IF EXISTS idx_webhook_state, DROP COLUMN IF EXISTS webhook_format, DROP COLUMN IF EXISTS webhook_state, DROP COLUMN IF EXISTS callback_url');
   }
 }

@@ -28,7 +28,7 @@ import { LIVE_SESSIONS, UNFINISHED_EXECUTIONS } from '../status-sql';
 import { type Idempotency } from './session.repository';
 
 export type NewExecution = Pick<Execution, 'id' | 'sessionId' | 'code' | 'language' | 'stdin' | 'timeout' | 'collect'> &
-  Partial<Pick<Execution, 'envVars' | 'args' | 'encoding' | 'inputFiles' | 'contextId' | 'testCases' | 'compare' | 'callbackUrl'>> & {
+  Partial<Pick<Execution, 'envVars' | 'args' | 'encoding' | 'inputFiles' | 'contextId' | 'testCases' | 'compare' | 'callbackUrl' | 'webhookFormat'>> & {
   readonly idempotency?: Idempotency | null;
   readonly traceParent?: string | null;
 };
