@@ -81,7 +81,7 @@ describe('bad input through the REST API', () => {
       const r = await post('/v1/sessions', { template_id: 'cobol-basic' });
       expect(r.status).toBe(422);
       expect(r.body.error).toMatchObject({ code: 'unknown_template', details: [{ field: 'template_id', message: 'unknown template' }] });
-      expect(r.body.error.message).toBe("template 'cobol-basic' does not exist; available: nodejs-basic, python-basic, python-datascience");
+      expect(r.body.error.message).toBe("template 'cobol-basic' does not exist; available: gcc, nodejs-basic, python-basic, python-datascience");
     });
 
     it.each([
