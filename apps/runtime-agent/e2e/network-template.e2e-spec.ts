@@ -69,7 +69,7 @@ describe('network-enabled template', () => {
   it('is off in every seed template', async () => {
     const templates = (await p.api('GET', '/v1/templates')).body.items;
     const seeds = templates.filter((t: { id: string }) => t.id !== 'python-net');
-    expect(seeds.map((t: { limits: { network: boolean } }) => t.limits.network)).toEqual([false, false, false]);
+    expect(seeds.map((t: { limits: { network: boolean } }) => t.limits.network)).toEqual([false, false, false, false]);
     expect(templates.find((t: { id: string }) => t.id === 'python-net').limits.network).toBe(true);
   });
 
