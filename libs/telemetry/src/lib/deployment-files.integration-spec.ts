@@ -93,7 +93,7 @@ describe('deployment files: Prometheus, Alertmanager, compose and Grafana', () =
     const running = Object.entries(services).filter(([, s]) => !s['profiles']);
     // one-shot steps (schema migrations, the sandbox images a plain `up` builds) run to the end once:
     // limits, but no restart and no healthcheck
-    const oneShot = new Set(['migrate', 'scrape-key', 'sandbox-python-basic', 'sandbox-nodejs-basic', 'sandbox-python-datascience']);
+    const oneShot = new Set(['migrate', 'scrape-key', 'sandbox-python-basic', 'sandbox-nodejs-basic', 'sandbox-python-datascience', 'sandbox-gcc']);
     for (const [name, s] of running) {
       const restart = oneShot.has(name) ? 'no' : name === 'runtime-agent' ? 'on-failure' : 'unless-stopped';
       expect([name, Boolean(s['healthcheck']), s['restart'], Boolean(s['mem_limit']), Boolean(s['cpus'])]).toEqual([name, !oneShot.has(name), restart, true, true]);
