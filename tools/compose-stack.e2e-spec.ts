@@ -131,6 +131,7 @@ describe('the compose stack, started for real', () => {
       'redis running healthy',
       'redis-exporter running healthy',
       ...Array(3).fill('runtime-agent running healthy'),
+      'sandbox-gcc exited',
       'sandbox-nodejs-basic exited',
       'sandbox-python-basic exited',
       'sandbox-python-datascience exited',
