@@ -91,7 +91,8 @@ const wrote = z.object({
 const removed = z.object({ op: z.literal('removed'), id: z.string(), errors: z.array(z.object({ path, error: z.string().max(4096) })) });
 const contextStopped = z.object({ op: z.literal('context_stopped'), id: z.string(), existed: z.boolean() });
 
-export const executorReply = z.union([ready, pong, result, caseEnd, output, failure, scanned, data, wrote, removed, contextStopped]);
+// the frequent replies first: a union tries its members in order, and a miss on `result` costs its checks
+export const executorReply = z.union([output, caseEnd, result, ready, pong, failure, scanned, data, wrote, removed, contextStopped]);
 export type ExecutorReply = z.infer<typeof executorReply>;
 
 /** Data moved by one read or write request (the executor's MAX_IO_BYTES). */

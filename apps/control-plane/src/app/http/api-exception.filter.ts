@@ -45,7 +45,7 @@ export function toApiError(e: unknown): ApiError {
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   constructor(private readonly log: PinoLogger) {
-    log.setContext(ApiExceptionFilter.name);
+    log.setContext(new.target.name);
   }
 
   catch(exception: unknown, host: ArgumentsHost): void {
@@ -53,6 +53,11 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const error = toApiError(exception);
     if (error.getStatus() >= 500) this.log.error({ err: exception, code: error.code }, 'request failed');
     if (res.headersSent) return;
-    res.status(error.getStatus()).set(error.headers).json(error.getResponse());
+    res.status(error.getStatus()).set(error.headers).json(this.body(error));
+  }
+
+  /** The answer's body: the API's error shape (a subclass answers in another API's). */
+  protected body(error: ApiError): unknown {
+    return error.getResponse();
   }
 }
