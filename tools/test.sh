@@ -15,6 +15,8 @@ step "stack"
 bash tools/stack-up.sh
 step "dependencies"
 ensure_node_modules
+# schemathesis and the Python SDK with its tests (built once into .stack/python, cached)
+bash tools/python-env.sh >/dev/null
 step "lint and typecheck"
 npx nx run-many -t lint typecheck --outputStyle=static
 step "deployment files"

@@ -15,3 +15,4 @@ export * from './lib/load-balancer';
 export * from './lib/local-cluster';
 export * from './lib/until';
 export * from './lib/event-stream';
+export * from './lib/python-tools';

@@ -22,14 +22,15 @@ export class QueueModule implements OnApplicationShutdown {
   ) {}
 
   static forRoot(settings: QueueSettings): DynamicModule {
-    const producer = new QueueProducer(settings);
+    // factories, not instances: a module only described (Nest's preview mode, which renders the
+    // OpenAPI document) opens no connection
     const providers = [
       { provide: QUEUE_SETTINGS, useValue: settings },
-      { provide: QueueProducer, useValue: producer },
-      { provide: Doorbells, useValue: new Doorbells(producer) },
-      { provide: ExecutionEventsPublisher, useValue: new ExecutionEventsPublisher(settings) },
-      { provide: ExecutionOutputPublisher, useValue: new ExecutionOutputPublisher(settings) },
-      { provide: OutageGuard, useValue: new OutageGuard(producer, settings.prefix) },
+      { provide: QueueProducer, useFactory: () => new QueueProducer(settings) },
+      { provide: Doorbells, useFactory: (producer: QueueProducer) => new Doorbells(producer), inject: [QueueProducer] },
+      { provide: ExecutionEventsPublisher, useFactory: () => new ExecutionEventsPublisher(settings) },
+      { provide: ExecutionOutputPublisher, useFactory: () => new ExecutionOutputPublisher(settings) },
+      { provide: OutageGuard, useFactory: (producer: QueueProducer) => new OutageGuard(producer, settings.prefix), inject: [QueueProducer] },
     ];
     return { module: QueueModule, global: true, providers, exports: providers.map((p) => p.provide) };
   }

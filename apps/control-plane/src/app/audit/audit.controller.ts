@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { AUDIT_ACTIONS, LIMITS, type Principal, type RecordedAuditEvent } from '@sandbox/domain';
 import { AuditRepository } from '@sandbox/persistence';
 import { type Request, type Response } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { createZodDto } from 'nestjs-zod';
+import { createZodDto } from '../http/zod-dto';
 import { z } from 'zod';
 import { AdminOnly, CurrentPrincipal } from '../http/access.decorators';
 import { AuditService } from './audit.service';
@@ -59,6 +59,7 @@ export class AuditController {
 
   @Get()
   @ApiOkResponse({ type: AuditPageDto })
+  @ApiOperation({ summary: 'List audit events (admin)' })
   async list(@Query() q: AuditQueryDto) {
     const page = await this.audit.list({ limit: q.limit, cursor: q.cursor, action: q.action, targetId: q.target_id });
     return { items: page.items.map(toResponse), next_cursor: page.nextCursor };
@@ -68,6 +69,7 @@ export class AuditController {
   @Get('export')
   @ApiProduces('application/x-ndjson')
   @ApiOkResponse({ type: String, description: 'one audit event per line, shaped as the items of GET /v1/audit-events; the export is audited as `audit.export`' })
+  @ApiOperation({ summary: 'Export audit events as NDJSON (admin)' })
   async export(@Query() q: AuditExportQueryDto, @CurrentPrincipal() who: Principal, @Req() req: Request, @Res() res: Response) {
     const events = this.audit.before(q.before);
     let count = 0;
@@ -93,6 +95,7 @@ export class AuditController {
   @Post('prune')
   @HttpCode(200)
   @ApiOkResponse({ type: AuditPruneResultDto })
+  @ApiOperation({ summary: 'Prune old audit events (admin)' })
   async prune(@Body() body: AuditPruneDto, @CurrentPrincipal() who: Principal, @Req() req: Request) {
     const at = body.before.toISOString();
     await this.recorder.recordFirst(who, req, 'audit.prune', { type: 'audit_log', id: at }, { before: at });

@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { API_KEY_SCOPES, type ApiKey, type Principal, TENANT_PATTERN } from '@sandbox/domain';
 import { type Request } from 'express';
-import { createZodDto } from 'nestjs-zod';
+import { createZodDto } from '../http/zod-dto';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service';
 import { AdminOnly, CurrentPrincipal } from '../http/access.decorators';
@@ -51,6 +51,7 @@ export class ApiKeysController {
   @Post()
   @HttpCode(201)
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  @ApiOperation({ summary: 'Create an API key (admin)' })
   async create(@Body() body: CreateApiKeyDto, @CurrentPrincipal() who: Principal, @Req() req: Request) {
     const expiresAt = body.expires_in_days ? new Date(Date.now() + body.expires_in_days * 86_400_000) : null;
     const { key, secret } = await this.keys.create({ name: body.name, scope: body.scope, tenant: body.tenant, expiresAt }, who.keyId);
@@ -60,12 +61,14 @@ export class ApiKeysController {
 
   @Get()
   @ApiOkResponse({ type: ApiKeyListDto })
+  @ApiOperation({ summary: 'List API keys (admin)' })
   async list(@Query() query: ListApiKeysQueryDto) {
     return { items: (await this.keys.list(query.tenant)).map(apiKeyToResponse) };
   }
 
   @Delete(':id')
   @ApiOkResponse({ type: ApiKeyResponseDto, description: 'the key, revoked (at once here, within API_KEY_CACHE_MS elsewhere)' })
+  @ApiOperation({ summary: 'Revoke an API key (admin)' })
   async revoke(@Param('id') id: string, @CurrentPrincipal() who: Principal, @Req() req: Request) {
     const key = await this.keys.revoke(id);
     await this.audit.record(who, req, 'api_key.revoke', { type: 'api_key', id }, { prefix: key.prefix });

@@ -1,5 +1,5 @@
 import { CONTEXT_LANGUAGES, type InterpreterContext } from '@sandbox/domain';
-import { createZodDto } from 'nestjs-zod';
+import { createZodDto } from '../http/zod-dto';
 import { z } from 'zod';
 
 export const createContextBody = z

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Principal } from '@sandbox/domain';
 import { CurrentPrincipal } from '../http/access.decorators';
 import { ContextListDto, ContextResponseDto, contextToResponse, CreateContextDto } from './context.dto';
@@ -19,18 +19,21 @@ export class ContextsController {
     type: ContextResponseDto,
     description: 'a persistent interpreter in the session\'s sandbox, started by its first cell: executions with its `context_id` share its variables and return their last expression\'s value; 409 `too_many_contexts` past 16',
   })
+  @ApiOperation({ summary: 'Create an interpreter context' })
   async create(@Param('id') sessionId: string, @Body() body: CreateContextDto, @CurrentPrincipal() who: Principal) {
     return toResponse(await this.contexts.create(sessionId, body, who));
   }
 
   @Get()
   @ApiOkResponse({ type: ContextListDto })
+  @ApiOperation({ summary: "List a session's contexts" })
   async list(@Param('id') sessionId: string, @CurrentPrincipal() who: Principal) {
     return { items: (await this.contexts.list(sessionId, who)).map(toResponse) };
   }
 
   @Get(':cid')
   @ApiOkResponse({ type: ContextResponseDto })
+  @ApiOperation({ summary: 'Get a context' })
   async get(@Param('id') sessionId: string, @Param('cid') contextId: string, @CurrentPrincipal() who: Principal) {
     return toResponse(await this.contexts.get(sessionId, contextId, who));
   }
@@ -38,6 +41,7 @@ export class ContextsController {
   @Post(':cid/restart')
   @HttpCode(200)
   @ApiOkResponse({ type: ContextResponseDto, description: 'its cells queued or running are cancelled; the next cell runs in a fresh interpreter (generation + 1)' })
+  @ApiOperation({ summary: "Restart a context's interpreter" })
   async restart(@Param('id') sessionId: string, @Param('cid') contextId: string, @CurrentPrincipal() who: Principal) {
     return toResponse(await this.contexts.restart(sessionId, contextId, who));
   }
@@ -45,6 +49,7 @@ export class ContextsController {
   @Delete(':cid')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'its cells queued or running are cancelled and its interpreter stopped' })
+  @ApiOperation({ summary: 'Delete a context' })
   async remove(@Param('id') sessionId: string, @Param('cid') contextId: string, @CurrentPrincipal() who: Principal): Promise<void> {
     await this.contexts.remove(sessionId, contextId, who);
   }

@@ -1,5 +1,5 @@
 import { callbackUrlProblem, COMPARE_MODES, EXECUTION_REASONS, EXECUTION_STATUSES, type Execution, type InputFile, isWorkspacePath, LIMITS, OUTPUT_ENCODINGS, VERDICTS, WEBHOOK_STATES } from '@sandbox/domain';
-import { createZodDto } from 'nestjs-zod';
+import { createZodDto } from '../http/zod-dto';
 import { z } from 'zod';
 import { booleanFlag } from '../http/query';
 import { envVars, pageQuery } from '../sessions/session.dto';

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { isOutputEntryId } from '@sandbox/queue';
 import { isExecutionTerminal, type Principal } from '@sandbox/domain';
 import { type Response } from 'express';
@@ -37,9 +37,12 @@ export class ExecutionsController {
 
   @Post('sessions/:id/executions')
   @ApiHeader(IDEMPOTENCY_HEADER)
-  @ApiAcceptedResponse({ type: ExecutionResponseDto, description: '`pending`; with wait: 200 once terminal, 202 if the wait ran out first' })
-  @ApiProduces('application/json', 'text/event-stream')
-  @ApiOkResponse({ description: 'with stream=true: text/event-stream, the events of GET /v1/executions/{id}/events' })
+  @ApiAcceptedResponse({ type: ExecutionResponseDto, description: '`pending`; with wait, still not ended when the wait ran out' })
+  @ApiOkResponse({
+    description: 'with wait: the execution once it ended; with stream=true: text/event-stream, the events of GET /v1/executions/{id}/events',
+    content: { 'application/json': { schema: { $ref: getSchemaPath(ExecutionResponseDto) } }, 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiOperation({ summary: 'Run code in a session' })
   async create(
     @Param('id') sessionId: string,
     @Body() body: CreateExecutionDto,
@@ -72,6 +75,7 @@ export class ExecutionsController {
     description:
       'Server-Sent Events: `execution` (as it is now), `attempt` ({attempt}: output of an earlier attempt is void), `stdout` and `stderr` ({data}: text, or base64 with encoding base64; with ids), then `result` (the execution as GET answers it), and the stream ends',
   })
+  @ApiOperation({ summary: "Stream an execution's output (Server-Sent Events)" })
   async events(
     @Param('id') id: string,
     @Query() query: ExecutionEventsQueryDto,
@@ -89,6 +93,7 @@ export class ExecutionsController {
 
   @Get('executions/:id')
   @ApiOkResponse({ type: ExecutionResponseDto })
+  @ApiOperation({ summary: 'Get an execution' })
   async get(@Param('id') id: string, @Query() query: GetExecutionQueryDto, @CurrentPrincipal() who: Principal) {
     const execution = await this.executions.get(id, who);
     return executionToResponse(execution, query.inline ? await this.files.inline(execution) : undefined);
@@ -97,6 +102,7 @@ export class ExecutionsController {
   @Post('executions/:id/cancel')
   @ApiOkResponse({ type: ExecutionResponseDto, description: 'ended: `failed` with reason `cancelled` (a pending one never runs), or as it had ended before; idempotent' })
   @ApiAcceptedResponse({ type: ExecutionResponseDto, description: 'still `running`: its node is stopping it, and it ends `failed` (`cancelled`) with the usage so far' })
+  @ApiOperation({ summary: 'Cancel an execution' })
   async cancel(@Param('id') id: string, @CurrentPrincipal() who: Principal, @Res({ passthrough: true }) res: Response) {
     const execution = await this.executions.cancel(id, who);
     res.status(isExecutionTerminal(execution.status) ? 200 : 202);
@@ -105,6 +111,7 @@ export class ExecutionsController {
 
   @Get('sessions/:id/executions')
   @ApiOkResponse({ type: ExecutionPageDto, description: 'newest first' })
+  @ApiOperation({ summary: "List a session's executions" })
   async list(@Param('id') sessionId: string, @Query() query: ListExecutionsQueryDto, @CurrentPrincipal() who: Principal) {
     const page = await this.executions.listBySession(sessionId, query, who);
     return { items: page.items.map(executionToSummary), next_cursor: page.nextCursor };
@@ -113,6 +120,7 @@ export class ExecutionsController {
   @Get('executions/:id/results/:index/*mime')
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ description: "a rich result's representation too large to keep inline (its `stored` url), as a download of its MIME type" })
+  @ApiOperation({ summary: "Download a rich result's stored representation" })
   async result(@Param('id') id: string, @Param('index') index: string, @Param('mime') mime: string[], @CurrentPrincipal() who: Principal, @Res() res: Response) {
     await sendDownload(res, await this.files.result(await this.executions.get(id, who), Number(index), mime.join('/')));
   }
@@ -121,6 +129,7 @@ export class ExecutionsController {
   @ApiTags('files')
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ description: 'the file as the execution stored it (410 when replaced since)' })
+  @ApiOperation({ summary: 'Download an artifact of an execution' })
   async artifact(@Param('id') id: string, @Param('path') path: string[], @CurrentPrincipal() who: Principal, @Res() res: Response) {
     await sendDownload(res, await this.files.artifact(who, await this.executions.get(id, who), path.join('/')));
   }

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthIndicatorResult, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { QueueProducer } from '@sandbox/queue';
 import { Public } from '../http/access.decorators';
@@ -19,6 +19,7 @@ export class HealthController {
 
   /** Liveness: the process serves requests. Dependencies are /ready's concern. */
   @Get('health')
+  @ApiOperation({ summary: 'Liveness: the process answers' })
   live() {
     return { status: 'ok' };
   }
@@ -26,6 +27,7 @@ export class HealthController {
   /** Readiness: MariaDB and Redis answer. */
   @Get('ready')
   @HealthCheck()
+  @ApiOperation({ summary: 'Readiness: MariaDB and Redis answer' })
   ready() {
     return this.health.check([() => this.db.pingCheck('database', { timeout: PROBE_TIMEOUT_MS }), () => this.redis()]);
   }

@@ -3,14 +3,16 @@ import { type Idempotency } from '@sandbox/persistence';
 import { type Response } from 'express';
 import { ApiError } from './api-error';
 
+const KEY_PATTERN = /^[\x21-\x7e]{1,128}$/;
+
 /** The header as OpenAPI shows it on the POSTs that take it. */
 export const IDEMPOTENCY_HEADER = {
   name: 'Idempotency-Key',
   required: false,
   description: 'a retry with the same key and body returns the first answer (header Idempotent-Replayed: true); with another body 422',
+  schema: { type: 'string', pattern: KEY_PATTERN.source },
 };
 
-const KEY_PATTERN = /^[\x21-\x7e]{1,128}$/;
 
 /** The request's Idempotency-Key with the hash of its body, or null without the header; 400 when malformed. */
 export function idempotencyOf(header: string | undefined, body: unknown): Idempotency | null {

@@ -1,5 +1,5 @@
 import { NODE_STATUSES, type RuntimeNode } from '@sandbox/domain';
-import { createZodDto } from 'nestjs-zod';
+import { createZodDto } from '../http/zod-dto';
 import { z } from 'zod';
 
 export const nodeResponse = z.object({

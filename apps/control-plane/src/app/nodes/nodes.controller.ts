@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { drainNode, type NodeStatus, type Principal, type Transition, undrainNode } from '@sandbox/domain';
 import { RuntimeNodeRepository, SessionRepository } from '@sandbox/persistence';
 import { type Request } from 'express';
@@ -26,6 +26,7 @@ export class NodesController {
 
   @Get()
   @ApiOkResponse({ type: NodeListDto })
+  @ApiOperation({ summary: 'List runtime nodes (admin)' })
   async list() {
     const counts = await this.sessions.countByNode();
     return { items: (await this.nodes.withAges()).map((n) => nodeToResponse(n, counts.get(n.id) ?? 0, this.config.STALE_AFTER_SECONDS)) };
@@ -33,6 +34,7 @@ export class NodesController {
 
   @Get(':id')
   @ApiOkResponse({ type: NodeResponseDto })
+  @ApiOperation({ summary: 'Get a runtime node (admin)' })
   async get(@Param('id') id: string) {
     const node = (await this.nodes.withAges()).find((n) => n.id === id);
     if (!node) throw ApiError.notFound('node', id);
@@ -43,6 +45,7 @@ export class NodesController {
   @Post(':id/drain')
   @HttpCode(200)
   @ApiOkResponse({ type: NodeResponseDto, description: '`draining`' })
+  @ApiOperation({ summary: 'Drain a node: no new sessions (admin)' })
   async drain(@Param('id') id: string, @CurrentPrincipal() who: Principal, @Req() req: Request) {
     const node = await this.move(id, drainNode);
     await this.audit.record(who, req, 'node.drain', { type: 'node', id });
@@ -53,6 +56,7 @@ export class NodesController {
   @Post(':id/undrain')
   @HttpCode(200)
   @ApiOkResponse({ type: NodeResponseDto, description: '`online`' })
+  @ApiOperation({ summary: 'Undrain a node (admin)' })
   async undrain(@Param('id') id: string, @CurrentPrincipal() who: Principal, @Req() req: Request) {
     const node = await this.move(id, undrainNode);
     await this.audit.record(who, req, 'node.undrain', { type: 'node', id });

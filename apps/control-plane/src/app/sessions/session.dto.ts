@@ -1,5 +1,5 @@
 import { ENV_VAR_NAME, formatBytes, isWaitingForPlacement, LIMITS, parseBytes, parseCpu, QuantityError, SESSION_ERROR_CODES, SESSION_STATUSES, type Session } from '@sandbox/domain';
-import { createZodDto } from 'nestjs-zod';
+import { createZodDto } from '../http/zod-dto';
 import { z } from 'zod';
 
 const quantity = (parse: (v: string) => number, min: number, max: number, fmt: (n: number) => string) =>

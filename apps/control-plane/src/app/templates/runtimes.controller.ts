@@ -10,7 +10,7 @@ export class RuntimesController {
   constructor(private readonly templates: TemplateRepository) {}
 
   @Get()
-  @ApiOperation({ summary: 'Every language each template offers, with the version its image runs and its aliases (as Piston\'s /runtimes)' })
+  @ApiOperation({ summary: "Every language each template offers, with the version its image runs and its aliases (as Piston's /runtimes)" })
   @ApiOkResponse({ type: RuntimeListResponseDto })
   async list() {
     return { items: runtimeEntries(await this.templates.findAll()) };

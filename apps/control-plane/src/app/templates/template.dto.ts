@@ -1,5 +1,5 @@
 import { LANGUAGES, languagesOf, runtimesOf, type Template } from '@sandbox/domain';
-import { createZodDto } from 'nestjs-zod';
+import { createZodDto } from '../http/zod-dto';
 import { z } from 'zod';
 
 const offeredRuntime = z.object({

@@ -1,5 +1,5 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { TemplateRepository } from '@sandbox/persistence';
 import { ApiError } from '../http/api-error';
 import { TemplateListResponseDto, templateToResponse, TemplateResponseDto } from './template.dto';
@@ -12,12 +12,14 @@ export class TemplatesController {
 
   @Get()
   @ApiOkResponse({ type: TemplateListResponseDto })
+  @ApiOperation({ summary: 'List templates' })
   async list() {
     return { items: (await this.templates.findAll()).map(templateToResponse) };
   }
 
   @Get(':id')
   @ApiOkResponse({ type: TemplateResponseDto })
+  @ApiOperation({ summary: 'Get a template' })
   async get(@Param('id') id: string) {
     const t = await this.templates.findById(id);
     if (!t) throw ApiError.notFound('template', id);

@@ -1,5 +1,5 @@
 import { type WebhookDelivery } from '@sandbox/domain';
-import { createZodDto } from 'nestjs-zod';
+import { createZodDto } from '../http/zod-dto';
 import { z } from 'zod';
 
 const delivery = z.object({
