@@ -29,10 +29,14 @@ const depConstraints = [
   { sourceTag: lib('storage'), onlyDependOnLibsWithTags: [lib('domain'), lib('config'), lib('telemetry')], bannedExternalImports: driversBut('s3') },
   // moves files between a sandbox and the store through their own libraries, never their drivers
   { sourceTag: lib('workspace-sync'), onlyDependOnLibsWithTags: [lib('domain'), lib('telemetry'), lib('runtime'), lib('storage')], bannedExternalImports: driversBut() },
+  // the published client of the REST API: no library of ours, no package at all (Node 20 and browsers)
+  { sourceTag: lib('sdk'), onlyDependOnLibsWithTags: [], bannedExternalImports: ['*'] },
   // real-service fixtures for tests and benchmarks: any library, never an app
-  { sourceTag: lib('testing'), onlyDependOnLibsWithTags: LIBS.map(lib) },
+  { sourceTag: lib('testing'), onlyDependOnLibsWithTags: [...LIBS.map(lib), lib('sdk')] },
   { sourceTag: 'type:tool', onlyDependOnLibsWithTags: [...LIBS.map(lib), lib('testing')] },
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: LIBS.map(lib), bannedExternalImports: driversBut() },
+  // the `sandbox` command line: a client of the API like any other, through the SDK only
+  { sourceTag: 'type:cli', onlyDependOnLibsWithTags: [lib('sdk')], bannedExternalImports: [...driversBut(), ...FRAMEWORKS] },
   // the container runtime and the workspace sync are the agent's alone
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   { sourceTag: 'scope:control-plane', onlyDependOnLibsWithTags: ['scope:shared', 'scope:control-plane'] },
@@ -103,6 +107,15 @@ export default [
           ],
         },
       ],
+    },
+  },
+  {
+    // the SDK runs in browsers too: web globals (fetch, ReadableStream, TextDecoder) only
+    files: ['libs/sdk/src/**/*.ts'],
+    ignores: testFiles,
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', ...IO_MODULES, 'crypto', 'stream', 'buffer', 'util', 'path', 'events', 'url'], message: 'libs/sdk runs in browsers too: use web globals (fetch, ReadableStream, TextDecoder, crypto.randomUUID).' }] }],
+      'no-restricted-globals': ['error', ...['process', 'Buffer', 'require', '__dirname', 'setImmediate'].map((name) => ({ name, message: 'libs/sdk runs in browsers too: no Node globals.' }))],
     },
   },
   ...agentLayerRules,
