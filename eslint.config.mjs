@@ -33,7 +33,7 @@ const depConstraints = [
   { sourceTag: lib('sdk'), onlyDependOnLibsWithTags: [], bannedExternalImports: ['*'] },
   // real-service fixtures for tests and benchmarks: any library, never an app
   { sourceTag: lib('testing'), onlyDependOnLibsWithTags: [...LIBS.map(lib), lib('sdk')] },
-  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: [...LIBS.map(lib), lib('testing')] },
+  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: [...LIBS.map(lib), lib('testing'), lib('sdk')] },
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: LIBS.map(lib), bannedExternalImports: driversBut() },
   // the `sandbox` command line: a client of the API like any other, through the SDK only
   { sourceTag: 'type:cli', onlyDependOnLibsWithTags: [lib('sdk')], bannedExternalImports: [...driversBut(), ...FRAMEWORKS] },
