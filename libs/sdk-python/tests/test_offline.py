@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -104,3 +107,9 @@ async def test_async_retries_429() -> None:
 
 def session_json(status: str) -> dict:
     return json.loads(json.dumps({"id": "s1", "template_id": "python-basic", "tenant": "t", "status": status, "runtime_type": "docker", "env_vars": [], "timeout": 300}))
+
+
+def test_the_sync_client_is_generated_from_the_async_one() -> None:
+    script = Path(__file__).resolve().parent.parent / "scripts" / "unasync.py"
+    run = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr

@@ -10,6 +10,10 @@ import { useJsonBodies } from './http/body-parsing';
 import { methodNotAllowed } from './http/method-not-allowed';
 import { openApiDocument } from './http/openapi';
 
+/** What a page may send, and read of the answers: the headers the API and its SDK use. */
+const CORS_REQUEST_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID', 'X-Auth-Token'];
+const CORS_EXPOSED_HEADERS = ['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Idempotent-Replayed', 'traceparent', 'Location', 'Content-Disposition'];
+
 /** Body parsing, OpenAPI at /docs: shared by main.ts and the tests that boot the app. */
 export function configureHttp(app: INestApplication, config: ControlPlaneConfig): void {
   app.use(httpMetrics(app.get(ControlPlaneMetrics)));
@@ -21,6 +25,8 @@ export function configureHttp(app: INestApplication, config: ControlPlaneConfig)
   });
   mountQueueBoard(app);
   const doc = openApiDocument(app);
+  // before the 405s: a preflight (OPTIONS) from an allowed origin is answered here
+  if (config.CORS_ORIGINS.length) app.enableCors({ origin: config.CORS_ORIGINS, allowedHeaders: CORS_REQUEST_HEADERS, exposedHeaders: CORS_EXPOSED_HEADERS, maxAge: 600 });
   app.use(methodNotAllowed(doc));
   useJsonBodies(app, config.BODY_LIMIT_BYTES);
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });

@@ -40,6 +40,7 @@ describe('controlPlaneConfigSchema', () => {
       WAIT_POLL_MS: 1000,
       WEBHOOK_ALLOWED_NETWORKS: [],
       WEBHOOK_TIMEOUT_MS: 10_000,
+      CORS_ORIGINS: [],
       HTTP_HEADERS_TIMEOUT_MS: 20_000,
       HTTP_REQUEST_TIMEOUT_MS: 330_000,
       RATE_LIMIT_REQUESTS: 6000,
@@ -55,6 +56,11 @@ describe('controlPlaneConfigSchema', () => {
     expect(config.PORT).toBe(8080);
     expect(config.WAIT_POLL_MS).toBe(250);
     expect(config.EXECUTION_TIMEOUT_MAX_SECONDS).toBe(600);
+  });
+
+  it('takes CORS origins as a list and refuses one with a path', () => {
+    expect(controlPlane({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).CORS_ORIGINS).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(problemsOf(() => controlPlane({ CORS_ORIGINS: 'https://app.example.com/page' }))[0]).toContain('CORS_ORIGINS');
   });
 
   it('accepts mariadb: and rediss: URLs', () => {

@@ -120,6 +120,12 @@ export const controlPlaneConfigSchema = z
       .pipe(z.array(z.string().regex(/^[0-9a-fA-F.:]+\/\d{1,3}$/, 'a CIDR like 10.1.0.0/16'))),
     /** The longest a receiver may take to answer one delivery. */
     WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(10_000),
+    /** Web origins whose pages may call the API (the TypeScript SDK in a browser), comma-separated; none by default. */
+    CORS_ORIGINS: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin like https://app.example.com (scheme, host and port; no path)'))),
   })
   .superRefine((c, ctx) => {
     checkStorage(c, ctx);

@@ -121,8 +121,8 @@ class _Http:
 
 
 class AsyncDownload:
-    """A file as it streams from the API: ``async for`` it for its bytes (chunks), or ``await read()`` it
-    whole. Close it (or use ``async with``) when not read to the end."""
+    """A file as it streams from the API: its bytes come in chunks as you iterate it (``async for``), or
+    whole from ``await read()``. Close it (or use ``async with``) when not read to the end."""
 
     def __init__(self, response: httpx.Response, chunk_size: int = CHUNK_SIZE) -> None:
         self.response = response
@@ -540,6 +540,7 @@ class AsyncSessions:
     def __init__(self, http: _Http) -> None:
         self._http = http
 
+    # unasync: async-only
     def create(
         self,
         template: str = "python-basic",
@@ -558,6 +559,7 @@ class AsyncSessions:
                 template, env_vars=env_vars, timeout=timeout, resources=resources, wait=wait, ready_timeout=ready_timeout, idempotency_key=idempotency_key
             )
         )
+    # unasync: end
 
     async def _create(
         self,
@@ -570,6 +572,7 @@ class AsyncSessions:
         ready_timeout: Optional[float] = DEFAULT_SESSION_READY_TIMEOUT,
         idempotency_key: Optional[str] = None,
     ) -> AsyncSandboxSession:
+        """Creates a session of a template; unless ``wait=False``, returns once a node runs it."""
         body = drop_none({"template_id": template, "env_vars": dict(env_vars) if env_vars else None, "timeout": timeout, "resources": dict(resources) if resources else None})
         data = await self._http.json("POST", "/v1/sessions", json=body, idempotency_key=idempotency_key or new_idempotency_key())
         session = AsyncSandboxSession(self._http, Session.model_validate(data))
@@ -591,6 +594,7 @@ class AsyncSessions:
         return Session.model_validate(await self._http.json("DELETE", f"/v1/sessions/{seg(session_id)}"))
 
 
+# unasync: async-only
 class _SessionCreation:
     """``await sbx.sessions.create(...)`` or ``async with sbx.sessions.create(...) as s:``."""
 
@@ -608,6 +612,7 @@ class _SessionCreation:
     async def __aexit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
         if self._session is not None:
             await self._session.__aexit__(exc_type, exc, tb)
+# unasync: end
 
 
 async def _quietly(fn: Any) -> None:

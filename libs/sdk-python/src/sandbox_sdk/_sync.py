@@ -1,10 +1,10 @@
-"""The synchronous client: ``Sandbox``."""
+"""The synchronous client: ``Sandbox``. Generated from _async.py by scripts/unasync.py: edit that one."""
 
 from __future__ import annotations
 
 import time
 from types import TracebackType
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Type, Union
+from typing import Any, Iterator, Dict, List, Mapping, Optional, Sequence, Type, Union
 
 import httpx
 
@@ -120,8 +120,8 @@ class _Http:
 
 
 class Download:
-    """A file as it streams from the API: iterate it for its bytes (chunks), or ``read()`` it whole.
-    Close it (or use ``with``) when not read to the end."""
+    """A file as it streams from the API: its bytes come in chunks as you iterate it (``for``), or
+    whole from ``read()``. Close it (or use ``with``) when not read to the end."""
 
     def __init__(self, response: httpx.Response, chunk_size: int = CHUNK_SIZE) -> None:
         self.response = response
@@ -155,10 +155,10 @@ class Download:
             self.response.close()
 
     def read(self) -> bytes:
-        return b"".join(self.iter_bytes())
+        return b"".join([chunk for chunk in self.iter_bytes()])
 
     def save(self, dest: Any) -> int:
-        """Writes the bytes to a path or a binary file; returns how many."""
+        """Writes the bytes to a path or a binary file (written as they come); returns how many."""
         n = 0
         if hasattr(dest, "write"):
             for chunk in self:
@@ -211,7 +211,7 @@ class ExecutionStream:
         return self._iterator
 
     def __next__(self) -> StreamEvent:
-        return next(iter(self))
+        return self.__iter__().__next__()
 
     def until_result(self) -> Execution:
         """Reads the stream to its end; the finished execution."""
@@ -327,7 +327,7 @@ class Executions:
         return Download(response)
 
     def read_artifact(self, execution_id: str, path: str) -> bytes:
-        return self.artifact(execution_id, path).read()
+        return (self.artifact(execution_id, path)).read()
 
 
 class Contexts:
@@ -341,7 +341,7 @@ class Contexts:
         return Context.model_validate(self._http.json("POST", self._base, json=drop_none({"language": language}), replayable=False))
 
     def list(self) -> List[Context]:
-        return [Context.model_validate(c) for c in self._http.json("GET", self._base)["items"]]
+        return [Context.model_validate(c) for c in (self._http.json("GET", self._base))["items"]]
 
     def get(self, context_id: str) -> Context:
         return Context.model_validate(self._http.json("GET", f"{self._base}/{seg(context_id)}"))
@@ -374,7 +374,7 @@ class Files:
         return Download(self._http.request("GET", f"{self._base}/{file_path(path)}", headers={"accept": "*/*"}, stream=True))
 
     def read_bytes(self, path: str) -> bytes:
-        return self.download(path).read()
+        return (self.download(path)).read()
 
     def presign(self, path: str) -> PresignedUrl:
         return PresignedUrl.model_validate(self._http.json("GET", f"{self._base}/{file_path(path)}", params={"presign": "true"}))
@@ -584,7 +584,7 @@ class Templates:
         self._http = http
 
     def list(self) -> List[Template]:
-        return [Template.model_validate(t) for t in self._http.json("GET", "/v1/templates")["items"]]
+        return [Template.model_validate(t) for t in (self._http.json("GET", "/v1/templates"))["items"]]
 
     def get(self, template_id: str) -> Template:
         return Template.model_validate(self._http.json("GET", f"/v1/templates/{seg(template_id)}"))
@@ -595,7 +595,7 @@ class Runtimes:
         self._http = http
 
     def list(self) -> List[Runtime]:
-        return [Runtime.model_validate(r) for r in self._http.json("GET", "/v1/runtimes")["items"]]
+        return [Runtime.model_validate(r) for r in (self._http.json("GET", "/v1/runtimes"))["items"]]
 
 
 class Nodes:
@@ -605,7 +605,7 @@ class Nodes:
         self._http = http
 
     def list(self) -> List[Node]:
-        return [Node.model_validate(n) for n in self._http.json("GET", "/v1/nodes")["items"]]
+        return [Node.model_validate(n) for n in (self._http.json("GET", "/v1/nodes"))["items"]]
 
     def get(self, node_id: str) -> Node:
         return Node.model_validate(self._http.json("GET", f"/v1/nodes/{seg(node_id)}"))
@@ -629,7 +629,7 @@ class ApiKeys:
         return CreatedApiKey.model_validate(self._http.json("POST", "/v1/api-keys", json=body, replayable=False))
 
     def list(self, *, tenant: Optional[str] = None) -> List[ApiKey]:
-        return [ApiKey.model_validate(k) for k in self._http.json("GET", "/v1/api-keys", params={"tenant": tenant})["items"]]
+        return [ApiKey.model_validate(k) for k in (self._http.json("GET", "/v1/api-keys", params={"tenant": tenant}))["items"]]
 
     def revoke(self, key_id: str) -> ApiKey:
         return ApiKey.model_validate(self._http.json("DELETE", f"/v1/api-keys/{seg(key_id)}"))

@@ -98,7 +98,13 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
         'Creates take an `Idempotency-Key`; 429 and 503 carry `Retry-After`.',
     )
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'sbx_<id>_<secret>', description: 'an opaque API key, `sbx_` then its id and secret, from `sandbox keys create`' })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'sbx_ + 40 hex digits',
+      description: 'an opaque API key: `sbx_` and 160 random bits as hex, shown once when made (`sandbox keys create`); only its hash is stored',
+    })
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: "the same API key, in the header Judge0's clients send (the /judge0 routes)" }, 'judge0')
     .build();
   const doc = cleanupOpenApiDoc(
     SwaggerModule.createDocument(app, base, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` }),
@@ -156,6 +162,7 @@ function finishOperation(path: string, op: OperationObject): void {
   }
   const statuses = open ? ['500', '503'] : Object.keys(ERRORS);
   const errors = path.startsWith('/judge0/') ? 'Judge0Error' : 'Error';
+  if (path.startsWith('/judge0/')) op.security = [{ bearer: [] }, { judge0: [] }];
   for (const status of statuses) op.responses[status] ??= { $ref: `#/components/responses/${errors}${status}` };
 }
 
