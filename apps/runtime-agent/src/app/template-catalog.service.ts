@@ -1,34 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { type RuntimeVersion, type Template } from '@sandbox/domain';
 import { TemplateRepository } from '@sandbox/persistence';
-import { LRUCache } from 'lru-cache';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 
 /**
- * Templates change rarely and are read on every placement: each is trusted for a minute. Records what
- * each template's image runs (GET /v1/runtimes) from the first sandbox of it this agent starts.
+ * Templates as placement reads them (`TemplateRepository.findByIdCached`). Records what each
+ * template's image runs (GET /v1/runtimes) from the first sandbox of it this agent starts.
  */
 @Injectable()
 export class TemplateCatalogService {
-  // a wrapper object: the cache keeps no null values, and "no such template" is worth keeping too
-  private readonly cache: LRUCache<string, { template: Template | null }>;
   /** Images whose runtimes this process recorded (or found recorded). */
   private readonly recorded = new Set<string>();
 
   constructor(
     private readonly templates: TemplateRepository,
     @InjectPinoLogger(TemplateCatalogService.name) private readonly log: PinoLogger,
-  ) {
-    this.cache = new LRUCache({
-      max: 1000,
-      ttl: 60_000,
-      // concurrent misses of one template make one database read
-      fetchMethod: async (id) => ({ template: await templates.findById(id) }),
-    });
-  }
+  ) {}
 
-  async get(id: string): Promise<Template | null> {
-    return (await this.cache.fetch(id))?.template ?? null;
+  get(id: string): Promise<Template | null> {
+    return this.templates.findByIdCached(id);
   }
 
   /**

@@ -195,6 +195,11 @@ export class TestPlatform {
     return rssOf(this.agents.get(nodeId)?.pid, `agent ${nodeId}`);
   }
 
+  /** Process ids of the control plane and of every agent (named `runtime-agent`), for CPU accounting. */
+  pids(): [string, number | undefined][] {
+    return [['control-plane', this.controlPlane?.pid], ...[...this.agents.values()].map((a): [string, number | undefined] => ['runtime-agent', a.pid])];
+  }
+
   /** Resident memory of the control plane process, in bytes. */
   controlPlaneRss(): number {
     return rssOf(this.controlPlane?.pid, 'control plane');

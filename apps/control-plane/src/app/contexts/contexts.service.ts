@@ -34,7 +34,7 @@ export class ContextsService {
   async create(sessionId: string, dto: CreateContextDto, who: Principal): Promise<ContextView> {
     const session = await this.sessionsService.get(sessionId, who);
     if (!isSessionLive(session.status)) throw new ApiError(409, 'session_ended', `session '${session.id}' is ${session.status}: create a new session`);
-    const template = await this.templates.findById(session.templateId);
+    const template = await this.templates.findByIdCached(session.templateId);
     const allowed = (template ? languagesOf(template) : []).filter(isContextLanguage);
     const language = dto.language ?? template?.language;
     if (!language || !isContextLanguage(language) || !allowed.includes(language)) {

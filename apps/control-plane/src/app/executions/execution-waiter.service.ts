@@ -2,17 +2,21 @@ import { type BeforeApplicationShutdown, Inject, Injectable, type OnModuleDestro
 import { type Execution, isExecutionTerminal } from '@sandbox/domain';
 import { ExecutionRepository } from '@sandbox/persistence';
 import { ExecutionEventsListener, WakeUps } from '@sandbox/queue';
+import { LRUCache } from 'lru-cache';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../control-plane.config';
 
 /**
  * `?wait=true`: resolves when an execution is terminal. Agents announce terminal writes through a
  * BullMQ QueueEvents stream; the database is re-read on every event for that execution and every
  * WAIT_POLL_MS anyway, so a missed event (Redis restarted, stream trimmed) costs latency, never an
- * answer.
+ * answer. The wait starts from the row its caller just read: ends announced in the meantime are
+ * remembered a while, so that row is trusted only when none was.
  */
 @Injectable()
 export class ExecutionWaiterService implements OnModuleInit, BeforeApplicationShutdown, OnModuleDestroy {
   private readonly finished = new WakeUps();
+  /** Executions announced ended lately; past its bounds a missed end costs WAIT_POLL_MS, never an answer. */
+  private readonly ended = new LRUCache<string, true>({ max: 10_000, ttl: 60_000 });
   private listener: ExecutionEventsListener | null = null;
   /** Aborted at shutdown: every wait answers at once with the execution as it is (202), none is cut off. */
   private readonly shutdown = new AbortController();
@@ -23,9 +27,10 @@ export class ExecutionWaiterService implements OnModuleInit, BeforeApplicationSh
   ) {}
 
   onModuleInit(): void {
-    this.listener = new ExecutionEventsListener({ redisUrl: this.config.REDIS_URL, prefix: this.config.QUEUE_PREFIX }, (e) =>
-      this.finished.wake(e.execution_id),
-    );
+    this.listener = new ExecutionEventsListener({ redisUrl: this.config.REDIS_URL, prefix: this.config.QUEUE_PREFIX }, (e) => {
+      this.ended.set(e.execution_id, true);
+      this.finished.wake(e.execution_id);
+    });
   }
 
   /** Aborted when this control plane shuts down. */
@@ -41,16 +46,22 @@ export class ExecutionWaiterService implements OnModuleInit, BeforeApplicationSh
     await this.listener?.close();
   }
 
-  /** The execution once terminal, or as it is when `waitMs` runs out or `signal` aborts (client gone). */
-  async waitForTerminal(id: string, waitMs: number, clientGone?: AbortSignal): Promise<Execution> {
+  /**
+   * The execution once terminal, or as it is when `waitMs` runs out or `signal` aborts (client gone);
+   * `read` is the row as the caller just read it (no database read for it unless it may have ended).
+   */
+  async waitForTerminal(read: Execution, waitMs: number, clientGone?: AbortSignal): Promise<Execution> {
+    const id = read.id;
     const deadline = Date.now() + waitMs;
     const signal = clientGone ? AbortSignal.any([clientGone, this.shutdown.signal]) : this.shutdown.signal;
     const gone = aborted(signal);
+    let known: Execution | null = read;
     for (;;) {
       // listen before reading, so an event between the read and the wait is not lost
       const woken = this.finishedEvent(id);
       try {
-        const execution = await this.executions.findById(id);
+        const execution = known && !this.ended.has(id) ? known : await this.executions.findById(id);
+        known = null;
         if (!execution) throw new Error(`execution ${id} vanished`);
         const left = deadline - Date.now();
         if (isExecutionTerminal(execution.status) || left <= 0 || signal?.aborted) return execution;

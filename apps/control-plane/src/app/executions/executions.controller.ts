@@ -62,7 +62,7 @@ export class ExecutionsController {
       // a client that hangs up stops the wait, not the execution
       const gone = new AbortController();
       res.on('close', () => res.writableFinished || gone.abort());
-      execution = await this.waiter.waitForTerminal(execution.id, this.executions.waitBudgetMs(execution, query.wait_ms), gone.signal);
+      execution = await this.waiter.waitForTerminal(execution, this.executions.waitBudgetMs(execution, query.wait_ms), gone.signal);
     }
     const inline = query.inline ? await this.files.inline(execution) : undefined;
     res.status(isExecutionTerminal(execution.status) ? 200 : 202).json(executionToResponse(execution, inline));

@@ -74,7 +74,8 @@ export class ExecutionsService {
           new ApiError(429, 'too_many_pending', `session '${sessionId}' has ${n} executions waiting to run, its maximum; wait for some to finish`, [{ message: `at most ${max} pending executions per session`, limit: max }], {
             'Retry-After': '1',
           }),
-        read: async () => (await this.executions.findById(id))!,
+        // the session's activity is recorded meanwhile (idle expiry counts from the last execution)
+        read: async () => (await Promise.all([this.executions.findById(id), this.sessions.touch(sessionId)]))[0]!,
         enqueue: () => this.doorbells.execution({ id, sessionId, attempt: 1 }, session.runtimeNode),
         rollback: () => this.executions.delete(id),
       },
@@ -82,7 +83,6 @@ export class ExecutionsService {
       { session_id: sessionId, execution_id: id },
     );
     if (!replayed) {
-      await this.sessions.touch(sessionId);
       annotateSpan({ 'sandbox.session_id': sessionId, 'sandbox.execution_id': id, 'sandbox.template_id': session.templateId });
       this.log.info({ session_id: sessionId, execution_id: id, template_id: session.templateId, runtime_node: session.runtimeNode }, 'execution accepted');
     }
@@ -153,7 +153,7 @@ export class ExecutionsService {
     if (dto.callback_url !== undefined && !this.config.WEBHOOK_SECRET) {
       throw ApiError.validation([{ field: 'callback_url', message: 'webhooks are off on this platform: its operator sets WEBHOOK_SECRET to turn them on' }]);
     }
-    const template = await this.templates.findById(session.templateId);
+    const template = await this.templates.findByIdCached(session.templateId);
     if (!template) throw new ApiError(409, 'template_gone', `the template '${session.templateId}' of session '${session.id}' no longer exists: create a new session`);
     const inputFilesBytes = inputFilesOf(dto)?.reduce((n, f) => n + Buffer.byteLength(f.contentBase64, 'base64'), 0);
     const language = dto.context_id ? await this.cellLanguage(session, dto) : dto.language;

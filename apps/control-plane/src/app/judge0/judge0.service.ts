@@ -93,7 +93,7 @@ export class Judge0Service {
 
   /** The execution once it ended, or as it is when the wait bound passes. */
   waitFor(execution: Execution): Promise<Execution> {
-    return this.waiter.waitForTerminal(execution.id, this.executions.waitBudgetMs(execution));
+    return this.waiter.waitForTerminal(execution, this.executions.waitBudgetMs(execution));
   }
 
   private check(raw: unknown, base64: boolean, templates: readonly Template[]): Checked {

@@ -127,7 +127,7 @@ export class SessionsService {
 
   /** A session of a known template, within its resource maximums (422 naming what is allowed). */
   private async admit(dto: CreateSessionDto): Promise<{ template: Template; resources: Session['resources'] }> {
-    const template = await this.templates.findById(dto.template_id);
+    const template = await this.templates.findByIdCached(dto.template_id);
     if (!template) {
       const known = (await this.templates.findAll()).map((t) => t.id);
       throw new ApiError(422, 'unknown_template', `template '${dto.template_id}' does not exist; available: ${known.join(', ')}`, [

@@ -241,6 +241,8 @@ export class ExecutionRunnerService {
           const execution = await this.executions.claimNext(sessionId, this.config.NODE_ID);
           if (!execution) break;
           await this.runOne(execution);
+          // none was behind it: one pending since rang its doorbell, which set `dirty`
+          if (!execution.morePending) break;
         } finally {
           release();
         }
@@ -294,9 +296,10 @@ export class ExecutionRunnerService {
       { ...fields, template_id: active.template, status, reason: outcome.result.reason, exit_code: outcome.result.exitCode, duration_ms: Date.now() - t0 },
       'execution finished',
     );
-    // best effort, both: the activity only delays idle expiry, and a waiter that misses the event re-reads the database
-    await this.sessions.touch(execution.sessionId).catch((e) => this.log.warn({ ...fields, err: e }, 'session activity not recorded'));
+    // best effort, both: a waiter that misses the event re-reads the database, and the activity only
+    // delays idle expiry (recorded after the announcement, which a client waits for)
     await this.events.finished({ execution_id: execution.id, status: TRANSITIONS[outcome.status].to }).catch((e) => this.log.warn({ ...fields, err: e }, 'execution end not announced'));
+    await this.sessions.touch(execution.sessionId).catch((e) => this.log.warn({ ...fields, err: e }, 'session activity not recorded'));
     // the reaper's outbox queues it too, a tick later, if this fails or this process dies first
     if (execution.callbackUrl) {
       await this.doorbells

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CLIENT_CANCEL, isWaitingForPlacement, type WaitingExecution } from '@sandbox/domain';
+import { CLIENT_CANCEL, isSessionLive, isWaitingForPlacement, type WaitingExecution } from '@sandbox/domain';
 import { ExecutionRepository, SessionRepository } from '@sandbox/persistence';
 import { Doorbells, type JobContext, QUEUE_SETTINGS, type QueueSettings, QueueWorker, waitingOf } from '@sandbox/queue';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
@@ -95,6 +95,11 @@ export class QueueConsumersService {
     const session = await this.sessions.findById(w.sessionId);
     // a session in the placement queue is placed in its turn, and its node then runs what is pending
     if (session && isWaitingForPlacement(session)) return 'waits for placement';
+    // bound here: the claim itself checks the binding again (I2), no need to look under the lock
+    if (session?.runtimeNode === this.config.NODE_ID && isSessionLive(session.status)) {
+      this.runner.kick(w.sessionId);
+      return 'kicked';
+    }
     const placement = await this.host.place(w.sessionId);
     switch (placement.kind) {
       case 'full':

@@ -171,11 +171,13 @@ export class ExecutionRepository {
    * work), and no other execution of the session to be running (an attempt this node gave up stays
    * `running` until the reaper retries it, and must then still go first). A racing claimer gets null.
    */
-  async claimNext(sessionId: string, node: string): Promise<Execution | null> {
-    const next = await this.repo.findOne({
+  async claimNext(sessionId: string, node: string): Promise<(Execution & { readonly morePending: boolean }) | null> {
+    // the next two: whether another waits behind this one spares the run loop a look after it
+    const [next, behind] = await this.repo.find({
       where: { sessionId, status: 'pending' },
       order: { id: 'ASC' },
       select: { id: true, attempt: true },
+      take: 2,
     });
     if (!next) return null;
     const [from] = startExecution.from;
@@ -187,7 +189,8 @@ export class ExecutionRepository {
       [startExecution.to, node, next.id, next.attempt, from, node, BOUND_SESSION_STATUS],
     );
     if (r.affectedRows !== 1) return null;
-    return this.findById(next.id);
+    const claimed = await this.findById(next.id);
+    return claimed && { ...claimed, morePending: behind !== undefined };
   }
 
   /**

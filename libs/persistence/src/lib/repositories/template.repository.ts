@@ -1,13 +1,24 @@
 import { type Template, type TemplateRuntimes } from '@sandbox/domain';
+import { LRUCache } from 'lru-cache';
 import { type DataSource, type Repository } from 'typeorm';
 import { TemplateEntity } from '../entities/template.entity';
 import { toTemplate } from '../mappers';
 
+// templates change rarely (an operator's SQL, a migration) and are read on every execution
+const TEMPLATE_TRUST_MS = 10_000;
+
 export class TemplateRepository {
   private readonly repo: Repository<TemplateEntity>;
+  /** Found templates only: one added a moment ago is found at once; concurrent misses make one read. */
+  private readonly recent = new LRUCache<string, Template>({ max: 1000, ttl: TEMPLATE_TRUST_MS, fetchMethod: async (id) => (await this.findById(id)) ?? undefined });
 
   constructor(ds: DataSource) {
     this.repo = ds.getRepository(TemplateEntity);
+  }
+
+  /** The template as read within the last TEMPLATE_TRUST_MS: what admission and placement use. */
+  async findByIdCached(id: string): Promise<Template | null> {
+    return (await this.recent.fetch(id)) ?? null;
   }
 
   async findAll(): Promise<Template[]> {
