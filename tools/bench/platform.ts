@@ -98,8 +98,10 @@ function machine(): string {
 /** The host's own python3 with the datascience template's packages (Debian's, as in its image). */
 function hostDatascience(): void {
   if (spawnSync('/usr/bin/python3', ['-c', IMPORT_DATASCIENCE]).status === 0) return;
-  const apt = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'python3-numpy', 'python3-pandas'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (apt.status !== 0) throw new Error('cannot install python3-numpy and python3-pandas on the host (the datascience baseline)');
+  const apt = (...args: string[]) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+  const install = () => apt('install', '-y', '-qq', '--no-install-recommends', 'python3-numpy', 'python3-pandas');
+  // package lists may be missing or stale on a fresh machine: refreshed once, then tried again
+  if (!install() && !(apt('update', '-qq') && install())) throw new Error('cannot install python3-numpy and python3-pandas on the host (the datascience baseline)');
 }
 
 /** Span p50s of warm runs on a platform with tracing on (a profile: tracing costs time of its own). */

@@ -619,6 +619,99 @@ def start(req, fds, image=None, compiler=None):
     return spawn(passed, req.get("cwd") or WORKSPACE, req["language"], body)
 
 
+# the request a standby reads: at most what a pipe holds, so handing it over never blocks the executor
+STANDBY_REQUEST_BYTES = 60 << 10
+# no request for this long: the executor is idle, and forks the next Python run's process meanwhile
+IDLE_S = 0.003
+
+
+class Standby:
+    """The next Python run's process, forked while the executor is idle so that a run starts without
+    the fork (about a millisecond): the sandbox user's, the leader of a group of its own, with its
+    pipes as a run's, blocked reading the run's request (code, env, args, cwd) on fd 4 before anything
+    of it runs. A standby that died or was stopped meanwhile (a run's sweep kills it; a context's code
+    can signal it, same user) is dropped, and the run forks afresh."""
+
+    def __init__(self):
+        # a Python run came: the next one likely is one too
+        self.wanted = False
+        self.ready = None
+
+    def prepare(self):
+        if self.ready is not None or not self.wanted:
+            return
+        with as_sandbox_user():
+            pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, results
+        req_r, req_w = os.pipe()
+        child_ends = (pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1], req_r)
+        pid = spawn(child_ends, WORKSPACE, "python", standby_body)
+        for fd in child_ends:
+            os.close(fd)
+        self.pid, self.pidfd, self.req_w = pid, os.pidfd_open(pid), req_w
+        self.ends = (pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][0])
+        self.ready = True
+
+    def take(self, req):
+        """Self, still waiting and handed `req`'s run, or None (none ready, or the request too large)."""
+        self.wanted = True
+        if self.ready is None:
+            return None
+        self.ready = None
+        self.payload = json.dumps({k: req.get(k) for k in ("code", "env", "args", "cwd")}).encode()
+        if len(self.payload) <= STANDBY_REQUEST_BYTES and self.waiting():
+            return self
+        self.discard()
+        return None
+
+    def waiting(self):
+        if select.select([self.pidfd], [], [], 0)[0]:
+            return False  # exited
+        try:
+            with open(f"/proc/{self.pid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            return False
+        # still setting itself up (R) or blocked on its request (S); never stopped, never a zombie
+        return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] not in (b"T", b"t", b"Z", b"X", b"x")
+
+    def start(self):
+        """Hands the run over: its pid, pidfd and the parent's ends of its pipes; None when it died
+        since `take` (the run then forks afresh)."""
+        try:
+            os.write(self.req_w, self.payload)
+        except OSError:
+            self.discard()
+            return None
+        os.close(self.req_w)
+        return self.pid, self.pidfd, self.ends
+
+    def discard(self):
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        for fd in (self.req_w, self.pidfd, *self.ends):
+            os.close(fd)
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            REAPED.pop(self.pid, None)
+
+
+def standby_body():
+    """A standby's life once its run is handed over: the run's request from fd 4, then the program."""
+    data = bytearray()
+    while chunk := os.read(4, READ_CHUNK):
+        data += chunk
+    os.close(4)
+    req = json.loads(data)
+    os.chdir(req.get("cwd") or WORKSPACE)
+    run_python_in_child(req["code"], child_env(req.get("env")), args_of(req))
+
+
+STANDBY = Standby()
+
+
 def lease_of(msg):
     """A lease's end in time.monotonic() seconds (the agent sends the host's CLOCK_MONOTONIC in ms), or None."""
     until = msg.get("lease_until_ms", msg.get("until_ms"))
@@ -776,19 +869,24 @@ def execute(req, inbox, image=None, compiler=None):
     out, err = captures(req)
     results = Results()
     python = req["language"] == "python" and compiler is None
-    # a pipe belongs to whoever made it: the program may reopen its own stdio (/dev/stdout, /dev/stdin)
-    with as_sandbox_user():
-        in_r, in_w = os.pipe()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        res_r, res_w = os.pipe() if python else (-1, -1)
+    standby = STANDBY.take(req) if python else None
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     counters_before = cgroup_counters()
-    pid = start(req, (in_r, out_w, err_w, res_w) if python else (in_r, out_w, err_w), image, compiler)
-    for fd in (in_r, out_w, err_w, res_w):
-        if fd >= 0:
-            os.close(fd)
-    pidfd = os.pidfd_open(pid)
+    handed = standby.start() if standby is not None else None
+    if handed is not None:
+        pid, pidfd, (in_w, out_r, err_r, res_r) = handed
+    else:
+        # a pipe belongs to whoever made it: the program may reopen its own stdio (/dev/stdout, /dev/stdin)
+        with as_sandbox_user():
+            in_r, in_w = os.pipe()
+            out_r, out_w = os.pipe()
+            err_r, err_w = os.pipe()
+            res_r, res_w = os.pipe() if python else (-1, -1)
+        pid = start(req, (in_r, out_w, err_w, res_w) if python else (in_r, out_w, err_w), image, compiler)
+        for fd in (in_r, out_w, err_w, res_w):
+            if fd >= 0:
+                os.close(fd)
+        pidfd = os.pidfd_open(pid)
     stdin_data = memoryview(base64.b64decode(req["stdin_base64"]) if req.get("stdin_base64") else (req.get("stdin") or "").encode("utf-8", "surrogateescape"))
     sel = selectors.DefaultSelector()
     sel.register(out_r, selectors.EVENT_READ, out)
@@ -1598,12 +1696,21 @@ class Inbox:
                     msgs.append({"op": "invalid", "error": f"bad JSON: {e}"})
         return msgs
 
-    def next(self):
+    def next(self, idle=None):
+        """The next request; `idle` runs once if none comes within IDLE_S (work kept off the runs' path)."""
         while not self.pending:
             if self.closed:
                 return None
-            while not select.select([0], [], [], self.orphan_in())[0]:
-                if self.orphaned():
+            while True:
+                wait = self.orphan_in()
+                if idle is not None:
+                    wait = IDLE_S if wait is None else min(wait, IDLE_S)
+                if select.select([0], [], [], wait)[0]:
+                    break
+                if idle is not None:
+                    idle()
+                    idle = None
+                elif self.orphaned():
                     leave_orphaned(self)
             self.pending.extend(self.read())
         return self.pending.pop(0)
@@ -1734,7 +1841,7 @@ def main():
     inbox = Inbox(float(os.environ.get("SANDBOX_ORPHAN_AFTER_S") or 0))
     send({"op": "ready", "version": PROTOCOL_VERSION, "pid": os.getpid(), "isolated": ISOLATED, "runtimes": RUNTIMES})
     while True:
-        msg = inbox.next()
+        msg = inbox.next(STANDBY.prepare)
         if msg is None:
             return
         handle(msg, inbox)

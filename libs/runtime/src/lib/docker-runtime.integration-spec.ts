@@ -174,6 +174,26 @@ describe('DockerRuntime on the real engine', () => {
     // (a context's interpreter is the sandbox user's like any program: the channel tests below run without one)
   });
 
+  it("forks the next Python run while idle, and forks afresh when that process was stopped or killed meanwhile", async () => {
+    const context = { id: 'ctx-standby', generation: 1 };
+    // the context's code may signal every process of the sandbox user but its own interpreter
+    const signalOthers = (sig: string) =>
+      `import os, signal\nn = 0\nfor p in [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]:\n    try:\n        os.kill(p, signal.${sig}); n += 1\n    except OSError:\n        pass\nprint(n)`;
+    for (const sig of ['SIGSTOP', 'SIGKILL']) {
+      expect((await run(sandbox, 'print(1)')).stdout.toString()).toBe('1\n');
+      // idle: the executor forks the next run's process now, off the run's clock
+      await new Promise((r) => setTimeout(r, 200));
+      const signalled = await run(sandbox, signalOthers(sig), { context });
+      expect(Number(signalled.stdout.toString())).toBe(1);
+      // a stopped one would hold the run until its time limit, a dead one would lose it
+      const next = await run(sandbox, 'print(2)', { timeoutMs: 5000 });
+      expect(next).toMatchObject({ exitCode: 0, timedOut: false });
+      expect(next.stdout.toString()).toBe('2\n');
+      expect(next.wallMs).toBeLessThan(2000);
+    }
+    await sandbox.stopContext('ctx-standby');
+  });
+
   it('reports a killed container as lost, to the run in flight and to listeners', async () => {
     const victim = await runtime.create(spec());
     const lost = new Promise<string>((resolve) => victim.onLost(resolve));

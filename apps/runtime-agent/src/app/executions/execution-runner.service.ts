@@ -71,6 +71,8 @@ interface Active {
   template: string;
   /** Stops its workspace transfers when the attempt is given up. */
   readonly sync: AbortController;
+  /** Its streamed output being stored: awaited before the result is written, not before the push. */
+  outputStored: Promise<void>;
 }
 
 /**
@@ -271,6 +273,7 @@ export class ExecutionRunnerService {
       abandoned: false,
       template: 'unknown',
       sync: new AbortController(),
+      outputStored: Promise.resolve(),
     };
     this.active.set(execution.id, active);
     const fields = { session_id: execution.sessionId, execution_id: execution.id, attempt: execution.attempt, runtime_node: fence.node };
@@ -282,6 +285,8 @@ export class ExecutionRunnerService {
       this.active.delete(execution.id);
     }
     if (active.abandoned) return;
+    // a follower that sees the result has seen every piece of the output (or the pieces were given up)
+    await active.outputStored;
     annotateSpan({ 'sandbox.template_id': active.template, 'sandbox.status': outcome.status, 'sandbox.reason': outcome.result.reason });
     const written = await inSpan('result.write', {}, () => this.record(fence, TRANSITIONS[outcome.status], outcome.result, fields));
     if (!written) {
@@ -357,7 +362,7 @@ export class ExecutionRunnerService {
       const unwritten = await this.writeInputFiles(sandbox, execution.inputFiles ?? []);
       if (unwritten) return failed('input_file', unwritten);
       judged = execution.testCases ? this.judged(execution, cap) : null;
-      report = await inSpan('sandbox.run', { 'sandbox.container_id': sandbox.containerId }, () => this.streamed(execution, (onOutput) => sandbox.run({
+      report = await inSpan('sandbox.run', { 'sandbox.container_id': sandbox.containerId }, () => this.streamed(execution, active, (onOutput) => sandbox.run({
         id: active.runId,
         language,
         code: execution.code,
@@ -478,9 +483,9 @@ export class ExecutionRunnerService {
   /**
    * Runs with the output streamed to the execution's followers as it comes (`ExecutionOutputPublisher`),
    * in the pieces the stored result then joins to; every piece is in Redis (or given up) before the
-   * result is written, so a follower that sees the result has seen the output.
+   * result is written (`active.outputStored`), so a follower that sees the result has seen the output.
    */
-  private async streamed(execution: Execution, run: (onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void) => Promise<RunReport>): Promise<RunReport> {
+  private async streamed(execution: Execution, active: Active, run: (onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void) => Promise<RunReport>): Promise<RunReport> {
     const appender = this.output.attempt(execution.id, execution.attempt);
     const pieces = { stdout: outputPieces(execution.encoding), stderr: outputPieces(execution.encoding) };
     try {
@@ -488,7 +493,8 @@ export class ExecutionRunnerService {
     } finally {
       appender.append('stdout', pieces.stdout.end());
       appender.append('stderr', pieces.stderr.end());
-      await appender.end(OUTPUT_FLUSH_MS);
+      // stored while the workspace is pushed
+      active.outputStored = appender.end(OUTPUT_FLUSH_MS);
     }
   }
 

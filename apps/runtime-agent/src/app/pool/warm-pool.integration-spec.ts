@@ -41,7 +41,7 @@ describe('warm pool on Docker', () => {
   const runtime = new DockerRuntime({ socketPath: config.DOCKER_SOCKET, executorGraceMs: 3000 });
   const recorded: unknown[] = [];
   const repository = {
-    findById: async (id: string) => (id === template.id ? template : null),
+    findByIdCached: async (id: string) => (id === template.id ? template : null),
     recordRuntimes: async (id: string, runtimes: object) => recorded.push({ id, ...runtimes }) > 0,
   };
   const templates = new TemplateCatalogService(repository as unknown as TemplateRepository, new PinoLogger({ pinoHttp: { level: 'silent' } }));

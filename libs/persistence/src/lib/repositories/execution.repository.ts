@@ -172,25 +172,29 @@ export class ExecutionRepository {
    * `running` until the reaper retries it, and must then still go first). A racing claimer gets null.
    */
   async claimNext(sessionId: string, node: string): Promise<(Execution & { readonly morePending: boolean }) | null> {
-    // the next two: whether another waits behind this one spares the run loop a look after it
-    const [next, behind] = await this.repo.find({
-      where: { sessionId, status: 'pending' },
-      order: { id: 'ASC' },
-      select: { id: true, attempt: true },
-      take: 2,
-    });
+    // the next two whole rows and the database's time: whether another waits behind spares the run
+    // loop a look after the run, and the row needs no read after the UPDATE, which changes only what
+    // it sets (a pending row carries no cancel mark: a pending execution's cancel ends it instead)
+    const { entities, raw } = await this.repo
+      .createQueryBuilder('e')
+      .addSelect('NOW(3)', 'claim_now')
+      .where('e.session_id = :sessionId AND e.status = :status', { sessionId, status: 'pending' })
+      .orderBy('e.id', 'ASC')
+      .limit(2)
+      .getRawAndEntities<{ claim_now: Date }>();
+    const [next, behind] = entities;
     if (!next) return null;
+    const now = raw[0]!.claim_now;
     const [from] = startExecution.from;
     const r: { affectedRows: number } = await this.ds.query(
       `UPDATE executions e JOIN sessions s ON s.id = e.session_id
          LEFT JOIN executions busy ON busy.session_id = e.session_id AND busy.status = 'running'
-       SET e.status = ?, e.runtime_node = ?, e.started_at = CURRENT_TIMESTAMP(3), e.last_heartbeat_at = CURRENT_TIMESTAMP(3)
+       SET e.status = ?, e.runtime_node = ?, e.started_at = ?, e.last_heartbeat_at = ?
        WHERE e.id = ? AND e.attempt = ? AND e.status = ? AND s.runtime_node = ? AND s.status = ? AND busy.id IS NULL`,
-      [startExecution.to, node, next.id, next.attempt, from, node, BOUND_SESSION_STATUS],
+      [startExecution.to, node, now, now, next.id, next.attempt, from, node, BOUND_SESSION_STATUS],
     );
     if (r.affectedRows !== 1) return null;
-    const claimed = await this.findById(next.id);
-    return claimed && { ...claimed, morePending: behind !== undefined };
+    return { ...toExecution(next), status: startExecution.to, runtimeNode: node, startedAt: now, lastHeartbeatAt: now, morePending: behind !== undefined };
   }
 
   /**
