@@ -218,9 +218,12 @@ describe('metrics', () => {
       duration_ms: expect.any(Number),
       trace_id: traceId,
     });
+    // logged when the response has gone out, which the client may see first
+    const request = await p.until('the control plane logged the request', async () =>
+      lines('control-plane').find((l) => l.msg === 'request completed' && l.trace_id === traceId),
+    );
     const controlPlane = lines('control-plane');
     expect(controlPlane.find((l) => l.msg === 'execution accepted' && l.execution_id === r.body.id)).toMatchObject({ session_id: s.id, template_id: 'python-basic', trace_id: traceId });
-    const request = controlPlane.find((l) => l.msg === 'request completed' && l.trace_id === traceId);
     expect(request).toMatchObject({ duration_ms: expect.any(Number), res: { statusCode: 200 }, req: { headers: { authorization: '[redacted]' } } });
     expect(controlPlane.filter((l) => ['/health', '/ready', '/metrics'].includes(l.req?.url))).toEqual([]);
     const everything = [...controlPlane, ...lines(`agent-${p.nodeIds[0]}`)].map((l) => JSON.stringify(l)).join('\n');
