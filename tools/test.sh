@@ -39,10 +39,17 @@ log "docker/otel-collector/config.yaml is valid"
 KUSTOMIZE=$(bash tools/kustomize-install.sh)
 for overlay in k8s/overlays/*/; do "$KUSTOMIZE" build "$overlay" >/dev/null || die "kustomize build $overlay failed"; done
 log "k8s/ overlays render"
+# each suite's results also go to a JSON report, summed at the end: how many tests ran, by suite
+RESULTS="$STACK_DIR/test-results"
+rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 step "unit tests"
-npx jest -c jest.unit.config.js
+npx jest -c jest.unit.config.js --json --outputFile="$RESULTS/unit.json"
 step "integration tests (real MariaDB, Redis, Docker)"
-npx jest -c jest.integration.config.js --runInBand
+npx jest -c jest.integration.config.js --runInBand --json --outputFile="$RESULTS/integration.json"
 step "end-to-end tests (built control plane and agent processes, HTTP API, Docker)"
-npx jest -c jest.e2e.config.js --runInBand
-log "all suites passed"
+npx jest -c jest.e2e.config.js --runInBand --json --outputFile="$RESULTS/e2e.json"
+log "all suites passed: $(node -e '
+  const r = ["unit", "integration", "e2e"].map((s) => [s, require(`${process.argv[1]}/${s}.json`)]);
+  const n = (k) => r.reduce((a, [, j]) => a + j[k], 0);
+  console.log(`${r.map(([s, j]) => `${j.numPassedTests} ${s}`).join(", ")} tests passed (${n("numTotalTests")} run, ${n("numFailedTests")} failed, ${n("numPendingTests")} skipped)`);
+' "$RESULTS")"

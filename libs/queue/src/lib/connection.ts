@@ -1,4 +1,5 @@
 import { type RedisOptions } from 'bullmq';
+import { type Redis } from 'ioredis';
 
 /**
  * Redis options for one role (BullMQ "going to production"): workers and event listeners wait for
@@ -20,4 +21,9 @@ export function redisOptions(url: string, role: 'producer' | 'worker'): RedisOpt
     retryStrategy: (times: number) => Math.min(times * 200, 5000),
     ...(role === 'producer' ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 5000 } : { maxRetriesPerRequest: null }),
   };
+}
+
+/** Quits, or drops a connection that cannot quit (Redis unreachable: it would retry forever). */
+export async function closeRedis(redis: Redis | null): Promise<void> {
+  await redis?.quit().catch(() => redis.disconnect());
 }

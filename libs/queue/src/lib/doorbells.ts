@@ -1,6 +1,11 @@
 import { type WaitingExecution } from '@sandbox/domain';
-import { type JobData, nodeQueueName, type QueueKind } from './catalog';
-import { type QueueProducer } from './queue-producer';
+import { Redis } from 'ioredis';
+import { type JobData, nodeQueueName, type QueueKind, runExecutionJob } from './catalog';
+import { closeRedis, redisOptions } from './connection';
+import { type QueueProducer, type QueueSettings } from './queue-producer';
+
+/** The channel a node listens on for the execution doorbells of the sessions it holds (after the prefix). */
+const nodeChannel = (nodeId: string) => `doorbell:${nodeId}`;
 
 /** Where an execution's doorbell goes and under which job id: the one rule every producer follows. */
 export interface ExecutionDoorbell {
@@ -35,9 +40,16 @@ export function waitingOf(data: JobData<'node', 'run-execution'>): WaitingExecut
 export class Doorbells {
   constructor(private readonly producer: QueueProducer) {}
 
-  /** The first doorbell of an attempt (accepted, or forwarded to the node that holds its session). */
+  /**
+   * The first doorbell of an attempt (accepted, or forwarded to the node that holds its session). A
+   * node that listens (NodeDoorbellListener) hears it published: one Redis command instead of a job's
+   * scripts. A node that does not (restarting, reconnecting) gets it on its queue, where it waits.
+   * A published one is lost only with its node or its connection; the reaper rings an execution left
+   * pending again, on the queue.
+   */
   async execution(w: WaitingExecution, node: string | null): Promise<void> {
     const d = executionDoorbell(w, node);
+    if (d.nodeId && (await this.producer.publish(nodeChannel(d.nodeId), JSON.stringify(d.data)).catch(() => 0)) > 0) return;
     await this.producer.add(d.kind, 'run-execution', d.data, { jobId: d.jobId, nodeId: d.nodeId });
   }
 
@@ -88,5 +100,45 @@ export class Doorbells {
   /** Drops the doorbells waiting on a lost node's queue: nobody takes them now; the reaper rings anew. */
   async dropNodeQueue(node: string): Promise<void> {
     await this.producer.queue(nodeQueueName(node)).drain(true);
+  }
+}
+
+/**
+ * A node's ear for the execution doorbells published to it (Doorbells.execution). After a reconnect
+ * (ioredis subscribes again by itself) `onReconnect` runs: a doorbell published while the old
+ * connection was dying may not have arrived.
+ */
+export class NodeDoorbellListener {
+  private readonly subscriber: Redis;
+  private readonly channel: string;
+
+  constructor(settings: QueueSettings, nodeId: string, onDoorbell: (w: WaitingExecution) => void, onReconnect: () => void) {
+    // named, so `CLIENT LIST` says whose it is
+    this.subscriber = new Redis({ ...redisOptions(settings.redisUrl, 'worker'), connectionName: `doorbells-${nodeId}` }).on('error', () => undefined);
+    let connected = false;
+    this.subscriber.on('ready', () => (connected ? onReconnect() : (connected = true)));
+    this.subscriber.on('message', (_channel: string, message: string) => {
+      // anything but a doorbell (nothing else publishes here) is ignored
+      const data = runExecutionJob.safeParse(parseJson(message));
+      if (data.success) onDoorbell(waitingOf(data.data));
+    });
+    this.channel = `${settings.prefix}:${nodeChannel(nodeId)}`;
+  }
+
+  /** Listens from now on; resolves once subscribed. */
+  async start(): Promise<void> {
+    await this.subscriber.subscribe(this.channel);
+  }
+
+  async close(): Promise<void> {
+    await closeRedis(this.subscriber);
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { redisOptions } from './connection';
+import { closeRedis, redisOptions } from './connection';
 import { type QueueSettings } from './queue-producer';
 import { WakeUps } from './wake-ups';
 
@@ -150,9 +150,4 @@ function ready(redis: Redis): Promise<void> {
     };
     redis.once('ready', onReady);
   });
-}
-
-/** Quits, or drops a connection that cannot quit (Redis unreachable: it would retry forever). */
-async function closeRedis(redis: Redis | null): Promise<void> {
-  await redis?.quit().catch(() => redis.disconnect());
 }

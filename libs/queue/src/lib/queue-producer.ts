@@ -52,6 +52,11 @@ export class QueueProducer {
     }
   }
 
+  /** Publishes on a channel of this deployment (its prefix first): how many subscribers heard it. */
+  publish(channel: string, message: string): Promise<number> {
+    return this.connection.publish(`${this.settings.prefix}:${channel}`, message);
+  }
+
   /**
    * Rings a doorbell again: nothing when one is still waiting or being handled, else the job is
    * (re)added under its deterministic id, replacing a finished one that would otherwise swallow the

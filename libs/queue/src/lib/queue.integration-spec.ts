@@ -1,6 +1,8 @@
+import { type WaitingExecution } from '@sandbox/domain';
 import { deleteQueueKeys, stackEnv, testQueuePrefix } from '@sandbox/testing';
+import { Redis } from 'ioredis';
 import { type JobData, nodeQueueName } from './catalog';
-import { Doorbells } from './doorbells';
+import { Doorbells, NodeDoorbellListener } from './doorbells';
 import { ExecutionEventsListener, ExecutionEventsPublisher, type ExecutionFinished } from './execution-events';
 import { OutageGuard } from './outage-guard';
 import { QueueProducer } from './queue-producer';
@@ -74,6 +76,43 @@ describe('queue catalog on real Redis', () => {
     await doorbells.dropNodeQueue('idle-node');
     expect(await doorbells.executionAgain(w, 'idle-node')).toBe(true);
     expect(await producer.queue(nodeQueueName('idle-node')).getJobCountByTypes('waiting')).toBe(1);
+  });
+
+  it('publishes an execution doorbell to a node that listens, with no job; after a cut it hears again; stopped, its queue gets it', async () => {
+    const heard: WaitingExecution[] = [];
+    const next = () => new Promise<WaitingExecution>((resolve) => (onHeard = resolve));
+    let onHeard: (w: WaitingExecution) => void = () => undefined;
+    let reconnected!: () => void;
+    const back = new Promise<void>((resolve) => (reconnected = resolve));
+    const ear = new NodeDoorbellListener(settings, 'ear-node', (w) => (heard.push(w), onHeard(w)), () => reconnected());
+    await ear.start();
+    const queue = producer.queue(nodeQueueName('ear-node'));
+    const w1 = { id: 'exec_ear1', sessionId: 'sess_ear', attempt: 2 };
+    let arrival = next();
+    await doorbells.execution(w1, 'ear-node');
+    expect(await arrival).toEqual(w1);
+    expect(await queue.getJobCountByTypes('waiting', 'active', 'completed', 'delayed')).toBe(0);
+
+    // Redis drops the listener's connection: it reconnects, says so (the agent then kicks every run
+    // loop), and hears the next one; what else is published on its channel is ignored
+    const admin = new Redis(settings.redisUrl);
+    const clients = (await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
+    const id = clients.split('\n').find((l) => l.includes(' name=doorbells-ear-node '))!.match(/^id=(\d+)/)![1]!;
+    await admin.call('CLIENT', 'KILL', 'ID', id);
+    await back;
+    await producer.publish('doorbell:ear-node', 'not json');
+    await producer.publish('doorbell:ear-node', JSON.stringify({ execution_id: 'exec_x' }));
+    const w2 = { id: 'exec_ear2', sessionId: 'sess_ear', attempt: 1 };
+    arrival = next();
+    await doorbells.execution(w2, 'ear-node');
+    expect(await arrival).toEqual(w2);
+    expect(heard).toEqual([w1, w2]);
+
+    await ear.close();
+    await admin.quit();
+    await doorbells.execution(w1, 'ear-node');
+    expect(heard).toEqual([w1, w2]);
+    expect((await queue.getJob('exec_ear1-2'))?.data).toEqual({ execution_id: 'exec_ear1', session_id: 'sess_ear', attempt: 2 });
   });
 
   it('deduplicates by job id: the same attempt enqueued twice is one job', async () => {

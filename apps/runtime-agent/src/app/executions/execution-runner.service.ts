@@ -12,7 +12,6 @@ import {
   type InputFile,
   failExecution,
   isLanguage,
-  isSessionLive,
   judgeCase,
   LIMITS,
   outcomeOf,
@@ -31,7 +30,7 @@ import {
   type Transition,
   workspaceLimitsOf,
 } from '@sandbox/domain';
-import { type AttemptFence, ExecutionRepository, type ExecutionResult, InterpreterContextRepository, SessionRepository } from '@sandbox/persistence';
+import { type AttemptFence, type Claimed, ExecutionRepository, type ExecutionResult, InterpreterContextRepository, SessionRepository } from '@sandbox/persistence';
 import { Doorbells, ExecutionEventsPublisher, ExecutionOutputPublisher } from '@sandbox/queue';
 import { type RunCase, type RunReport, type RunRequest, type Sandbox, SandboxLostError } from '@sandbox/runtime';
 import { annotateSpan, inSpan } from '@sandbox/telemetry';
@@ -253,7 +252,7 @@ export class ExecutionRunnerService {
   }
 
   /** One attempt, as a span continuing the trace of the request that accepted the execution. */
-  private runOne(execution: Execution): Promise<void> {
+  private runOne(execution: Claimed): Promise<void> {
     const attributes = {
       'sandbox.session_id': execution.sessionId,
       'sandbox.execution_id': execution.id,
@@ -263,7 +262,7 @@ export class ExecutionRunnerService {
     return inSpan('execution.run', attributes, () => this.attempt(execution), execution.traceParent);
   }
 
-  private async attempt(execution: Execution): Promise<void> {
+  private async attempt(execution: Claimed): Promise<void> {
     const fence: AttemptFence = { id: execution.id, attempt: execution.attempt, node: this.config.NODE_ID, startedAt: execution.startedAt };
     const active: Active = {
       fence,
@@ -328,16 +327,13 @@ export class ExecutionRunnerService {
     return policy.execute(() => this.executions.finish(fence, t, result));
   }
 
-  private async execute(execution: Execution, active: Active): Promise<{ status: Outcome['status']; result: ExecutionResult }> {
+  private async execute(execution: Claimed, active: Active): Promise<{ status: Outcome['status']; result: ExecutionResult }> {
     const failed = (reason: ExecutionReason, error: string) => ({
       status: 'failed' as const,
       result: { stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, exitCode: null, executionTime: null, error, reason },
     });
-    const session = await this.sessions.findById(execution.sessionId);
-    if (session) active.template = session.templateId;
-    if (!session || !isSessionLive(session.status) || session.runtimeNode !== this.config.NODE_ID) {
-      return failed('cancelled', 'the session ended before the execution started');
-    }
+    const { session } = execution;
+    active.template = session.templateId;
     if (!isLanguage(execution.language)) return failed('internal', `language '${execution.language}' is not supported`);
     let hosted: Hosted;
     let report: RunReport;

@@ -80,13 +80,14 @@ export class PlacementQueueService {
       const here = await Promise.all(
         batch.map((s) =>
           starting.runExclusive(async () => {
-            if (this.host.full || !this.timer || (await this.host.place(s.id)).kind !== 'here') return false;
+            if (this.host.full || !this.timer || (await this.host.place(s.id, s)).kind !== 'here') return false;
             this.runner.kick(s.id);
             return true;
           }),
         ),
       );
-      placed = here.includes(true);
+      // a short batch was the whole queue: a session asked for since rang its doorbell (one more pass)
+      placed = here.includes(true) && batch.length === BATCH;
     }
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLIENT_CANCEL, isSessionLive, isWaitingForPlacement, type WaitingExecution } from '@sandbox/domain';
 import { ExecutionRepository, SessionRepository } from '@sandbox/persistence';
-import { Doorbells, type JobContext, QUEUE_SETTINGS, type QueueSettings, QueueWorker, waitingOf } from '@sandbox/queue';
+import { Doorbells, type JobContext, NodeDoorbellListener, QUEUE_SETTINGS, type QueueSettings, QueueWorker, waitingOf } from '@sandbox/queue';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from '../agent.config';
 import { ExecutionRunnerService } from '../executions/execution-runner.service';
@@ -15,13 +15,14 @@ const FULL_NODE_DELAY_MS = 2000;
 
 /**
  * The agent's two BullMQ workers: the shared queue (placement, executions of unplaced sessions)
- * and this node's own queue (executions and termination of the sessions it holds). Thin: each job
- * calls one service method.
+ * and this node's own queue (executions and termination of the sessions it holds), and its ear for
+ * the execution doorbells published to it. Thin: each job calls one service method.
  */
 @Injectable()
 export class QueueConsumersService {
   private shared: QueueWorker | null = null;
   private own: QueueWorker | null = null;
+  private ear: NodeDoorbellListener | null = null;
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
@@ -38,6 +39,13 @@ export class QueueConsumersService {
   ) {}
 
   start(): void {
+    this.ear = new NodeDoorbellListener(
+      this.settings,
+      this.config.NODE_ID,
+      (w) => this.heard(w),
+      () => this.host.sessionIds().forEach((id) => this.runner.kick(id)),
+    );
+    this.ear.start().catch((e) => this.log.error({ err: e }, 'cannot listen for doorbells: they come through the queue'));
     this.startShared();
     this.own = QueueWorker.start(
       'node',
@@ -86,12 +94,28 @@ export class QueueConsumersService {
   /** Stops taking jobs; waits for the handlers in flight (they only place or route). */
   async stop(): Promise<void> {
     const workers = [this.shared, this.own];
+    const ear = this.ear;
     this.shared = null;
     this.own = null;
-    await Promise.allSettled([...workers.map((w) => w?.close()), this.placement.stop()]);
+    this.ear = null;
+    await Promise.allSettled([ear?.close(), ...workers.map((w) => w?.close()), this.placement.stop()]);
+  }
+
+  /**
+   * A published doorbell: the run loop of a session held here; any other (moved, not placed yet) goes
+   * through this node's queue, whose routing places or forwards it.
+   */
+  private heard(w: WaitingExecution): void {
+    if (this.host.holds(w.sessionId)) return this.runner.kick(w.sessionId);
+    this.doorbells.executionAgain(w, this.config.NODE_ID).catch((e) => this.log.warn({ execution_id: w.id, err: e }, 'cannot queue a published doorbell: the reaper rings it again'));
   }
 
   private async route(w: WaitingExecution, job: JobContext): Promise<string> {
+    // held here: the claim checks the binding itself (I2), no read needed
+    if (this.host.holds(w.sessionId)) {
+      this.runner.kick(w.sessionId);
+      return 'kicked';
+    }
     const session = await this.sessions.findById(w.sessionId);
     // a session in the placement queue is placed in its turn, and its node then runs what is pending
     if (session && isWaitingForPlacement(session)) return 'waits for placement';

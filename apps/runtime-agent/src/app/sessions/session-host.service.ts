@@ -84,6 +84,11 @@ export class SessionHostService {
     return this.budget.sessionsFull;
   }
 
+  /** The session is bound here (its container may still need replacing). */
+  holds(sessionId: string): boolean {
+    return this.hosted.has(sessionId);
+  }
+
   /** Sessions held here. */
   sessionIds(): string[] {
     return [...this.hosted.keys()];
@@ -116,10 +121,14 @@ export class SessionHostService {
     this.placesNew = true;
   }
 
-  /** Places the session here if no node holds it, and says where it is. */
-  place(sessionId: string): Promise<Placement> {
+  /**
+   * Places the session here if no node holds it, and says where it is. `seen`: the session as the
+   * placement queue read it just now, so it is not read again (the bind's conditional UPDATE decides, I1).
+   */
+  place(sessionId: string, seen?: Session): Promise<Placement> {
     return this.locks.runExclusive(sessionId, async () => {
-      const session = await this.sessions.findById(sessionId);
+      if (this.hosted.has(sessionId)) return { kind: 'here' };
+      const session = seen ?? (await this.sessions.findById(sessionId));
       if (!session || !isSessionLive(session.status)) return { kind: 'ended' };
       if (session.runtimeNode && session.runtimeNode !== this.config.NODE_ID) return { kind: 'elsewhere', node: session.runtimeNode };
       if (session.runtimeNode === this.config.NODE_ID) return { kind: 'here' };

@@ -10,6 +10,7 @@ import {
   type ExecutionAttempt,
   type ExecutionReason,
   type ExecutionStatus,
+  type Session,
   type ResourceUsage,
   retryExecution,
   type SkippedArtifacts,
@@ -21,7 +22,7 @@ import {
 } from '@sandbox/domain';
 import { type DataSource, In, type Repository } from 'typeorm';
 import { ExecutionEntity } from '../entities/execution.entity';
-import { toExecution } from '../mappers';
+import { toExecution, toSession } from '../mappers';
 import { withNamedLock } from '../named-lock';
 import { type Page, type PageQuery } from '../page';
 import { LIVE_SESSIONS, UNFINISHED_EXECUTIONS } from '../status-sql';
@@ -76,6 +77,13 @@ export interface LostExecution {
 
 // appends one attempt (built by the caller, passed as JSON text) to the history
 const APPEND_ATTEMPT = "JSON_ARRAY_APPEND(COALESCE(attempts, JSON_ARRAY()), '$', JSON_EXTRACT(:entry, '$'))";
+
+/** An execution this node just took, with its session as the claim read it. */
+export type Claimed = Execution & {
+  readonly session: Session;
+  /** Another execution of the session waits behind it. */
+  readonly morePending: boolean;
+};
 
 export class ExecutionRepository {
   private readonly repo: Repository<ExecutionEntity>;
@@ -171,12 +179,14 @@ export class ExecutionRepository {
    * work), and no other execution of the session to be running (an attempt this node gave up stays
    * `running` until the reaper retries it, and must then still go first). A racing claimer gets null.
    */
-  async claimNext(sessionId: string, node: string): Promise<(Execution & { readonly morePending: boolean }) | null> {
-    // the next two whole rows and the database's time: whether another waits behind spares the run
-    // loop a look after the run, and the row needs no read after the UPDATE, which changes only what
-    // it sets (a pending row carries no cancel mark: a pending execution's cancel ends it instead)
+  async claimNext(sessionId: string, node: string): Promise<Claimed | null> {
+    // the next two whole rows, their session and the database's time: whether another waits behind
+    // spares the run loop a look after the run, and the row needs no read after the UPDATE, which
+    // changes only what it sets (a pending row carries no cancel mark: a pending execution's cancel
+    // ends it instead); the session, whose binding the UPDATE checks, is the run's (env, workspace)
     const { entities, raw } = await this.repo
       .createQueryBuilder('e')
+      .innerJoinAndSelect('e.session', 's')
       .addSelect('NOW(3)', 'claim_now')
       .where('e.session_id = :sessionId AND e.status = :status', { sessionId, status: 'pending' })
       .orderBy('e.id', 'ASC')
@@ -194,7 +204,15 @@ export class ExecutionRepository {
       [startExecution.to, node, now, now, next.id, next.attempt, from, node, BOUND_SESSION_STATUS],
     );
     if (r.affectedRows !== 1) return null;
-    return { ...toExecution(next), status: startExecution.to, runtimeNode: node, startedAt: now, lastHeartbeatAt: now, morePending: behind !== undefined };
+    return {
+      ...toExecution(next),
+      status: startExecution.to,
+      runtimeNode: node,
+      startedAt: now,
+      lastHeartbeatAt: now,
+      session: toSession(next.session!),
+      morePending: behind !== undefined,
+    };
   }
 
   /**
