@@ -46,6 +46,12 @@ export class AgentMetrics {
     registers: this.registers,
   });
 
+  readonly doorbellsHeard = new Counter({
+    name: 'sandbox_doorbells_heard_total',
+    help: 'Execution doorbells published to this node and heard (those not heard are queued: sandbox_queue_wait_seconds)',
+    registers: this.registers,
+  });
+
   readonly queueWait = new Histogram({
     name: 'sandbox_queue_wait_seconds',
     help: 'From a job added to its queue until this node took it',

@@ -106,6 +106,7 @@ export class QueueConsumersService {
    * through this node's queue, whose routing places or forwards it.
    */
   private heard(w: WaitingExecution): void {
+    this.metrics.doorbellsHeard.inc();
     if (this.host.holds(w.sessionId)) return this.runner.kick(w.sessionId);
     this.doorbells.executionAgain(w, this.config.NODE_ID).catch((e) => this.log.warn({ execution_id: w.id, err: e }, 'cannot queue a published doorbell: the reaper rings it again'));
   }
