@@ -47,24 +47,29 @@ export class ExecutionWaiterService implements OnModuleInit, BeforeApplicationSh
   }
 
   /**
-   * The execution once terminal, or as it is when `waitMs` runs out or `signal` aborts (client gone);
-   * `read` is the row as the caller just read it (no database read for it unless it may have ended).
+   * The execution once terminal, or as it is when `waitMs` runs out or `signal` aborts (client gone).
+   * `read` is the row as the caller just read it, or the id of one it just inserted `pending` and did
+   * not read back: no database read for it until it may have ended.
    */
-  async waitForTerminal(read: Execution, waitMs: number, clientGone?: AbortSignal): Promise<Execution> {
-    const id = read.id;
+  async waitForTerminal(read: Execution | string, waitMs: number, clientGone?: AbortSignal): Promise<Execution> {
+    const id = typeof read === 'string' ? read : read.id;
     const deadline = Date.now() + waitMs;
     const signal = clientGone ? AbortSignal.any([clientGone, this.shutdown.signal]) : this.shutdown.signal;
     const gone = aborted(signal);
-    let known: Execution | null = read;
+    let known: Execution | string | null = read;
     for (;;) {
       // listen before reading, so an event between the read and the wait is not lost
       const woken = this.finishedEvent(id);
       try {
-        const execution = known && !this.ended.has(id) ? known : await this.executions.findById(id);
-        known = null;
-        if (!execution) throw new Error(`execution ${id} vanished`);
         const left = deadline - Date.now();
-        if (isExecutionTerminal(execution.status) || left <= 0 || signal?.aborted) return execution;
+        const over = left <= 0 || signal.aborted;
+        const trusted = this.ended.has(id) ? null : known;
+        known = null;
+        if (typeof trusted !== 'string' || over) {
+          const execution = trusted && typeof trusted !== 'string' ? trusted : await this.executions.findById(id);
+          if (!execution) throw new Error(`execution ${id} vanished`);
+          if (isExecutionTerminal(execution.status) || over) return execution;
+        }
         await Promise.race([woken.promise, sleep(Math.min(left, this.config.WAIT_POLL_MS)), gone]);
       } finally {
         woken.cancel();

@@ -21,7 +21,6 @@ import { ApiError } from '../http/api-error';
 import { IDEMPOTENCY_HEADER, idempotencyOf, markReplayed } from '../http/idempotency';
 import { sendEvents } from '../http/server-sent-events';
 import { ExecutionStreamService } from './execution-stream.service';
-import { ExecutionWaiterService } from './execution-waiter.service';
 import { ExecutionsService } from './executions.service';
 
 @ApiTags('executions')
@@ -30,7 +29,6 @@ import { ExecutionsService } from './executions.service';
 export class ExecutionsController {
   constructor(
     private readonly executions: ExecutionsService,
-    private readonly waiter: ExecutionWaiterService,
     private readonly stream: ExecutionStreamService,
     private readonly files: FilesService,
   ) {}
@@ -51,18 +49,16 @@ export class ExecutionsController {
     @CurrentPrincipal() who: Principal,
     @Res() res: Response,
   ): Promise<void> {
-    const created = await this.executions.create(sessionId, body, who, idempotencyOf(key, body));
+    const waiting = (query.wait || query.wait_ms !== undefined) && !query.stream;
+    // a client that hangs up stops the wait, not the execution
+    const gone = new AbortController();
+    if (waiting) res.on('close', () => res.writableFinished || gone.abort());
+    const created = await this.executions.create(sessionId, body, who, idempotencyOf(key, body), waiting ? { wait: { ms: query.wait_ms, clientGone: gone.signal } } : {});
     markReplayed(res, created.replayed);
-    let execution = created.execution;
+    const execution = created.execution;
     if (query.stream) {
       res.location(`/v1/executions/${execution.id}`);
       return sendEvents(res, (gone) => this.stream.events(execution, null, gone));
-    }
-    if (query.wait || query.wait_ms !== undefined) {
-      // a client that hangs up stops the wait, not the execution
-      const gone = new AbortController();
-      res.on('close', () => res.writableFinished || gone.abort());
-      execution = await this.waiter.waitForTerminal(execution, this.executions.waitBudgetMs(execution, query.wait_ms), gone.signal);
     }
     const inline = query.inline ? await this.files.inline(execution) : undefined;
     res.status(isExecutionTerminal(execution.status) ? 200 : 202).json(executionToResponse(execution, inline));

@@ -10,6 +10,9 @@ import { ApiError } from '../http/api-error';
 import { newId } from '../ids';
 import { SessionsService } from '../sessions/sessions.service';
 import { type CreateExecutionDto, inputFilesOf } from './execution.dto';
+import { ExecutionWaiterService } from './execution-waiter.service';
+
+const testCasesOf = (dto: CreateExecutionDto) => dto.test_cases?.map((c) => ({ stdin: c.stdin, expected_output: c.expected_output ?? null, args: c.args ?? null, timeout: c.timeout ?? null })) ?? null;
 
 @Injectable()
 export class ExecutionsService {
@@ -21,72 +24,83 @@ export class ExecutionsService {
     private readonly templates: TemplateRepository,
     private readonly contexts: InterpreterContextRepository,
     private readonly doorbells: Doorbells,
+    private readonly waiter: ExecutionWaiterService,
     @InjectPinoLogger(ExecutionsService.name) private readonly log: PinoLogger,
   ) {}
 
   /**
    * Stores the execution `pending` and rings the doorbell of the node holding its session (or of the
    * shared queue while the session is unplaced). A retry with the same Idempotency-Key gets the same
-   * execution; past SESSION_MAX_PENDING queued ones the answer is 429.
+   * execution; past SESSION_MAX_PENDING queued ones the answer is 429. With `wait`, the answer is the
+   * execution once it ended (or as it is when the wait runs out): the doorbell rings right after the
+   * insert, and the row is read only when it may have ended.
    */
   async create(
     sessionId: string,
     dto: CreateExecutionDto,
     who: Principal,
     idem: Idempotency | null,
-    how: { webhookFormat?: WebhookFormat } = {},
+    how: { webhookFormat?: WebhookFormat; wait?: { ms?: number; clientGone: AbortSignal } } = {},
   ): Promise<{ execution: Execution; replayed: boolean }> {
     const session = await this.sessionsService.get(sessionId, who);
     const id = newId('exec');
     const max = this.config.SESSION_MAX_PENDING;
-    const { row, replayed } = await accept(
-      idem,
-      {
-        prior: async (key) => {
-          const p = await this.executions.findByIdempotencyKey(sessionId, key);
-          return p && { row: p.execution, requestHash: p.requestHash };
-        },
-        admit: () => this.admit(session, dto),
-        insert: (settings) =>
-          this.executions.insertWithinCap(
-            {
-              id,
-              sessionId,
-              code: dto.code,
-              stdin: dto.stdin ?? null,
-              envVars: dto.env ?? null,
-              args: dto.args ?? null,
-              encoding: dto.encoding ?? 'utf8',
-              inputFiles: inputFilesOf(dto),
-              contextId: dto.context_id ?? null,
-              collect: dto.collect ?? null,
-              testCases: dto.test_cases?.map((c) => ({ stdin: c.stdin, expected_output: c.expected_output ?? null, args: c.args ?? null, timeout: c.timeout ?? null })) ?? null,
-              compare: dto.test_cases ? (dto.compare ?? DEFAULT_COMPARE) : null,
-              callbackUrl: dto.callback_url ?? null,
-              webhookFormat: how.webhookFormat ?? null,
-              ...settings,
-              idempotency: idem,
-              traceParent: currentTraceparent(),
-            },
-            max,
-          ),
-        overCap: (n) =>
-          new ApiError(429, 'too_many_pending', `session '${sessionId}' has ${n} executions waiting to run, its maximum; wait for some to finish`, [{ message: `at most ${max} pending executions per session`, limit: max }], {
-            'Retry-After': '1',
-          }),
-        // the session's activity is recorded meanwhile (idle expiry counts from the last execution)
-        read: async () => (await Promise.all([this.executions.findById(id), this.sessions.touch(sessionId)]))[0]!,
-        enqueue: () => this.doorbells.execution({ id, sessionId, attempt: 1 }, session.runtimeNode),
-        rollback: () => this.executions.delete(id),
+    let admitted: ExecutionSettings | undefined;
+    const steps = {
+      prior: async (key: string) => {
+        const p = await this.executions.findByIdempotencyKey(sessionId, key);
+        return p && { row: p.execution, requestHash: p.requestHash };
       },
-      this.log,
-      { session_id: sessionId, execution_id: id },
-    );
-    if (!replayed) {
+      admit: async () => (admitted = await this.admit(session, dto)),
+      insert: (settings: ExecutionSettings) =>
+        this.executions.insertWithinCap(
+          {
+            id,
+            sessionId,
+            code: dto.code,
+            stdin: dto.stdin ?? null,
+            envVars: dto.env ?? null,
+            args: dto.args ?? null,
+            encoding: dto.encoding ?? 'utf8',
+            inputFiles: inputFilesOf(dto),
+            contextId: dto.context_id ?? null,
+            collect: dto.collect ?? null,
+            testCases: testCasesOf(dto),
+            compare: dto.test_cases ? (dto.compare ?? DEFAULT_COMPARE) : null,
+            callbackUrl: dto.callback_url ?? null,
+            webhookFormat: how.webhookFormat ?? null,
+            ...settings,
+            idempotency: idem,
+            traceParent: currentTraceparent(),
+          },
+          max,
+        ),
+      overCap: (n: number) =>
+        new ApiError(429, 'too_many_pending', `session '${sessionId}' has ${n} executions waiting to run, its maximum; wait for some to finish`, [{ message: `at most ${max} pending executions per session`, limit: max }], {
+          'Retry-After': '1',
+        }),
+      enqueue: () => this.doorbells.execution({ id, sessionId, attempt: 1 }, session.runtimeNode),
+      rollback: () => this.executions.delete(id),
+    };
+    const fields = { session_id: sessionId, execution_id: id };
+    const accepted = (replayed: boolean) => {
+      if (replayed) return;
       annotateSpan({ 'sandbox.session_id': sessionId, 'sandbox.execution_id': id, 'sandbox.template_id': session.templateId });
-      this.log.info({ session_id: sessionId, execution_id: id, template_id: session.templateId, runtime_node: session.runtimeNode }, 'execution accepted');
+      this.log.info({ ...fields, template_id: session.templateId, runtime_node: session.runtimeNode }, 'execution accepted');
+    };
+    if (!how.wait) {
+      // the session's activity is recorded meanwhile (idle expiry counts from the last execution)
+      const read = async () => (await Promise.all([this.executions.findById(id), this.sessions.touch(sessionId)]))[0]!;
+      const { row, replayed } = await accept(idem, { ...steps, read }, this.log, fields);
+      accepted(replayed);
+      return { execution: row, replayed };
     }
-    return { execution: row, replayed };
+    const { row, replayed } = await accept(idem, { ...steps, read: null }, this.log, fields);
+    accepted(replayed);
+    if (!row) await this.sessions.touch(sessionId).catch((e) => this.log.warn({ ...fields, err: e }, 'session activity not recorded'));
+    // a replay waits for the execution it replays, as read; a new one is pending as inserted
+    const budget = this.waitBudgetMs(row ?? { timeout: admitted!.timeout, testCases: testCasesOf(dto) }, how.wait.ms);
+    return { execution: await this.waiter.waitForTerminal(row ?? id, budget, how.wait.clientGone), replayed };
   }
 
   /** The execution if the caller may see its session; another tenant's is as unknown as a missing one (404). */
@@ -125,7 +139,7 @@ export class ExecutionsService {
   }
 
   /** How long `?wait` holds a request: as asked, else the run's own limits (a compile's, every case's) plus queueing; never past WAIT_MAX_SECONDS. */
-  waitBudgetMs(execution: Execution, waitMs?: number): number {
+  waitBudgetMs(execution: Pick<Execution, 'timeout' | 'testCases'>, waitMs?: number): number {
     const cap = this.config.WAIT_MAX_SECONDS * 1000;
     const cases = Math.min(LIMITS.testCasesSeconds, (execution.testCases ?? []).reduce((n, c) => n + (c.timeout ?? execution.timeout), 0));
     return Math.min(waitMs ?? (execution.timeout + cases + 30) * 1000, cap);

@@ -13,8 +13,11 @@ export interface AcceptSteps<T, A> {
   insert(admitted: A): Promise<number | null>;
   /** The answer when the cap is reached (429). */
   overCap(count: number): ApiError;
-  /** The accepted row as stored: the answer, not whatever an agent made of it since. */
-  read(): Promise<T>;
+  /**
+   * The accepted row as stored: the answer, not whatever an agent made of it since. Null for a caller
+   * that answers from its own later read (a wait), whose doorbell then rings right after the insert.
+   */
+  read: (() => Promise<T>) | null;
   /** Rings the work's doorbell. */
   enqueue(): Promise<void>;
   /** Takes the row back when its doorbell could not ring. */
@@ -28,12 +31,14 @@ export interface AcceptSteps<T, A> {
  * first's); the row is read before its doorbell rings, and taken back if the doorbell cannot ring, so
  * no row waits without a job (I3). The queue down answers 503 with Retry-After.
  */
+export async function accept<T, A>(idem: Idempotency | null, steps: AcceptSteps<T, A> & { read: () => Promise<T> }, log: PinoLogger, fields: Readonly<Record<string, string>>): Promise<{ row: T; replayed: boolean }>;
+export async function accept<T, A>(idem: Idempotency | null, steps: AcceptSteps<T, A>, log: PinoLogger, fields: Readonly<Record<string, string>>): Promise<{ row: T | null; replayed: boolean }>;
 export async function accept<T, A>(
   idem: Idempotency | null,
   steps: AcceptSteps<T, A>,
   log: PinoLogger,
   fields: Readonly<Record<string, string>>,
-): Promise<{ row: T; replayed: boolean }> {
+): Promise<{ row: T | null; replayed: boolean }> {
   const earlier = async (): Promise<T | null> => {
     const prior = idem && (await steps.prior(idem.key));
     return prior && idem ? replay(prior, prior.row, idem) : null;
@@ -51,7 +56,7 @@ export async function accept<T, A>(
     throw e;
   }
   if (atCap !== null) throw steps.overCap(atCap);
-  const row = await steps.read();
+  const row = steps.read ? await steps.read() : null;
   try {
     await steps.enqueue();
   } catch (e) {
