@@ -22,6 +22,8 @@ import {
 } from '@sandbox/domain';
 import { type DataSource, In, type Repository } from 'typeorm';
 import { ExecutionEntity } from '../entities/execution.entity';
+import { SessionEntity } from '../entities/session.entity';
+import { EntityRows } from '../entity-rows';
 import { toExecution, toSession } from '../mappers';
 import { withNamedLock } from '../named-lock';
 import { type Page, type PageQuery } from '../page';
@@ -76,7 +78,7 @@ export interface LostExecution {
 }
 
 // appends one attempt (built by the caller, passed as JSON text) to the history
-const APPEND_ATTEMPT = "JSON_ARRAY_APPEND(COALESCE(attempts, JSON_ARRAY()), '$', JSON_EXTRACT(:entry, '$'))";
+const appendAttempt = (entry: string) => `JSON_ARRAY_APPEND(COALESCE(attempts, JSON_ARRAY()), '$', JSON_EXTRACT(${entry}, '$'))`;
 
 /** An execution this node just took, with its session as the claim read it. */
 export type Claimed = Execution & {
@@ -87,9 +89,13 @@ export type Claimed = Execution & {
 
 export class ExecutionRepository {
   private readonly repo: Repository<ExecutionEntity>;
+  private readonly rows: EntityRows<ExecutionEntity>;
+  private readonly sessionRows: EntityRows<SessionEntity>;
 
   constructor(private readonly ds: DataSource) {
     this.repo = ds.getRepository(ExecutionEntity);
+    this.rows = new EntityRows(ds, ExecutionEntity, 'e');
+    this.sessionRows = new EntityRows(ds, SessionEntity, 's');
   }
 
   /**
@@ -98,10 +104,10 @@ export class ExecutionRepository {
    */
   async insertWithinCap(e: NewExecution, cap: number): Promise<number | null> {
     return withNamedLock(this.ds, `sandbox.session.${e.sessionId}`, async (m) => {
-      const pending = await m.countBy(ExecutionEntity, { sessionId: e.sessionId, status: 'pending' });
-      if (pending >= cap) return pending;
+      const [{ n }]: { n: number | string }[] = await m.query("SELECT COUNT(*) AS n FROM executions WHERE session_id = ? AND status = 'pending'", [e.sessionId]);
+      if (Number(n) >= cap) return Number(n);
       const { idempotency, ...fields } = e;
-      await m.insert(ExecutionEntity, {
+      const insert = this.rows.insert({
         ...fields,
         collect: e.collect ? [...e.collect] : null,
         envVars: e.envVars ? { ...e.envVars } : null,
@@ -115,6 +121,7 @@ export class ExecutionRepository {
         attempt: 1,
         retryCount: 0,
       });
+      await m.query(insert.sql, insert.params);
       return null;
     });
   }
@@ -155,8 +162,8 @@ export class ExecutionRepository {
   }
 
   async findById(id: string): Promise<Execution | null> {
-    const e = await this.repo.findOneBy({ id });
-    return e ? toExecution(e) : null;
+    const [row]: Record<string, unknown>[] = await this.ds.query(`SELECT ${this.rows.select} FROM ${this.rows.table} WHERE e.id = ?`, [id]);
+    return row ? toExecution(this.rows.entity(row)) : null;
   }
 
   async status(id: string): Promise<ExecutionStatus | null> {
@@ -184,17 +191,15 @@ export class ExecutionRepository {
     // spares the run loop a look after the run, and the row needs no read after the UPDATE, which
     // changes only what it sets (a pending row carries no cancel mark: a pending execution's cancel
     // ends it instead); the session, whose binding the UPDATE checks, is the run's (env, workspace)
-    const { entities, raw } = await this.repo
-      .createQueryBuilder('e')
-      .innerJoinAndSelect('e.session', 's')
-      .addSelect('NOW(3)', 'claim_now')
-      .where('e.session_id = :sessionId AND e.status = :status', { sessionId, status: 'pending' })
-      .orderBy('e.id', 'ASC')
-      .limit(2)
-      .getRawAndEntities<{ claim_now: Date }>();
-    const [next, behind] = entities;
-    if (!next) return null;
-    const now = raw[0]!.claim_now;
+    const rows: Record<string, unknown>[] = await this.ds.query(
+      `SELECT ${this.rows.select}, ${this.sessionRows.select}, NOW(3) AS claim_now FROM ${this.rows.table} JOIN ${this.sessionRows.table} ON s.id = e.session_id
+       WHERE e.session_id = ? AND e.status = 'pending' ORDER BY e.id LIMIT 2`,
+      [sessionId],
+    );
+    const [first, behind] = rows;
+    if (!first) return null;
+    const next = this.rows.entity(first);
+    const now = first['claim_now'] as Date;
     const [from] = startExecution.from;
     const r: { affectedRows: number } = await this.ds.query(
       `UPDATE executions e JOIN sessions s ON s.id = e.session_id
@@ -210,7 +215,7 @@ export class ExecutionRepository {
       runtimeNode: node,
       startedAt: now,
       lastHeartbeatAt: now,
-      session: toSession(next.session!),
+      session: toSession(this.sessionRows.entity(first)),
       morePending: behind !== undefined,
     };
   }
@@ -227,34 +232,31 @@ export class ExecutionRepository {
       ended_at: new Date().toISOString(),
       outcome: t.to as ExecutionAttempt['outcome'],
     };
-    const r = await this.repo
-      .createQueryBuilder()
-      .update()
-      .set({
-        status: t.to,
-        stdout: result.stdout,
-        stderr: result.stderr,
-        stdoutTruncated: result.stdoutTruncated,
-        stderrTruncated: result.stderrTruncated,
-        exitCode: result.exitCode,
-        executionTime: result.executionTime,
-        error: result.error,
-        reason: result.reason,
-        ...(result.usage !== undefined ? { usage: result.usage } : {}),
-        ...(result.artifacts !== undefined ? { artifacts: result.artifacts as Artifact[] | null } : {}),
-        ...(result.collected !== undefined ? { collected: result.collected as Artifact[] | null } : {}),
-        ...(result.skippedArtifacts !== undefined ? { skippedArtifacts: result.skippedArtifacts } : {}),
-        ...(result.results !== undefined ? { results: result.results } : {}),
-        ...(result.contextState !== undefined ? { contextState: result.contextState } : {}),
-        ...(result.testResults !== undefined ? { testResults: result.testResults as TestResults } : {}),
-        ...(result.compileOutput !== undefined ? { compileOutput: result.compileOutput } : {}),
-        attempts: () => APPEND_ATTEMPT,
-        completedAt: () => 'CURRENT_TIMESTAMP(3)',
-      })
-      .where('id = :id AND attempt = :attempt AND runtime_node = :node AND status IN (:...from)', { id: fence.id, attempt: fence.attempt, node: fence.node, from: t.from })
-      .setParameter('entry', JSON.stringify(entry))
-      .execute();
-    return r.affected === 1;
+    const set = this.rows.assignments({
+      status: t.to,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      stdoutTruncated: result.stdoutTruncated,
+      stderrTruncated: result.stderrTruncated,
+      exitCode: result.exitCode,
+      executionTime: result.executionTime,
+      error: result.error,
+      reason: result.reason,
+      usage: result.usage,
+      artifacts: result.artifacts as Artifact[] | null | undefined,
+      collected: result.collected as Artifact[] | null | undefined,
+      skippedArtifacts: result.skippedArtifacts,
+      results: result.results,
+      contextState: result.contextState,
+      testResults: result.testResults as TestResults | undefined,
+      compileOutput: result.compileOutput,
+    });
+    const r: { affectedRows: number } = await this.ds.query(
+      `UPDATE executions SET ${set.sql}, attempts = ${appendAttempt('?')}, completed_at = CURRENT_TIMESTAMP(3)
+       WHERE id = ? AND attempt = ? AND runtime_node = ? AND status IN (?)`,
+      [...set.params, JSON.stringify(entry), fence.id, fence.attempt, fence.node, t.from],
+    );
+    return r.affectedRows === 1;
   }
 
   /**
@@ -304,7 +306,7 @@ export class ExecutionRepository {
     const r = await this.repo
       .createQueryBuilder()
       .update()
-      .set({ ...set, attempts: () => APPEND_ATTEMPT })
+      .set({ ...set, attempts: () => appendAttempt(':entry') })
       .where('id = :id AND attempt = :attempt AND status IN (:...from)', { id: lost.id, attempt: lost.attempt, from: t.from })
       .setParameter('entry', JSON.stringify(entry))
       .execute();
