@@ -19,7 +19,8 @@ Requests (one JSON object per line on stdin):
    "context"? {"id", "generation"} (run the code as a cell of that context's interpreter, started when
    it has none or an older generation: its variables stay for the next cell),
    "cases"? [{"stdin"|"stdin_base64", "args"?, "timeout_ms"}] (run the program once per case instead,
-   each isolated from the others, at most "cases_budget_ms" for them all)}
+   each isolated from the others, at most "cases_budget_ms" for them all),
+   "scan"? (a limit: the result carries the workspace's scan after the run, as "scanned" would)}
    C and C++ are compiled first (gcc, g++), within timeout_ms, once whatever the number of cases.
   {"op": "context_stop", "id", "context_id"}  stop a context's interpreter (answered "context_stopped")
   {"op": "cancel", "id"}          stop the run with this id
@@ -47,7 +48,8 @@ Replies (one JSON object per line on stdout):
    programs and cells), "results_note", "context": {"started", "reset"} (cells: why a fresh
    interpreter ran it, why it is gone after it), "compile": {"exit_code", "signal", "timed_out",
    "cancelled", "oom_kills", "wall_ms", "cpu_ms", "output" (base64)} (C, C++; nothing ran when it
-   failed), "cases_run" (with cases: the result's own output and counters are then empty)}
+   failed), "cases_run" (with cases: the result's own output and counters are then empty),
+   "scan": {"entries", "truncated", "unlisted_files", "counted"} (asked for, and the scan did not fail)}
   {"op": "scanned", "id", "entries": [[path, kind, size, token]], "truncated", "unlisted_files", "counted"}
      past `limit` entries only regular files are counted (unlisted_files), while `counted` says the
      walk saw everything (it stops after COUNT_CAP entries)
@@ -1517,8 +1519,12 @@ def problem(e):
 
 
 def scan(req):
+    send({"op": "scanned", "id": req.get("id"), **scan_workspace(req.get("limit"))})
+
+
+def scan_workspace(limit):
     """Lists at most `limit` entries; past that only counts the regular files (up to COUNT_CAP entries)."""
-    limit = max(0, int(req.get("limit") or 0))
+    limit = max(0, int(limit or 0))
     entries, unlisted, visited, counted = [], 0, 0, True
     stack = [("", WORKSPACE)]
     while stack:
@@ -1556,8 +1562,7 @@ def scan(req):
             entries.append([shown, kind, st.st_size, token_of(st)])
             if kind == "d":
                 stack.append((path, e.path))
-    send({"op": "scanned", "id": req.get("id"), "entries": entries, "truncated": len(entries) >= limit and (unlisted > 0 or not counted),
-          "unlisted_files": unlisted, "counted": counted})
+    return {"entries": entries, "truncated": len(entries) >= limit and (unlisted > 0 or not counted), "unlisted_files": unlisted, "counted": counted}
 
 
 def read_files(req):
@@ -1783,7 +1788,16 @@ def handle(msg, inbox):
             send({"op": "result", "id": msg.get("id"), "error": "unsupported request: cases is a list of objects, and not for a cell"})
             return
         try:
-            send(run(msg, inbox))
+            result = run(msg, inbox)
+            if msg.get("scan") is not None and not result.get("error"):
+                # the workspace as the run left it, in the same reply: the agent's push needs no round trip
+                # of its own; without it (it failed) the agent asks for a scan
+                try:
+                    with as_sandbox_user():
+                        result["scan"] = scan_workspace(msg["scan"])
+                except Exception:  # noqa: BLE001
+                    pass
+            send(result)
         except Exception as e:  # noqa: BLE001 - report, stay alive for the next run
             send({"op": "result", "id": msg.get("id"), "error": f"executor: {type(e).__name__}: {e}"})
     elif op in FILE_OPS:

@@ -53,7 +53,7 @@ describe('EntityRows on MariaDB', () => {
     await executions.finish(
       { id: 'e1', attempt: 1, node: 'node-a', startedAt: claimed!.startedAt },
       completeExecution,
-      { stdout: 'ok\n', stderr: '', stdoutTruncated: true, stderrTruncated: false, exitCode: 0, executionTime: 0.25, error: null, reason: null, usage: { wall_ms: 12, cpu_ms: 3, memory_peak_bytes: 1024 } },
+      { stdout: 'ok\n', stderr: '', stdoutTruncated: true, stderrTruncated: false, exitCode: 0, executionTime: 0.25, error: null, reason: 'exited', usage: { wall_ms: 12, cpu_ms: 3, peak_memory_bytes: 1024, stdout_bytes: 3, stderr_bytes: 0, signal: null } },
     );
 
     const execution = new EntityRows(ds, ExecutionEntity, 'e');
@@ -79,7 +79,8 @@ describe('EntityRows on MariaDB', () => {
       stderrTruncated: false,
       exitCode: 0,
       executionTime: 0.25,
-      usage: { wall_ms: 12, cpu_ms: 3, memory_peak_bytes: 1024 },
+      usage: { wall_ms: 12, cpu_ms: 3, peak_memory_bytes: 1024, stdout_bytes: 3, stderr_bytes: 0, signal: null },
+      reason: 'exited',
       attempts: [{ attempt: 1, node: 'node-a', outcome: 'completed' }],
     });
     expect(await executions.findById('nope')).toBeNull();

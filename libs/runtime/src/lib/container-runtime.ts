@@ -55,6 +55,8 @@ export interface RunRequest {
   readonly casesBudgetMs?: number;
   /** Hears each case's end as it comes, in order (with `cases`). */
   readonly onCase?: (index: number, report: CaseReport) => void;
+  /** Scan the workspace after the run, listing at most this many entries (the report's `scan`). */
+  readonly scan?: number;
 }
 
 export interface RunCase {
@@ -95,6 +97,8 @@ export interface RunReport extends CaseReport {
   readonly resultsNote: string | null;
   /** A cell's interpreter, as the executor found and left it; null for a program. */
   readonly context: ContextState | null;
+  /** The workspace as the run left it, when asked for and the executor could scan it; else null. */
+  readonly scan: WorkspaceScan | null;
 }
 
 export interface ReadRequest {

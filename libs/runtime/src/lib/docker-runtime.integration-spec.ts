@@ -281,6 +281,13 @@ describe('DockerRuntime on the real engine', () => {
       expect(after.entries.find((e) => e.path === 'scan/sub/f.txt')!.token).not.toBe(token);
     });
 
+    it("brings the workspace's scan along with a run that asks for it, as a scan after it lists it", async () => {
+      const report = await run(sandbox, 'import os\nos.makedirs("along", exist_ok=True)\nopen("along/new.txt", "w").write("abc")', { scan: 1000 });
+      expect(report.scan?.entries).toContainEqual({ path: 'along/new.txt', kind: 'file', size: 3, token: expect.any(String) });
+      expect(report.scan).toEqual(await sandbox.scan(1000));
+      expect((await run(sandbox, 'print(1)')).scan).toBeNull();
+    });
+
     it('stops a scan at its limit and says so', async () => {
       const r = await sandbox.scan(2);
       expect(r.entries).toHaveLength(2);

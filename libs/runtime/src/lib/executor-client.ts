@@ -28,12 +28,12 @@ import {
   runBudgetMs,
   toCaseReport,
   toRunReport,
+  toWorkspaceScan,
 } from './executor-protocol';
 
 const BASE_MAX_LINE = 64 * 1024;
 // a file request moves at most MAX_IO_BYTES: seconds at worst, unless the executor is stuck
 const FILE_OP_TIMEOUT_MS = 60_000;
-const KINDS = { f: 'file', d: 'dir', l: 'symlink', o: 'other', n: 'name' } as const;
 
 interface Pending {
   resolve(reply: ExecutorReply): void;
@@ -120,7 +120,7 @@ export class ExecutorClient implements Sandbox {
     let answer: ExecutorReply;
     let heardCases = 0;
     try {
-      answer = await this.call(req.id, encodeRun(req), maxReplyBytes(req.maxOutputBytes), deadline);
+      answer = await this.call(req.id, encodeRun(req), maxReplyBytes(req.maxOutputBytes, req.scan), deadline);
     } finally {
       heardCases = this.listening.get(req.id)?.nextCase ?? 0;
       this.listening.delete(req.id);
@@ -134,12 +134,7 @@ export class ExecutorClient implements Sandbox {
   async scan(limit: number): Promise<WorkspaceScan> {
     const reply = await this.fileOp('scan', { limit }, maxIoReplyBytes(0, limit));
     if (reply.op !== 'scanned') throw unexpected(reply);
-    return {
-      entries: reply.entries.map(([path, kind, size, token]) => ({ path, kind: KINDS[kind], size, token })),
-      truncated: reply.truncated,
-      unlistedFiles: reply.unlisted_files,
-      counted: reply.counted,
-    };
+    return toWorkspaceScan(reply);
   }
 
   async read(files: readonly ReadRequest[]): Promise<ReadResult[]> {

@@ -1,4 +1,4 @@
-import { encodeRun, EXECUTOR_PROTOCOL_VERSION, executorRefusal, executorReply, imageRuntimes, isResult, LineSplitter, MAX_RESULTS_BYTES, maxReplyBytes, runBudgetMs, toCaseReport, toRunReport } from './executor-protocol';
+import { encodeRun, EXECUTOR_PROTOCOL_VERSION, executorRefusal, executorReply, imageRuntimes, isResult, LineSplitter, MAX_RESULTS_BYTES, maxIoReplyBytes, maxReplyBytes, runBudgetMs, toCaseReport, toRunReport } from './executor-protocol';
 
 function splitter(maxLine: number) {
   const lines: (string | null)[] = [];
@@ -224,6 +224,21 @@ describe('toRunReport', () => {
     });
   });
 
+  it("carries the workspace's scan when the run brought one, else null", () => {
+    expect(toRunReport(validResult, 1024).scan).toBeNull();
+    const scan = { entries: [['out', 'd', 4096, 't1'], ['out/a.csv', 'f', 3, 't2']], truncated: false, unlisted_files: 0, counted: true };
+    expect(toRunReport(executorReply.parse({ ...validResult, scan }) as ResultReply, 1024).scan).toEqual({
+      entries: [
+        { path: 'out', kind: 'dir', size: 4096, token: 't1' },
+        { path: 'out/a.csv', kind: 'file', size: 3, token: 't2' },
+      ],
+      truncated: false,
+      unlistedFiles: 0,
+      counted: true,
+    });
+    expect(() => executorReply.parse({ ...validResult, scan: { ...scan, entries: [['x', 'q', 1, 't']] } })).toThrow();
+  });
+
   it('caps each stream at maxOutputBytes', () => {
     const reply: ResultReply = { ...validResult, stdout: b64('a'.repeat(100)), stderr: b64('b'.repeat(50)), stdout_bytes: 100, stderr_bytes: 50 };
     const report = toRunReport(reply, 10);
@@ -251,6 +266,10 @@ describe('maxReplyBytes', () => {
     expect(maxReplyBytes(0)).toBe(MAX_RESULTS_BYTES + 64 * 1024);
     expect(maxReplyBytes(3)).toBe(8 + MAX_RESULTS_BYTES + 64 * 1024);
     expect(maxReplyBytes(1 << 20)).toBe(Math.ceil(((1 << 20) * 8) / 3) + MAX_RESULTS_BYTES + 64 * 1024);
+  });
+
+  it('makes room for the scan a run asks for', () => {
+    expect(maxReplyBytes(0, 100)).toBe(maxReplyBytes(0) + maxIoReplyBytes(0, 100));
   });
 
   it('is at least the length of a reply carrying two full streams', () => {
@@ -283,6 +302,11 @@ describe('encodeRun', () => {
       max_output_bytes: 1024,
       cwd: '/workspace',
     });
+  });
+
+  it('asks for the scan after the run only with a limit', () => {
+    expect(JSON.parse(encodeRun(request))).not.toHaveProperty('scan');
+    expect(JSON.parse(encodeRun({ ...request, scan: 11_000 })).scan).toBe(11_000);
   });
 
   it('carries the lease as whole ms of the host monotonic clock, when there is one', () => {

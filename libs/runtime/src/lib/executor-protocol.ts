@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isLanguage, type RuntimeVersion } from '@sandbox/domain';
-import { type CaseReport, type RunReport, type RunRequest } from './container-runtime';
+import { type CaseReport, type RunReport, type RunRequest, type WorkspaceScan } from './container-runtime';
 
 /**
  * The JSON-lines protocol of the in-sandbox executor (docker/sandbox/executor/executor.py).
@@ -52,6 +52,14 @@ const compiled = z.object({
   // the executor's COMPILE_OUTPUT_BYTES (64 KiB) and a line of its own
   output: b64.max(4 * Math.ceil((65536 + 4096) / 3)),
 });
+const path = z.string().max(8192);
+const token = z.string().max(128);
+const workspaceScan = z.object({
+  entries: z.array(z.tuple([path, z.enum(['f', 'd', 'l', 'o', 'n']), count, token])),
+  truncated: z.boolean(),
+  unlisted_files: count,
+  counted: z.boolean(),
+});
 const result = z.object({
   op: z.literal('result'),
   ...programEnd,
@@ -62,22 +70,15 @@ const result = z.object({
   results_note: z.string().max(4096).nullable().optional(),
   // a cell's interpreter: why a fresh one ran it, why it is gone after it
   context: z.object({ started: z.string().max(256).nullable(), reset: z.string().max(256).nullable() }).nullable().optional(),
+  // the workspace after the run, when the request asked for it
+  scan: workspaceScan.optional(),
 });
 // a streamed run's output as it comes: at most the executor's FLUSH_BYTES (32 KiB) a piece
 const output = z.object({ op: z.literal('output'), id: z.string(), stream: z.enum(['stdout', 'stderr']), data: b64.max(4 * Math.ceil(32768 / 3)) });
 const failure = z.object({ op: z.enum(['result', 'error']), id: z.string().nullable().optional(), error: z.string().max(4096) });
 
-const path = z.string().max(8192);
-const token = z.string().max(128);
 const fileError = z.object({ path: path.nullable(), error: z.string().max(4096) });
-const scanned = z.object({
-  op: z.literal('scanned'),
-  id: z.string(),
-  entries: z.array(z.tuple([path, z.enum(['f', 'd', 'l', 'o', 'n']), count, token])),
-  truncated: z.boolean(),
-  unlisted_files: count,
-  counted: z.boolean(),
-});
+const scanned = z.object({ op: z.literal('scanned'), id: z.string(), ...workspaceScan.shape });
 const data = z.object({
   op: z.literal('data'),
   id: z.string(),
@@ -130,9 +131,9 @@ export class ExecutorFailure extends Error {
 /** Rich results of one run, as JSON (the executor's MAX_RESULTS_BYTES). */
 export const MAX_RESULTS_BYTES = 16 << 20;
 
-/** Longest reply line accepted for a given output cap: two base64 streams, the results, the envelope. */
-export function maxReplyBytes(maxOutputBytes: number): number {
-  return Math.ceil((maxOutputBytes * 2 * 4) / 3) + MAX_RESULTS_BYTES + 64 * 1024;
+/** Longest reply line accepted for a run: two base64 streams, the results, the scan asked for, the envelope. */
+export function maxReplyBytes(maxOutputBytes: number, scanEntries?: number): number {
+  return Math.ceil((maxOutputBytes * 2 * 4) / 3) + MAX_RESULTS_BYTES + 64 * 1024 + (scanEntries === undefined ? 0 : maxIoReplyBytes(0, scanEntries));
 }
 
 export function encodeRun(req: RunRequest): string {
@@ -151,6 +152,7 @@ export function encodeRun(req: RunRequest): string {
     ...(req.onOutput ? { stream: true } : {}),
     ...(req.context ? { context: { id: req.context.id, generation: req.context.generation } } : {}),
     ...(req.cases ? { cases: req.cases.map(encodeCase), ...(req.casesBudgetMs ? { cases_budget_ms: req.casesBudgetMs } : {}) } : {}),
+    ...(req.scan === undefined ? {} : { scan: req.scan }),
   })}\n`;
 }
 
@@ -182,6 +184,18 @@ export function toRunReport(reply: z.infer<typeof result>, maxOutputBytes: numbe
       ? { exitCode: build.exit_code, signal: build.signal, timedOut: build.timed_out, oomKilled: build.oom_kills > 0, output: Buffer.from(build.output, 'base64'), wallMs: build.wall_ms }
       : null,
     casesRun: reply.cases_run ?? null,
+    scan: reply.scan ? toWorkspaceScan(reply.scan) : null,
+  };
+}
+
+const KINDS = { f: 'file', d: 'dir', l: 'symlink', o: 'other', n: 'name' } as const;
+
+export function toWorkspaceScan(reply: z.infer<typeof workspaceScan>): WorkspaceScan {
+  return {
+    entries: reply.entries.map(([path, kind, size, token]) => ({ path, kind: KINDS[kind], size, token })),
+    truncated: reply.truncated,
+    unlistedFiles: reply.unlisted_files,
+    counted: reply.counted,
   };
 }
 

@@ -20,7 +20,7 @@ import {
   workspaceObjectKey,
   type WorkspaceUpsert,
 } from '@sandbox/domain';
-import { MAX_IO_BYTES, type Sandbox } from '@sandbox/runtime';
+import { MAX_IO_BYTES, type Sandbox, type WorkspaceScan } from '@sandbox/runtime';
 import { mimeTypeOf, type WorkspaceStore } from '@sandbox/storage';
 import picomatch from 'picomatch';
 
@@ -29,6 +29,9 @@ const SMALL_FILE_BYTES = 1 << 20;
 const STORE_CONCURRENCY = 8;
 // the scan may list directories and skipped entries next to the files it keeps
 const SCAN_SLACK = 1000;
+
+/** The entries a push's scan lists at most, for a run that brings the scan along (RunRequest.scan). */
+export const scanLimitOf = (limits: WorkspaceLimits): number => limits.maxFiles + SCAN_SLACK;
 
 /** What the agent knows of the workspace inside one container. */
 export interface WorkspaceState {
@@ -164,7 +167,8 @@ export class WorkspaceSync {
   /**
    * Stores what the last run changed, within the template's limits, for the attempt `fence`; returns
    * the run's artifacts. Nothing is visible before the fenced commit; when it is refused or the sync is
-   * stopped, the objects uploaded are deleted and the change is reported as not stored.
+   * stopped, the objects uploaded are deleted and the change is reported as not stored. `scanned`: the
+   * workspace as the run's report brought it (scanLimitOf), else the push asks the sandbox.
    */
   async push(
     sandbox: Sandbox,
@@ -174,11 +178,12 @@ export class WorkspaceSync {
     collect: readonly string[] | null,
     fence: PushFence,
     signal?: AbortSignal,
+    scanned?: WorkspaceScan | null,
   ): Promise<PushResult> {
     const t0 = Date.now();
     const bound = this.bound(signal);
     const writer = attemptWriter(fence.id, fence.attempt);
-    const scan = await sandbox.scan(limits.maxFiles + SCAN_SLACK);
+    const scan = scanned ?? (await sandbox.scan(scanLimitOf(limits)));
     const plan = planPush(state.manifest, scan, limits);
     const skipped: SkippedFile[] = [...plan.skipped];
     // past the scan's limit files are only counted, never listed: over the limits anyway, and listing them could be huge
@@ -186,7 +191,7 @@ export class WorkspaceSync {
       ? {
           path: '*',
           size: null,
-          reason: `${scan.counted ? '' : 'over '}${scan.unlistedFiles} more files past the first ${limits.maxFiles + SCAN_SLACK} workspace entries: over the workspace limits, not stored`,
+          reason: `${scan.counted ? '' : 'over '}${scan.unlistedFiles} more files past the first ${scanLimitOf(limits)} workspace entries: over the workspace limits, not stored`,
         }
       : null;
     const uploaded: Uploaded[] = [];

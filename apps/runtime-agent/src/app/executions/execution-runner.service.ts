@@ -32,9 +32,9 @@ import {
 } from '@sandbox/domain';
 import { type AttemptFence, type Claimed, ExecutionRepository, type ExecutionResult, InterpreterContextRepository, SessionRepository } from '@sandbox/persistence';
 import { Doorbells, ExecutionEventsPublisher, ExecutionOutputPublisher } from '@sandbox/queue';
-import { type RunCase, type RunReport, type RunRequest, type Sandbox, SandboxLostError } from '@sandbox/runtime';
+import { type RunCase, type RunReport, type RunRequest, type Sandbox, SandboxLostError, type WorkspaceScan } from '@sandbox/runtime';
 import { annotateSpan, inSpan } from '@sandbox/telemetry';
-import { type PushResult, WorkspaceSync } from '@sandbox/workspace-sync';
+import { type PushResult, scanLimitOf, WorkspaceSync } from '@sandbox/workspace-sync';
 import { Semaphore } from 'async-mutex';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
@@ -368,6 +368,8 @@ export class ExecutionRunnerService {
         timeoutMs: execution.timeout * 1000,
         maxOutputBytes: cap,
         leaseUntilMs: this.leaseUntil,
+        // the push after the run scans the workspace: the run's reply brings the scan along
+        scan: scanLimitOf(workspaceLimitsOf(hosted.template)),
         ...(context ? { context } : {}),
         // a run with test cases has no output of its own to stream: each case's is in its result
         ...(judged ? { cases: judged.cases, casesBudgetMs: LIMITS.testCasesSeconds * 1000, onCase: judged.onCase } : { onOutput }),
@@ -381,7 +383,7 @@ export class ExecutionRunnerService {
     // given up: the retried attempt works from the store, which this one must not change any more
     if (active.abandoned) return failed('internal', 'abandoned');
     // whatever the verdict, what the program wrote so far is kept
-    const sync = await inSpan('workspace.push', {}, () => this.push(hosted, session, execution, active, notRestored));
+    const sync = await inSpan('workspace.push', {}, () => this.push(hosted, session, execution, active, notRestored, report.scan));
     const memory = session.resources.memory ?? hosted.template.defaultResources.memory ?? 'its memory';
     const failedCompile = report.compile && !report.cancelled ? compileOutcome(report.compile, { timeoutSeconds: execution.timeout, memory }) : null;
     const outcome = failedCompile ?? outcomeOf(report, { timeoutSeconds: execution.timeout, outputBytes: cap, memory }, active.cancelReason ?? 'cancelled');
@@ -498,11 +500,11 @@ export class ExecutionRunnerService {
    * Stores the workspace after a run; a failure leaves the files unstored, listed as skipped, never the
    * result. Files the pull before the run could not restore are listed with the skipped ones.
    */
-  private async push(hosted: Hosted, session: Session, execution: Execution, active: Active, notRestored: SkippedFile[]): Promise<PushResult> {
+  private async push(hosted: Hosted, session: Session, execution: Execution, active: Active, notRestored: SkippedFile[], scanned: WorkspaceScan | null): Promise<PushResult> {
     let result: PushResult;
     try {
       const limits = workspaceLimitsOf(hosted.template);
-      result = await this.workspaces.push(hosted.sandbox, hosted.workspace, session, limits, execution.collect, active.fence, active.sync.signal);
+      result = await this.workspaces.push(hosted.sandbox, hosted.workspace, session, limits, execution.collect, active.fence, active.sync.signal, scanned);
     } catch (e) {
       this.log.error({ session_id: session.id, execution_id: execution.id, err: e }, 'cannot store the workspace');
       result = { artifacts: [], collected: null, skipped: { count: 1, items: [{ path: '*', size: null, reason: `the workspace was not stored: ${(e as Error).message}` }] } };
