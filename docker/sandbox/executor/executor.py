@@ -1789,9 +1789,11 @@ def handle(msg, inbox):
             return
         try:
             result = run(msg, inbox)
-            if msg.get("scan") is not None and not result.get("error"):
+            if msg.get("scan") is not None and not result.get("error") and not result.get("oom_kills"):
                 # the workspace as the run left it, in the same reply: the agent's push needs no round trip
-                # of its own; without it (it failed) the agent asks for a scan
+                # of its own. Not after a run that met the memory limit: where a workspace's inodes count
+                # against it (an emptyDir), the scan could get this process killed before the result is
+                # out. Without it (or when it failed) the agent asks for a scan after the result.
                 try:
                     with as_sandbox_user():
                         result["scan"] = scan_workspace(msg["scan"])
