@@ -31,30 +31,35 @@ describe('EntityRows on MariaDB', () => {
       10,
     );
     expect(await sessions.bind('s1', 'node-a', 'c1', bindSession)).toBe(true);
-    await executions.insertWithinCap(
-      {
-        id: 'e1',
-        sessionId: 's1',
-        code: 'print("é")',
-        language: 'python',
-        stdin: 'in',
-        timeout: 7,
-        collect: ['out/*.csv'],
-        envVars: { X: '1' },
-        args: ['-v'],
-        testCases: [{ stdin: '1', expected_output: '1', args: null, timeout: null }],
-        compare: 'exact',
-        inputFiles: [{ path: 'a.txt', contentBase64: 'YQ==' }],
-      },
-      10,
-    );
+    const asked = {
+      id: 'e1',
+      sessionId: 's1',
+      code: 'print("é")',
+      language: 'python',
+      stdin: 'in',
+      timeout: 7,
+      collect: ['out/*.csv'],
+      envVars: { X: '1' },
+      args: ['-v'],
+      testCases: [{ stdin: '1', expected_output: '1', args: null, timeout: null }],
+      compare: 'exact' as const,
+      inputFiles: [{ path: 'a.txt', contentBase64: 'YQ==' }],
+    };
+    await executions.insertWithinCap(asked, 10);
     const claimed = await executions.claimNext('s1', 'node-a');
     expect(claimed).toMatchObject({ id: 'e1', status: startExecution.to, session: { id: 's1', runtimeNode: 'node-a' }, morePending: false });
-    await executions.finish(
-      { id: 'e1', attempt: 1, node: 'node-a', startedAt: claimed!.startedAt },
-      completeExecution,
-      { stdout: 'ok\n', stderr: '', stdoutTruncated: true, stderrTruncated: false, exitCode: 0, executionTime: 0.25, error: null, reason: 'exited', usage: { wall_ms: 12, cpu_ms: 3, peak_memory_bytes: 1024, stdout_bytes: 3, stderr_bytes: 0, signal: null } },
-    );
+    const result = {
+      stdout: 'ok\n',
+      stderr: '',
+      stdoutTruncated: true,
+      stderrTruncated: false,
+      exitCode: 0,
+      executionTime: 0.25,
+      error: null,
+      reason: 'exited' as const,
+      usage: { wall_ms: 12, cpu_ms: 3, peak_memory_bytes: 1024, stdout_bytes: 3, stderr_bytes: 0, signal: null },
+    };
+    await executions.finish({ id: 'e1', attempt: 1, node: 'node-a', startedAt: claimed!.startedAt }, completeExecution, result);
 
     const execution = new EntityRows(ds, ExecutionEntity, 'e');
     const [row] = await ds.query(`SELECT ${execution.select} FROM ${execution.table} WHERE e.id = ?`, ['e1']);
@@ -64,23 +69,9 @@ describe('EntityRows on MariaDB', () => {
     expect(session.entity(srow)).toEqual(await ds.getRepository(SessionEntity).findOneBy({ id: 's1' }));
     // what the plain INSERT and UPDATE wrote, converted as TypeORM converts it
     expect(await executions.findById('e1')).toMatchObject({
+      ...asked,
+      ...result,
       status: 'completed',
-      code: 'print("é")',
-      stdin: 'in',
-      timeout: 7,
-      collect: ['out/*.csv'],
-      envVars: { X: '1' },
-      args: ['-v'],
-      testCases: [{ stdin: '1', expected_output: '1', args: null, timeout: null }],
-      compare: 'exact',
-      inputFiles: [{ path: 'a.txt', contentBase64: 'YQ==' }],
-      stdout: 'ok\n',
-      stdoutTruncated: true,
-      stderrTruncated: false,
-      exitCode: 0,
-      executionTime: 0.25,
-      usage: { wall_ms: 12, cpu_ms: 3, peak_memory_bytes: 1024, stdout_bytes: 3, stderr_bytes: 0, signal: null },
-      reason: 'exited',
       attempts: [{ attempt: 1, node: 'node-a', outcome: 'completed' }],
     });
     expect(await executions.findById('nope')).toBeNull();
