@@ -28,8 +28,9 @@ export interface AcceptSteps<T, A> {
  * Every POST that creates work accepts it the same way: a retry with the same Idempotency-Key gets the
  * first answer (422 when its body differs); new work is admitted; the insert respects a cap under a named lock; two requests
  * racing with one key make one row (the unique index refuses the second, which answers with the
- * first's); the row is read before its doorbell rings, and taken back if the doorbell cannot ring, so
- * no row waits without a job (I3). The queue down answers 503 with Retry-After.
+ * first's); the row, when the caller wants it now, is read before its doorbell rings; the row is taken
+ * back if the doorbell cannot ring, so no row waits without a job (I3). The queue down answers 503
+ * with Retry-After.
  */
 export async function accept<T, A>(idem: Idempotency | null, steps: AcceptSteps<T, A> & { read: () => Promise<T> }, log: PinoLogger, fields: Readonly<Record<string, string>>): Promise<{ row: T; replayed: boolean }>;
 export async function accept<T, A>(idem: Idempotency | null, steps: AcceptSteps<T, A>, log: PinoLogger, fields: Readonly<Record<string, string>>): Promise<{ row: T | null; replayed: boolean }>;
