@@ -28,6 +28,7 @@ const PRINT_1 = 'print(1)';
 const IMPORT_DATASCIENCE = 'import numpy, pandas';
 /** The settings `npm start` runs with where TestPlatform's differ (its debug logs, its fast heartbeat). */
 const DEPLOYED = { LOG_LEVEL: 'info', HEARTBEAT_INTERVAL_MS: '2000' };
+const WARM_POOL = 'python-basic=2,python-datascience=1';
 
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 const q = (xs: number[], p: number) => {
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
   const redis = stackRedis();
   // as deployed (`npm start`): info logs, the default heartbeat, no tracing; the profile below traces
   const p = await TestPlatform.start('bench', {
-    warmPool: 'python-basic=2,python-datascience=1',
+    warmPool: WARM_POOL,
     agentEnv: { AGENT_CAPACITY: '16', AGENT_MAX_SESSIONS: '40', ...DEPLOYED },
     controlPlaneEnv: { RATE_LIMIT_REQUESTS: '0', TENANT_MAX_SESSIONS: '100', ...DEPLOYED },
   });
@@ -150,8 +151,15 @@ async function main(): Promise<void> {
       return r.body;
     };
 
+    // the warm pool refills shortly after a claim: each measure starts once it has (steady state, not
+    // a container starting in the middle of it)
+    const pooled = WARM_POOL.split(',').reduce((n, t) => n + Number(t.split('=')[1]), 0);
+    const settled = (sessions: number) =>
+      p.until('the warm pool refilled', async () => p.containers(`sandbox.node=${node}`).length === sessions + pooled, 60_000);
+
     // warm execution through the whole platform, and where its time goes (database clock, ms)
     const s = await p.session();
+    await settled(1);
     for (let i = 0; i < 20; i++) await run(s.id);
     const ids: string[] = [];
     const tripsBefore = await trips();
@@ -209,6 +217,7 @@ async function main(): Promise<void> {
     // CPU every process spent meanwhile, per execution, at the highest concurrency
     const sessions = [s];
     while (sessions.length < 16) sessions.push(await p.session());
+    await settled(sessions.length);
     const containers = await Promise.all(sessions.map(async (x) => (await p.api('GET', `/v1/sessions/${x.id}`)).body.container_id as string));
     const platformTp: Record<number, number> = {};
     const dockerTp: Record<number, number> = {};

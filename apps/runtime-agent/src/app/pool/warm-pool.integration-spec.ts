@@ -3,6 +3,7 @@ import { agentConfigSchema } from '@sandbox/config';
 import { type Session, type Template } from '@sandbox/domain';
 import { type TemplateRepository } from '@sandbox/persistence';
 import { DockerRuntime } from '@sandbox/runtime';
+import { until } from '@sandbox/testing';
 import { PinoLogger } from 'nestjs-pino';
 import { footprintOf, NodeBudgetService } from '../capacity/node-budget.service';
 import { AgentMetrics } from '../metrics/agent.metrics';
@@ -101,7 +102,21 @@ describe('warm pool on Docker', () => {
     const f = footprintOf(sandboxSpec(config, template));
     expect(budget.tryHold(f, true)).toBeNull();
     expect(await pool.evictOne()).toBe(true);
-    expect(budget.tryHold(f, true)).not.toBeNull();
+    const hold = budget.tryHold(f, true);
+    expect(hold).not.toBeNull();
     expect(await containers()).toEqual([]);
+    hold!.release();
+  });
+
+  it('refills after a claim once the claimed container is gone and its room is free again', async () => {
+    await pool.fillAll();
+    const claimed = pool.take(template)!;
+    // the session ends: its container removed, its share given back
+    claimed.sandbox.detach();
+    await runtime.remove(claimed.sandbox.containerId);
+    claimed.hold.release();
+    const refilled = await until('the pool refilled', async () => pool.size('python-basic') === 1 && pool.containerIds());
+    expect(refilled).not.toContain(claimed.sandbox.containerId);
+    expect(await containers()).toEqual(refilled);
   });
 });

@@ -110,13 +110,12 @@ export class SessionRepository {
 
   /** I1: binds the session to a node only if no node holds it yet; true for the one winner. */
   async bind(id: string, node: string, containerId: string, transition: Transition<SessionStatus>): Promise<boolean> {
-    const r = await this.repo
-      .createQueryBuilder()
-      .update()
-      .set({ runtimeNode: node, containerId, status: transition.to, lastActivityAt: () => 'CURRENT_TIMESTAMP' })
-      .where('id = :id AND runtime_node IS NULL AND status IN (:...from)', { id, from: transition.from })
-      .execute();
-    return r.affected === 1;
+    const r: { affectedRows: number } = await this.ds.query(
+      `UPDATE sessions SET runtime_node = ?, container_id = ?, status = ?, last_activity_at = CURRENT_TIMESTAMP
+       WHERE id = ? AND runtime_node IS NULL AND status IN (?)`,
+      [node, containerId, transition.to, id, transition.from],
+    );
+    return r.affectedRows === 1;
   }
 
   /** Records the container that replaced a lost one, only while this node still holds the session. */
@@ -277,9 +276,11 @@ export class SessionRepository {
 
   /** The next waiting sessions in the placement queue's fair order (over a window of `window` seconds). */
   async waitingInFairOrder(limit: number, window: number): Promise<Session[]> {
-    const rows: { id: string }[] = await this.ds.query(`SELECT q.id FROM (${FAIR_QUEUE}) q ORDER BY q.turn, q.at, q.id LIMIT ?`, [window, limit]);
-    const byId = new Map((await this.repo.findBy({ id: In(rows.map((r) => r.id)) })).map((e) => [e.id, toSession(e)]));
-    return rows.flatMap((r) => byId.get(r.id) ?? []);
+    const rows: Record<string, unknown>[] = await this.ds.query(
+      `SELECT ${this.rows.select} FROM (${FAIR_QUEUE}) q JOIN ${this.rows.table} ON s.id = q.id ORDER BY q.turn, q.at, q.id LIMIT ?`,
+      [window, limit],
+    );
+    return rows.map((r) => toSession(this.rows.entity(r)));
   }
 
   /** Fails a session still waiting for a node (one that a node bound meanwhile is not touched); true when failed. */
