@@ -62,11 +62,10 @@ describe('EntityRows on MariaDB', () => {
     await executions.finish({ id: 'e1', attempt: 1, node: 'node-a', startedAt: claimed!.startedAt }, completeExecution, result);
 
     const execution = new EntityRows(ds, ExecutionEntity, 'e');
-    const [row] = await ds.query(`SELECT ${execution.select} FROM ${execution.table} WHERE e.id = ?`, ['e1']);
-    expect(execution.entity(row)).toEqual(await ds.getRepository(ExecutionEntity).findOneBy({ id: 'e1' }));
+    expect(await execution.byId('e1')).toEqual(await ds.getRepository(ExecutionEntity).findOneBy({ id: 'e1' }));
     const session = new EntityRows(ds, SessionEntity, 's');
-    const [srow] = await ds.query(`SELECT ${session.select} FROM ${session.table} WHERE s.id = ?`, ['s1']);
-    expect(session.entity(srow)).toEqual(await ds.getRepository(SessionEntity).findOneBy({ id: 's1' }));
+    expect(await session.byId('s1')).toEqual(await ds.getRepository(SessionEntity).findOneBy({ id: 's1' }));
+    expect(await session.byId('nope')).toBeNull();
     // what the plain INSERT and UPDATE wrote, converted as TypeORM converts it
     expect(await executions.findById('e1')).toMatchObject({
       ...asked,

@@ -43,6 +43,12 @@ export class EntityRows<E extends ObjectLiteral> {
     };
   }
 
+  /** The entity whose `id` this is, or null: one plain SELECT. */
+  async byId(id: string): Promise<E | null> {
+    const [row]: Record<string, unknown>[] = await this.ds.query(`SELECT ${this.select} FROM ${this.table} WHERE ${this.alias}.id = ?`, [id]);
+    return row ? this.entity(row) : null;
+  }
+
   /** The entity in a row selected with `select`. */
   entity(row: Record<string, unknown>): E {
     const e = this.meta.create() as E;

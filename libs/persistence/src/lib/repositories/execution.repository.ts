@@ -162,8 +162,8 @@ export class ExecutionRepository {
   }
 
   async findById(id: string): Promise<Execution | null> {
-    const [row]: Record<string, unknown>[] = await this.ds.query(`SELECT ${this.rows.select} FROM ${this.rows.table} WHERE e.id = ?`, [id]);
-    return row ? toExecution(this.rows.entity(row)) : null;
+    const e = await this.rows.byId(id);
+    return e && toExecution(e);
   }
 
   async status(id: string): Promise<ExecutionStatus | null> {

@@ -93,8 +93,8 @@ export class SessionRepository {
   }
 
   async findById(id: string): Promise<Session | null> {
-    const [row]: Record<string, unknown>[] = await this.ds.query(`SELECT ${this.rows.select} FROM ${this.rows.table} WHERE s.id = ?`, [id]);
-    return row ? toSession(this.rows.entity(row)) : null;
+    const e = await this.rows.byId(id);
+    return e && toSession(e);
   }
 
   /** Newest first; one tenant's only when `tenant` is given. */
